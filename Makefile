@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make figures` (the analysis) and `make test`.
+# Both create .venv and install the package into it when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DATA ?= data/generated
+
+export MPLBACKEND := agg
+export KERAS_BACKEND := tensorflow
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: install figures data test bench lab clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(DATA)/ntuple_SSWW_SM.root: | $(INSTALLED)
+	$(BIN)/vaednn simulate --out $(DATA)
+
+data: $(DATA)/ntuple_SSWW_SM.root
+
+figures: data
+	$(BIN)/vaednn summary --data $(DATA)
+
+test: install
+	VAEDNN_QUICK=1 $(BIN)/python -m pytest
+
+bench: install
+	for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
+
+lab: install
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) $(DATA)

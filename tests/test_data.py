@@ -1,0 +1,216 @@
+import numpy as np
+import pandas as pd
+import pytest
+import uproot
+
+from vaednn import data
+from vaednn.data import FEATURES, NtupleError
+
+
+def good_columns(n=50, seed=0):
+    """Events that all pass the VBS cuts, with positive energy-like features."""
+    rng = np.random.default_rng(seed)
+    columns = {name: rng.uniform(1.0, 3.0, n) for name in FEATURES}
+    columns.update(
+        deltaetajj=rng.uniform(2.5, 6.0, n),
+        mjj=rng.uniform(300.0, 2000.0, n),
+        ptj1=rng.uniform(60.0, 400.0, n),
+        ptj2=rng.uniform(40.0, 60.0, n),
+    )
+    columns["w"] = rng.choice([-1.0, 1.0], n) * rng.uniform(0.5, 1.5, n)
+    columns["phij1"] = rng.uniform(-np.pi, np.pi, n)
+    return columns
+
+
+def write(path, columns, tree="SSWW_SM", nums=(0.004, None)):
+    xsec, sumw = nums
+    with uproot.recreate(path) as file:
+        file.mktree(tree, {name: values.dtype for name, values in columns.items()})
+        file[tree].extend(columns)
+        if xsec is not None:
+            sumw = float(np.sum(columns["w"])) if sumw is None else sumw
+            file[f"{tree}_nums"] = (np.array([xsec, sumw]), np.array([0.0, 1.0, 2.0]))
+    return path
+
+
+@pytest.fixture
+def good_file(tmp_path):
+    return write(tmp_path / "ntuple_SSWW_SM.root", good_columns())
+
+
+def test_read_ntuple_reads_features_weights_and_normalisation(good_file):
+    columns = good_columns()
+    sample = data.read_ntuple(good_file)
+    assert sample.name == "SSWW_SM"
+    assert list(sample.features.columns) == list(FEATURES)
+    np.testing.assert_array_equal(sample.features["mjj"], columns["mjj"])
+    np.testing.assert_array_equal(sample.weights, columns["w"])
+    assert (sample.weights < 0).any(), "negative weights must be kept"
+    assert sample.xsec == pytest.approx(0.004)
+    assert sample.sumw == pytest.approx(np.sum(columns["w"]))
+    assert sample.fraction == 1.0 and sample.n_read == 50
+
+
+def test_cuts_are_applied_and_counted(tmp_path):
+    columns = good_columns()
+    columns["mjj"][:7] = 150.0
+    columns["ptj2"][7:10] = 20.0
+    sample = data.read_ntuple(write(tmp_path / "ntuple_SSWW_SM.root", columns))
+    assert len(sample) == 40 and sample.n_read == 50
+    assert sample.features["mjj"].min() > 200 and sample.features["ptj2"].min() > 30
+    assert len(data.read_ntuple(tmp_path / "ntuple_SSWW_SM.root", cuts=None)) == 50
+
+
+def test_max_events_sets_fraction(good_file):
+    sample = data.read_ntuple(good_file, max_events=10)
+    assert len(sample) == 10 and sample.fraction == pytest.approx(0.2)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(NtupleError, match="ntuple_SSWW_SM.root: file not found"):
+        data.read_ntuple(tmp_path / "ntuple_SSWW_SM.root")
+
+
+def test_missing_tree(good_file):
+    with pytest.raises(NtupleError, match=r"no tree 'SSWW_cW_LI'.*SSWW_SM"):
+        data.read_ntuple(good_file, tree="SSWW_cW_LI")
+
+
+def test_missing_branch(tmp_path):
+    columns = good_columns()
+    del columns["ptll"]
+    path = write(tmp_path / "ntuple_SSWW_SM.root", columns)
+    with pytest.raises(NtupleError, match=r"ntuple_SSWW_SM.root: tree 'SSWW_SM' has no branch 'ptll'"):
+        data.read_ntuple(path)
+
+
+def test_missing_nums_histogram(tmp_path):
+    path = write(tmp_path / "ntuple_SSWW_SM.root", good_columns(), nums=(None, None))
+    with pytest.raises(NtupleError, match=r"no normalisation histogram 'SSWW_SM_nums'.*xsec="):
+        data.read_ntuple(path)
+    assert data.read_ntuple(path, xsec=1.0, sumw=2.0).sumw == 2.0
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_infinite_values(tmp_path, bad):
+    columns = good_columns()
+    columns["mll"][[3, 8]] = bad
+    path = write(tmp_path / "ntuple_SSWW_SM.root", columns)
+    with pytest.raises(NtupleError, match=r"branch 'mll' has 2 NaN or infinite"):
+        data.read_ntuple(path)
+
+
+def test_nan_in_a_cut_variable_is_not_silently_cut_away(tmp_path):
+    columns = good_columns()
+    columns["mjj"][0] = np.nan
+    with pytest.raises(NtupleError, match="'mjj' has 1 NaN"):
+        data.read_ntuple(write(tmp_path / "ntuple_SSWW_SM.root", columns))
+
+
+def test_non_positive_log_feature(tmp_path):
+    columns = good_columns()
+    columns["met"][[1, 2, 3]] = [0.0, -1.0, 0.0]
+    path = write(tmp_path / "ntuple_SSWW_SM.root", columns)
+    with pytest.raises(NtupleError, match=r"'met' has 3 non-positive value\(s\)"):
+        data.read_ntuple(path)
+
+
+def test_no_event_after_cuts(tmp_path):
+    columns = good_columns()
+    columns["deltaetajj"][:] = 1.0
+    path = write(tmp_path / "ntuple_SSWW_SM.root", columns)
+    with pytest.raises(NtupleError, match="no event left after the cuts"):
+        data.read_ntuple(path)
+
+
+def test_rntuple_instead_of_ttree(tmp_path):
+    path = tmp_path / "ntuple_SSWW_SM.root"
+    with uproot.recreate(path) as file:
+        file["SSWW_SM"] = good_columns()
+    with pytest.raises(NtupleError, match="'SSWW_SM' is a ROOT::RNTuple, not a TTree"):
+        data.read_ntuple(path)
+
+
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "ntuple_SSWW_SM.root"
+    path.write_text("not root")
+    with pytest.raises(NtupleError, match="not a readable ROOT file"):
+        data.read_ntuple(path)
+
+
+def test_ntuple_error_is_a_value_error():
+    assert issubclass(NtupleError, ValueError)
+
+
+def test_load_operator_reads_three_components(tmp_path):
+    for component, seed in (("SM", 0), ("LIN", 1), ("QUAD", 2)):
+        path = data.ntuple_path(tmp_path, component, "cW")
+        write(path, good_columns(seed=seed), tree=path.stem.removeprefix("ntuple_"))
+    samples = data.load_operator(tmp_path, "cW")
+    assert [s.name for s in samples] == ["SSWW_SM", "SSWW_cW_LI", "SSWW_cW_QU"]
+    assert samples.operator == "cW"
+
+
+def make_sample(weights, xsec=0.002, sumw=None, name="s"):
+    weights = np.asarray(weights, dtype=float)
+    features = pd.DataFrame({f: np.arange(len(weights), dtype=float) + 1 for f in FEATURES})
+    return data.Sample(name, features, weights, xsec=xsec,
+                       sumw=weights.sum() if sumw is None else sumw)
+
+
+def test_lumi_weights_hand_computed():
+    # 2 fb x 350 fb^-1 = 700 events in all, shared as the weights 1 : -1 : 2.
+    sample = make_sample([1.0, -1.0, 2.0], xsec=0.002)
+    np.testing.assert_allclose(data.lumi_weights(sample, 350.0), [350.0, -350.0, 700.0])
+
+
+def test_split_is_seeded_disjoint_and_keeps_yields():
+    sample = make_sample(np.ones(1000))
+    train, test = data.split(sample, 0.2, seed=3)
+    assert (len(train), len(test)) == (800, 200)
+    assert set(train.features["mjj"]).isdisjoint(test.features["mjj"])
+    for part in (train, test):
+        assert data.lumi_weights(part).sum() == pytest.approx(data.lumi_weights(sample).sum())
+    again, _ = data.split(sample, 0.2, seed=3)
+    other, _ = data.split(sample, 0.2, seed=4)
+    np.testing.assert_array_equal(train.features["mjj"], again.features["mjj"])
+    assert not np.array_equal(train.features["mjj"], other.features["mjj"])
+
+
+def test_split_rejects_a_sample_too_small():
+    with pytest.raises(ValueError, match="cannot be split"):
+        data.split(make_sample([1.0]), 0.2)
+
+
+def test_wilson_scaling_and_mixture():
+    sm, lin, quad = make_sample([1.0, 1.0]), make_sample([1.0, -3.0]), make_sample([2.0])
+    w_lin, w_quad = data.wilson_weights(lin, quad, c=-0.5, luminosity=100.0)
+    # LIN: 200 events x (1, -3)/(-2) = (-100, 300), times c = -0.5; QUAD: 200 x 0.25.
+    np.testing.assert_allclose(w_lin, [50.0, -150.0])
+    np.testing.assert_allclose(w_quad, [50.0])
+    x, y, w = data.mixture(sm, lin, quad, c=-0.5, luminosity=100.0)
+    assert x.shape == (5, 14)
+    np.testing.assert_array_equal(y, [0, 0, 1, 1, 1])
+    np.testing.assert_allclose(w, [100.0, 100.0, 50.0, -150.0, 50.0])
+
+
+def test_smear_is_seeded_keeps_positive_quantities_positive_and_has_the_right_width():
+    rng = np.random.default_rng(0)
+    features = pd.DataFrame({f: rng.uniform(10, 20, 20000) for f in FEATURES})
+    smeared = data.smear(features, 0.1, seed=1)
+    pd.testing.assert_frame_equal(smeared, data.smear(features, 0.1, seed=1))
+    relative = (smeared - features) / features
+    assert relative.to_numpy().std() == pytest.approx(0.1, rel=0.02)
+    strong = data.smear(features, 0.6, seed=1)
+    assert (strong[list(data.LOG_FEATURES)] > 0).all().all()
+    pd.testing.assert_frame_equal(data.smear(features, 0.0), features)
+
+
+def test_sample_table_counts_and_yields():
+    sample = make_sample([1.0, -1.0, 2.0], xsec=0.002, name="SSWW_cW_LI")
+    sample.n_read = 5
+    row = data.sample_table([sample], luminosity=350.0).loc["SSWW_cW_LI"]
+    assert row["events_read"] == 5 and row["events_selected"] == 3
+    assert row["xsec_fb"] == pytest.approx(2.0)
+    assert row["yield"] == pytest.approx(700.0)
+    assert row["neg_weight_fraction"] == pytest.approx(1 / 3)

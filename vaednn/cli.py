@@ -1,0 +1,94 @@
+"""The ``vaednn`` command: generate samples, summarise them, reproduce the analysis."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from vaednn import data
+
+
+def discover_operators(directory, process: str = "SSWW") -> list[str]:
+    """Operators with both a LIN and a QUAD file in ``directory``, sorted by name."""
+    found = {}
+    for path in Path(directory).glob(f"ntuple_{process}_*_*.root"):
+        match = re.fullmatch(rf"ntuple_{process}_(.+)_(LI|QU)\.root", path.name)
+        if match:
+            found.setdefault(match.group(1), set()).add(match.group(2))
+    return sorted(op for op, kinds in found.items() if kinds == {"LI", "QU"})
+
+
+def _simulate(args) -> int:
+    from vaednn import simulate
+
+    operators = args.operators or list(simulate.DEFAULT_OPERATORS)
+    print(f"vaednn simulate: {args.events} SM events, {args.bsm_events} per LIN/QUAD sample, "
+          f"operators {', '.join(operators)}, seed {args.seed} -> {args.out}", flush=True)
+    start = time.perf_counter()
+    paths = simulate.write_ntuples(args.out, operators=operators, n_events=args.events,
+                                   n_bsm=args.bsm_events, seed=args.seed)
+    elapsed = time.perf_counter() - start
+    total = args.events + 2 * args.bsm_events * len(operators)
+    print(f"wrote {len(paths)} files, {total} events in {elapsed:.1f} s "
+          f"({total / elapsed:,.0f} events/s)")
+    return 0
+
+
+def _summary(args) -> int:
+    import pandas as pd
+
+    from vaednn import simulate
+
+    operators = args.operators or discover_operators(args.data)
+    if not operators:
+        raise SystemExit(f"vaednn summary: no LIN/QUAD ntuples found in {args.data}")
+    samples = [data.read_ntuple(data.ntuple_path(args.data, "SM"))]
+    for operator in operators:
+        samples += list(data.load_operator(args.data, operator))[1:]
+    with pd.option_context("display.width", 160, "display.max_columns", 20,
+                           "display.float_format", "{:.4g}".format):
+        print(f"\nSamples in {args.data} after the VBS cuts ({data.VBS_CUTS}), "
+              f"L = {args.luminosity:g} fb^-1:")
+        print(data.sample_table(samples, args.luminosity))
+        print("\nGenerated samples against the published numbers (shared/PHYSICS.md):")
+        for title, table in simulate.physics_summary(args.data, operators=operators).items():
+            print(f"\n{title}:")
+            print(table)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vaednn", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sim = commands.add_parser("simulate", help="generate SM, LIN and QUAD ntuples")
+    sim.add_argument("--out", type=Path, default=data.default_data_dir())
+    sim.add_argument("--events", type=int, default=200_000, help="SM events generated")
+    sim.add_argument("--bsm-events", type=int, default=100_000,
+                     help="events generated per LIN and per QUAD sample")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--operators", nargs="+", help="default: simulate.DEFAULT_OPERATORS")
+    sim.set_defaults(run=_simulate)
+
+    summary = commands.add_parser("summary", help="print the sample table and physics checks")
+    summary.add_argument("--data", type=Path, default=data.default_data_dir())
+    summary.add_argument("--operators", nargs="+", help="default: every operator found")
+    summary.add_argument("--luminosity", type=float, default=data.LUMINOSITY, help="fb^-1")
+    summary.set_defaults(run=_summary)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except data.NtupleError as error:
+        print(f"vaednn {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
