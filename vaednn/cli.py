@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
 
 from vaednn import data
-
-
-def discover_operators(directory, process: str = "SSWW") -> list[str]:
-    """Operators with both a LIN and a QUAD file in ``directory``, sorted by name."""
-    found = {}
-    for path in Path(directory).glob(f"ntuple_{process}_*_*.root"):
-        match = re.fullmatch(rf"ntuple_{process}_(.+)_(LI|QU)\.root", path.name)
-        if match:
-            found.setdefault(match.group(1), set()).add(match.group(2))
-    return sorted(op for op, kinds in found.items() if kinds == {"LI", "QU"})
 
 
 def _simulate(args) -> int:
@@ -42,10 +31,10 @@ def _summary(args) -> int:
 
     from vaednn import simulate
 
-    operators = args.operators or discover_operators(args.data)
+    operators = args.operators or data.operators_in(args.data)
     if not operators:
         raise SystemExit(f"vaednn summary: no LIN/QUAD ntuples found in {args.data}")
-    samples = [data.read_ntuple(data.ntuple_path(args.data, "SM"))]
+    samples = [data.read_sample(args.data, "SM")]
     for operator in operators:
         samples += list(data.load_operator(args.data, operator))[1:]
     with pd.option_context("display.width", 160, "display.max_columns", 20,
@@ -74,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(run=_simulate)
 
     summary = commands.add_parser("summary", help="print the sample table and physics checks")
-    summary.add_argument("--data", type=Path, default=data.default_data_dir())
+    summary.add_argument("--data", type=Path, default=data.default_data_dir(),
+                         help="a directory of ntuples or a sample map (.toml/.yaml)")
     summary.add_argument("--operators", nargs="+", help="default: every operator found")
     summary.add_argument("--luminosity", type=float, default=data.LUMINOSITY, help="fb^-1")
     summary.set_defaults(run=_summary)

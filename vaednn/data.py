@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import uproot
+import awkward as ak
 
 FEATURES = (
     "deltaetajj", "deltaphijj", "etaj1", "etaj2", "etal1", "etal2", "met",
@@ -158,17 +160,41 @@ def _normalisation(file, path: Path, tree: str, xsec, sumw) -> tuple[float, floa
     return xsec, sumw
 
 
-def _check_branches(ttree, path: Path, tree: str, names) -> None:
+def _expressions(branches, weight: str) -> dict[str, str]:
+    """What to read for each feature and for the weight: a branch name or an expression."""
+    branches = dict(branches or {})
+    unknown = set(branches) - set(FEATURES) - {WEIGHT}
+    if unknown:
+        raise ValueError(f"branch map names unknown feature(s) {sorted(unknown)}; "
+                         f"the features are {list(FEATURES)} and {WEIGHT!r} for the weight")
+    expressions = {name: branches.get(name, name) for name in FEATURES}
+    expressions[WEIGHT] = branches.get(WEIGHT, weight)
+    return expressions
+
+
+def _check_branches(ttree, path: Path, tree: str, expressions: dict[str, str]) -> None:
+    """Name a missing or jagged branch before uproot fails deep inside an expression."""
     present = set(ttree.keys())
-    missing = [name for name in names if name not in present]
-    if missing:
-        raise NtupleError(f"{path}: tree {tree!r} has no branch {', '.join(map(repr, missing))}")
-    for name in names:
-        if isinstance(ttree[name].interpretation, uproot.AsJagged):
-            raise NtupleError(
-                f"{path}: branch {name!r} is jagged (a variable-length list per event); "
-                f"map the feature to one element, e.g. '{name}[:, 0]'"
-            )
+    for feature, expression in expressions.items():
+        if expression in present:
+            if isinstance(ttree[expression].interpretation, uproot.AsJagged):
+                raise NtupleError(
+                    f"{path}: branch {expression!r} (for {feature!r}) is jagged, a variable-length "
+                    f"list per event; map {feature!r} to one element, e.g. '{expression}[:, 0]'"
+                )
+        elif expression.isidentifier():
+            what = "" if expression == feature else f" (for {feature!r})"
+            raise NtupleError(f"{path}: tree {tree!r} has no branch {expression!r}{what}")
+
+
+def _to_float64(array, path: Path, feature: str, expression: str) -> np.ndarray:
+    try:
+        return ak.to_numpy(array).astype(np.float64)
+    except ValueError:
+        raise NtupleError(
+            f"{path}: {feature!r} = {expression!r} is jagged (a list per event); "
+            f"pick one element, e.g. '{expression}[:, 0]'"
+        ) from None
 
 
 def _check_finite(columns: dict, path: Path) -> None:
@@ -195,24 +221,7 @@ def check_log_features(features: pd.DataFrame, where: str) -> None:
                 raise ValueError(f"{where}: {name!r} has {bad} non-positive value(s), log10 needs > 0")
 
 
-def read_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
-                max_events: int | None = None, xsec: float | None = None,
-                sumw: float | None = None) -> Sample:
-    """Read one ntuple into a :class:`Sample`, applying ``cuts``.
-
-    Args:
-        path: the ROOT file.
-        tree: the TTree; defaults to ``<tree>`` of a file named ``ntuple_<tree>.root``.
-        cuts: a selection on the feature names (pandas ``eval`` syntax), or None.
-        max_events: read at most this many entries (before cuts); ``fraction`` then
-            records the share read so yields stay right.
-        xsec, sumw: override the ``<tree>_nums`` histogram (pb, sum of weights).
-
-    Raises:
-        NtupleError: missing file, tree, branch or histogram; NaN or infinite values;
-            non-positive values in a log10 feature; no event left after the cuts.
-    """
-    path = Path(path)
+def _open_tree(path: Path, tree: str | None):
     tree = tree or _default_tree(path)
     file = _open(path)
     try:
@@ -225,40 +234,269 @@ def read_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
             f"{path}: {tree!r} is a {file.classname_of(tree)}, not a TTree "
             "(uproot >= 5.7 writes RNTuples from `file[name] = dict`; use file.mktree)"
         )
+    return file, tree, ttree
+
+
+def iterate_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
+                   max_events: int | None = None, branches: dict | None = None,
+                   weight: str = WEIGHT, xsec: float | None = None, sumw: float | None = None,
+                   step_size: int | str = "100 MB"):
+    """Read an ntuple chunk by chunk, each chunk a :class:`Sample` after the cuts.
+
+    Memory stays bounded by ``step_size`` (entries, or a size such as ``"100 MB"``)
+    whatever the size of the file. Arguments as :func:`read_ntuple`; each chunk's
+    weights are already normalised to the whole file (``fraction`` refers to the file,
+    not the chunk), so chunk yields add up. A chunk may be empty after the cuts.
+    """
+    path = Path(path)
+    expressions = _expressions(branches, weight)
+    file, tree, ttree = _open_tree(path, tree)
     xsec, sumw = _normalisation(file, path, tree, xsec, sumw)
-    branches = [*FEATURES, WEIGHT]
-    _check_branches(ttree, path, tree, branches)
-    columns = ttree.arrays(branches, library="np", entry_stop=max_events)
-    columns = {name: np.asarray(values, dtype=np.float64) for name, values in columns.items()}
-    _check_finite(columns, path)
-    n_read = len(columns[WEIGHT])
-    features = pd.DataFrame({name: columns[name] for name in FEATURES})
-    weights = columns[WEIGHT]
-    if cuts:
-        keep = features.eval(cuts).to_numpy(dtype=bool)
-        features = features[keep].reset_index(drop=True)
-        weights = weights[keep]
-    if len(weights) == 0:
-        raise NtupleError(f"{path}: no event left after the cuts {cuts!r} ({n_read} read)")
-    try:
-        check_log_features(features, str(path))
-    except ValueError as error:
-        raise NtupleError(str(error)) from None
-    return Sample(
-        name=tree, features=features, weights=weights, xsec=xsec, sumw=sumw,
-        fraction=n_read / ttree.num_entries, n_read=n_read, path=path,
+    _check_branches(ttree, path, tree, expressions)
+    entry_stop = ttree.num_entries if max_events is None else min(max_events, ttree.num_entries)
+    fraction = entry_stop / ttree.num_entries if ttree.num_entries else 1.0
+    aliases = {name: expr for name, expr in expressions.items() if expr != name}
+    chunks = ttree.iterate(list(expressions), aliases=aliases, entry_stop=entry_stop,
+                           step_size=step_size, library="ak")
+    n_selected = 0
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            break
+        except uproot.KeyInFileError as error:
+            raise NtupleError(f"{path}: tree {tree!r} has no branch {error.key!r}") from None
+        columns = {name: _to_float64(chunk[name], path, name, expressions[name])
+                   for name in expressions}
+        _check_finite({expressions[name]: values for name, values in columns.items()}, path)
+        n_read = len(columns[WEIGHT])
+        features = pd.DataFrame({name: columns[name] for name in FEATURES})
+        weights = columns[WEIGHT]
+        if cuts:
+            keep = features.eval(cuts).to_numpy(dtype=bool)
+            features = features[keep].reset_index(drop=True)
+            weights = weights[keep]
+        try:
+            check_log_features(features, str(path))
+        except ValueError as error:
+            raise NtupleError(str(error)) from None
+        n_selected += len(weights)
+        yield Sample(name=tree.rsplit("/", 1)[-1], features=features, weights=weights,
+                     xsec=xsec, sumw=sumw, fraction=fraction, n_read=n_read, path=path)
+    if n_selected == 0:
+        raise NtupleError(f"{path}: no event left after the cuts {cuts!r} ({entry_stop} read)")
+
+
+def concatenate(chunks) -> Sample:
+    """One :class:`Sample` from chunks of the same file (see :func:`iterate_ntuple`)."""
+    chunks = list(chunks)
+    first = chunks[0]
+    return dataclasses.replace(
+        first,
+        features=pd.concat([c.features for c in chunks], ignore_index=True),
+        weights=np.concatenate([c.weights for c in chunks]),
+        n_read=sum(c.n_read for c in chunks),
     )
 
 
-def load_operator(directory, operator: str, process: str = "SSWW", cuts: str | None = VBS_CUTS,
+def read_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
+                max_events: int | None = None, branches: dict | None = None,
+                weight: str = WEIGHT, xsec: float | None = None, sumw: float | None = None,
+                step_size: int | str | None = None) -> Sample:
+    """Read one ntuple into a :class:`Sample`, applying ``cuts``.
+
+    Args:
+        path: the ROOT file.
+        tree: the TTree, possibly inside directories (``"dir/sub/Events"``); defaults to
+            ``<tree>`` of a file named ``ntuple_<tree>.root``.
+        cuts: a selection on the feature names (pandas ``eval`` syntax), or None.
+        max_events: read at most this many entries (before cuts); ``fraction`` then
+            records the share read so yields stay right.
+        branches: where each feature (and ``"w"``) comes from when the file names it
+            otherwise: a branch name or an uproot expression of branches, e.g.
+            ``{"met": "MET", "ptll": derived.ptll("l1_pt", "l1_phi", "l2_pt", "l2_phi")}``
+            (see :class:`derived`). Unmapped features are read from their own name.
+        weight: the event-weight branch (or expression).
+        xsec, sumw: cross section (pb) and sum of generator weights, for files without a
+            ``<tree>_nums`` histogram (or to override it).
+        step_size: read in chunks of this many entries (or ``"100 MB"``) to bound memory;
+            None reads the file at once. The result is the same either way.
+
+    Raises:
+        NtupleError: missing file, tree, branch or histogram; a jagged branch; NaN or
+            infinite values; non-positive values in a log10 feature; no event left after
+            the cuts.
+    """
+    chunks = iterate_ntuple(path, tree, cuts, max_events, branches, weight, xsec, sumw,
+                            step_size=step_size or _WHOLE_FILE)
+    return concatenate(chunks)
+
+
+_WHOLE_FILE = 2**62
+
+
+class derived:
+    """uproot expressions for variables an ntuple may lack, from their ingredients.
+
+    Each returns a string to use as a value in a ``branches`` map; the arguments are
+    branch names (or expressions) of the file. Massless objects, as at generator level.
+
+    >>> derived.deltaphi("j1_phi", "j2_phi")
+    'arccos(cos((j1_phi) - (j2_phi)))'
+    """
+
+    @staticmethod
+    def deltaeta(eta1: str, eta2: str) -> str:
+        """|eta1 - eta2|."""
+        return f"abs(({eta1}) - ({eta2}))"
+
+    @staticmethod
+    def deltaphi(phi1: str, phi2: str) -> str:
+        """Azimuthal separation folded into [0, pi]."""
+        return f"arccos(cos(({phi1}) - ({phi2})))"
+
+    @staticmethod
+    def pt_pair(pt1: str, phi1: str, pt2: str, phi2: str) -> str:
+        """Transverse momentum of the pair's vector sum (ptll from the two leptons)."""
+        return f"sqrt(({pt1})**2 + ({pt2})**2 + 2*({pt1})*({pt2})*cos(({phi1}) - ({phi2})))"
+
+    @staticmethod
+    def mass(pt1: str, eta1: str, phi1: str, pt2: str, eta2: str, phi2: str) -> str:
+        """Invariant mass of two massless objects: sqrt(2 pt1 pt2 (cosh deta - cos dphi))."""
+        return (f"sqrt(2*({pt1})*({pt2})*(cosh(({eta1}) - ({eta2})) "
+                f"- cos(({phi1}) - ({phi2}))))")
+
+
+def _branch_expression(value, where: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"derive", "args"}:
+        recipe = getattr(derived, str(value["derive"]), None)
+        if recipe is None or value["derive"].startswith("_"):
+            raise ValueError(f"{where}: unknown derivation {value['derive']!r}; "
+                             f"choose from {[n for n in vars(derived) if not n.startswith('_')]}")
+        return recipe(*value["args"])
+    raise ValueError(f"{where}: a branch is a name, an expression, or "
+                     f"{{derive = ..., args = [...]}}, got {value!r}")
+
+
+@dataclasses.dataclass
+class SampleSpec:
+    """Where one sample lives and how to read it (one entry of a :class:`SampleMap`)."""
+
+    file: Path
+    tree: str | None = None
+    branches: dict = dataclasses.field(default_factory=dict)
+    weight: str = WEIGHT
+    xsec: float | None = None
+    sumw: float | None = None
+
+    def read(self, cuts: str | None = VBS_CUTS, max_events: int | None = None,
+             step_size: int | str | None = None) -> Sample:
+        return read_ntuple(self.file, self.tree, cuts, max_events, self.branches, self.weight,
+                           self.xsec, self.sumw, step_size)
+
+
+@dataclasses.dataclass
+class SampleMap:
+    """A directory of real samples described by a TOML or YAML file.
+
+    The file names the SM sample and the LIN and QUAD samples of each operator, with
+    their tree, branch map, weight, cross section (pb) and sum of weights; a
+    ``defaults`` table applies to every sample. Paths are relative to the map file.
+    A complete example is in the README ("Bring your own ntuples").
+    """
+
+    path: Path
+    sm: SampleSpec
+    operators: dict[str, dict[str, SampleSpec]]
+
+    KEYS = {"file", "tree", "branches", "weight", "xsec", "sumw"}
+
+    @classmethod
+    def load(cls, path) -> SampleMap:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: sample map not found")
+        text = path.read_text()
+        if path.suffix == ".toml":
+            import tomllib
+            content = tomllib.loads(text)
+        else:
+            import yaml
+            content = yaml.safe_load(text)
+        defaults = content.get("defaults", {})
+
+        def spec(entry: dict, where: str) -> SampleSpec:
+            merged = {**defaults, **entry}
+            unknown = set(merged) - cls.KEYS
+            if unknown:
+                raise ValueError(f"{path}: {where} has unknown key(s) {sorted(unknown)}; "
+                                 f"allowed: {sorted(cls.KEYS)}")
+            if "file" not in merged:
+                raise ValueError(f"{path}: {where} needs a 'file'")
+            branches = {**defaults.get("branches", {}), **entry.get("branches", {})}
+            merged["branches"] = {name: _branch_expression(value, f"{path}: {where}.{name}")
+                                  for name, value in branches.items()}
+            merged["file"] = path.parent / merged["file"]
+            return SampleSpec(**merged)
+
+        if "sm" not in content:
+            raise ValueError(f"{path}: the map needs an [sm] sample")
+        operators = {}
+        for operator, parts in content.get("operators", {}).items():
+            missing = {"lin", "quad"} - set(parts)
+            if missing:
+                raise ValueError(f"{path}: operator {operator!r} lacks {sorted(missing)}")
+            operators[operator] = {"LIN": spec(parts["lin"], f"operators.{operator}.lin"),
+                                   "QUAD": spec(parts["quad"], f"operators.{operator}.quad")}
+        return cls(path, spec(content["sm"], "sm"), operators)
+
+    def spec(self, component: str, operator: str | None = None) -> SampleSpec:
+        if component == "SM":
+            return self.sm
+        if operator not in self.operators:
+            raise KeyError(f"{self.path}: no operator {operator!r}; the map has {sorted(self.operators)}")
+        return self.operators[operator][component]
+
+
+def is_sample_map(source) -> bool:
+    """True when ``source`` names a sample-map file rather than a directory of ntuples."""
+    return Path(source).suffix in {".toml", ".yaml", ".yml"}
+
+
+def read_sample(source, component: str = "SM", operator: str | None = None,
+                process: str = "SSWW", cuts: str | None = VBS_CUTS,
+                max_events: int | None = None, step_size: int | str | None = None) -> Sample:
+    """One sample from a directory of ntuples or a sample map."""
+    if is_sample_map(source):
+        return SampleMap.load(source).spec(component, operator).read(cuts, max_events, step_size)
+    return read_ntuple(ntuple_path(source, component, operator, process), cuts=cuts,
+                       max_events=max_events, step_size=step_size)
+
+
+def load_operator(source, operator: str, process: str = "SSWW", cuts: str | None = VBS_CUTS,
                   max_events: int | None = None) -> OperatorSamples:
-    """The SM, LIN and QUAD samples of one operator from a directory of ntuples."""
-    samples = {
-        component: read_ntuple(ntuple_path(directory, component, operator, process),
-                               cuts=cuts, max_events=max_events)
-        for component in COMPONENTS
-    }
+    """The SM, LIN and QUAD samples of one operator.
+
+    ``source`` is a directory laid out as the original ntuples or a sample map
+    (``.toml``/``.yaml``, see :class:`SampleMap`).
+    """
+    samples = {component: read_sample(source, component, operator, process, cuts, max_events)
+               for component in COMPONENTS}
     return OperatorSamples(operator, samples["SM"], samples["LIN"], samples["QUAD"])
+
+
+def operators_in(source, process: str = "SSWW") -> list[str]:
+    """Operators with both a LIN and a QUAD sample in a directory or a sample map."""
+    if is_sample_map(source):
+        return sorted(SampleMap.load(source).operators)
+    found = {}
+    for path in Path(source).glob(f"ntuple_{process}_*_*.root"):
+        match = re.fullmatch(rf"ntuple_{process}_(.+)_(LI|QU)\.root", path.name)
+        if match:
+            found.setdefault(match.group(1), set()).add(match.group(2))
+    return sorted(op for op, kinds in found.items() if kinds == {"LI", "QU"})
 
 
 def split(sample: Sample, test_fraction: float = 0.2, seed: int = 0) -> tuple[Sample, Sample]:
