@@ -240,3 +240,17 @@ def test_sample_map_in_yaml_and_its_errors(tmp_path, both_formats):
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(content))
     with pytest.raises(ValueError, match="unknown derivation 'ptt'"):
         data.SampleMap.load(tmp_path / "bad.yaml")
+
+
+def test_readme_sample_map_example_is_valid(tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = re.search(r"```toml\n(# samples.toml.*?)```", readme, re.S).group(1)
+    (tmp_path / "samples.toml").write_text(example)
+    sample_map = data.SampleMap.load(tmp_path / "samples.toml")
+    assert set(sample_map.sm.branches) == set(FEATURES)
+    assert sample_map.spec("QUAD", "cW").tree == "Events"
+    assert sample_map.spec("LIN", "cW").tree == "analysis/nominal/Events"
+    assert sample_map.spec("LIN", "cW").file == tmp_path / "SSWW_cW_LIN.root"
