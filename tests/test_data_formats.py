@@ -254,3 +254,29 @@ def test_readme_sample_map_example_is_valid(tmp_path):
     assert sample_map.spec("QUAD", "cW").tree == "Events"
     assert sample_map.spec("LIN", "cW").tree == "analysis/nominal/Events"
     assert sample_map.spec("LIN", "cW").file == tmp_path / "SSWW_cW_LIN.root"
+
+
+def test_stream_yields_every_selected_event_once_per_epoch(both_formats):
+    seed_path, _ = both_formats
+    whole = data.read_ntuple(seed_path)
+    dataset = data.stream(seed_path.parent, batch_events=16, step_size=50, seed=1)
+    epochs = [np.concatenate([batch.numpy() for batch in dataset]) for _ in range(2)]
+    expected = np.sort(whole.features.to_numpy(np.float32), axis=0)
+    for events in epochs:
+        assert events.shape == whole.features.shape
+        np.testing.assert_array_equal(np.sort(events, axis=0), expected)
+    assert not np.array_equal(epochs[0], epochs[1]), "each epoch is shuffled anew"
+    again = np.concatenate([batch.numpy() for batch in data.stream(seed_path.parent,
+                                                                     batch_events=16,
+                                                                     step_size=50, seed=1)])
+    np.testing.assert_array_equal(again, epochs[0])
+
+
+def test_stream_with_weights_gives_labels_and_yields(both_formats):
+    seed_path, _ = both_formats
+    whole = data.read_ntuple(seed_path)
+    batches = list(data.stream(seed_path.parent, batch_events=1000, weights=True, seed=None))
+    x, y, w = (np.concatenate([b[i].numpy() for b in batches]) for i in range(3))
+    np.testing.assert_array_equal(y, np.zeros(len(whole)))
+    np.testing.assert_allclose(w, data.lumi_weights(whole), rtol=1e-6)
+    np.testing.assert_allclose(x, whole.features.to_numpy(np.float32))

@@ -465,14 +465,62 @@ def is_sample_map(source) -> bool:
     return Path(source).suffix in {".toml", ".yaml", ".yml"}
 
 
+def _locate(source, component: str, operator: str | None, process: str) -> dict:
+    """read_ntuple's arguments for one sample of a directory or a sample map."""
+    if is_sample_map(source):
+        spec = SampleMap.load(source).spec(component, operator)
+        return dict(path=spec.file, tree=spec.tree, branches=spec.branches, weight=spec.weight,
+                    xsec=spec.xsec, sumw=spec.sumw)
+    return dict(path=ntuple_path(source, component, operator, process))
+
+
 def read_sample(source, component: str = "SM", operator: str | None = None,
                 process: str = "SSWW", cuts: str | None = VBS_CUTS,
                 max_events: int | None = None, step_size: int | str | None = None) -> Sample:
     """One sample from a directory of ntuples or a sample map."""
-    if is_sample_map(source):
-        return SampleMap.load(source).spec(component, operator).read(cuts, max_events, step_size)
-    return read_ntuple(ntuple_path(source, component, operator, process), cuts=cuts,
+    return read_ntuple(**_locate(source, component, operator, process), cuts=cuts,
                        max_events=max_events, step_size=step_size)
+
+
+def stream(source, component: str = "SM", operator: str | None = None, process: str = "SSWW",
+           cuts: str | None = VBS_CUTS, batch_events: int = 8192, step_size: int | str = "50 MB",
+           seed: int | None = 0, weights: bool = False):
+    """A ``tf.data.Dataset`` that reads one sample from disk while a model trains on it.
+
+    Every epoch re-reads the file chunk by chunk (:func:`iterate_ntuple`, cuts applied per
+    chunk), so memory stays bounded by ``step_size`` however large the file: pass it to
+    ``model.fit`` in place of an array. Events are shuffled within each chunk (seeded,
+    differently every epoch); chunks come in file order, so a file sorted by some variable
+    should be read with a ``step_size`` that spans many of its regions. Elements are raw
+    features (float32, shape ``(batch_events, 14)``), or ``(features, labels, yields)`` with
+    ``weights=True``: labels 0 for the SM, 1 for LIN and QUAD, and the luminosity-normalised
+    yields of :func:`lumi_weights`.
+    """
+    import tensorflow as tf
+
+    location = _locate(source, component, operator, process)
+    label = 0.0 if component == "SM" else 1.0
+    epoch = [0]
+
+    def batches():
+        rng = None if seed is None else np.random.default_rng([seed, epoch[0]])
+        epoch[0] += 1
+        for chunk in iterate_ntuple(**location, cuts=cuts, step_size=step_size):
+            x = chunk.features.to_numpy(np.float32)
+            w = lumi_weights(chunk).astype(np.float32)
+            order = np.arange(len(x)) if rng is None else rng.permutation(len(x))
+            for start in range(0, len(x), batch_events):
+                index = order[start:start + batch_events]
+                yield (x[index], w[index]) if weights else x[index]
+
+    feature_spec = tf.TensorSpec((None, len(FEATURES)), tf.float32)
+    if weights:
+        signature = (feature_spec, tf.TensorSpec((None,), tf.float32))
+        dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+        dataset = dataset.map(lambda x, w: (x, tf.fill(tf.shape(w), label), w))
+    else:
+        dataset = tf.data.Dataset.from_generator(batches, output_signature=feature_spec)
+    return dataset.prefetch(2)
 
 
 def load_operator(source, operator: str, process: str = "SSWW", cuts: str | None = VBS_CUTS,
