@@ -95,3 +95,137 @@ def new_axes(ax=None, **subplot_kw):
     use_style()
     fig, ax = plt.subplots(**subplot_kw)
     return fig, ax
+
+
+def _color(label: str, index: int) -> str:
+    return SAMPLE_COLORS.get(label, model_color(index))
+
+
+def _grid(n_panels: int, ncols: int, panel_size=(3.2, 2.6)):
+    use_style()
+    nrows = -(-n_panels // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
+                             squeeze=False)
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    return fig, axes.flat[:n_panels]
+
+
+def _bins(name: str, arrays, bins: int):
+    import numpy as np
+
+    low = min(float(np.quantile(a, 0.001)) for a in arrays)
+    high = max(float(np.quantile(a, 0.999)) for a in arrays)
+    if name in LOG_SCALE_FEATURES and low > 0:
+        return np.geomspace(low, high, bins + 1), "log"
+    return np.linspace(low, high, bins + 1), "linear"
+
+
+#: Features drawn on a log x axis (the energy-like ones, which the models see as log10).
+LOG_SCALE_FEATURES = ("met", "mjj", "mll", "ptj1", "ptj2", "ptl1", "ptl2", "ptll")
+
+
+def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, density: bool = True):
+    """Weighted distributions of every input variable, one panel each, samples overlaid.
+
+    Args:
+        samples: label -> ``(features DataFrame, weights)``; labels ``SM``, ``LIN``, ``QUAD``
+            get the package's sample colours. Negative weights (LIN) are kept: a LIN
+            histogram dips below zero where the interference is destructive.
+        features: the columns to draw (default: every column of the first sample).
+        density: normalise each histogram to unit area (of the signed weights).
+
+    Returns:
+        ``(fig, axes)``.
+    """
+    import numpy as np
+
+    samples = dict(samples)
+    first = next(iter(samples.values()))[0]
+    features = list(features or first.columns)
+    fig, axes = _grid(len(features), ncols)
+    for ax, name in zip(axes, features):
+        edges, scale = _bins(name, [f[name].to_numpy() for f, _ in samples.values()], bins)
+        for index, (label, (frame, weights)) in enumerate(samples.items()):
+            counts, _ = np.histogram(frame[name], bins=edges, weights=weights)
+            if density:
+                total = np.sum(counts * np.diff(edges))
+                counts = counts / total if total else counts
+            ax.stairs(counts, edges, label=label, color=_color(label, index), linewidth=1.5)
+        ax.set_xscale(scale)
+        ax.set_xlabel(FEATURE_LABELS.get(name, name))
+        ax.axhline(0, color="grey", linewidth=0.5)
+    axes[0].set_ylabel("normalised" if density else "events")
+    axes[0].legend()
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_correlations(features, ax=None, log_features=LOG_SCALE_FEATURES):
+    """Pearson correlations of the input variables (log10 of the energy-like ones), as the
+    models see them; a seaborn heatmap. Returns the axis."""
+    import numpy as np
+    import seaborn as sns
+
+    fig, ax = new_axes(ax, figsize=(8, 7))
+    transformed = features.copy()
+    for name in log_features:
+        if name in transformed:
+            transformed[name] = np.log10(transformed[name])
+    matrix = transformed.corr()
+    sns.heatmap(matrix, ax=ax, vmin=-1, vmax=1, cmap="RdBu_r", annot=True, fmt=".1f",
+                annot_kws={"fontsize": 7}, square=True, cbar_kws={"label": "correlation"})
+    ax.set_title("SM, log10 of energy-like variables")
+    return ax
+
+
+def plot_reconstruction(inputs, outputs, weights=None, feature_names=None, ncols: int = 4,
+                        bins: int = 40):
+    """The seed's plotOUTVsIN: input and reconstructed distributions per variable.
+
+    ``inputs`` and ``outputs`` are the scaled features the VAE sees and gives back (n, d);
+    returns ``(fig, axes)``.
+    """
+    import numpy as np
+
+    inputs, outputs = np.asarray(inputs), np.asarray(outputs)
+    names = list(feature_names or range(inputs.shape[1]))
+    fig, axes = _grid(len(names), ncols)
+    for i, (ax, name) in enumerate(zip(axes, names)):
+        low = min(np.quantile(inputs[:, i], 0.001), np.quantile(outputs[:, i], 0.001))
+        high = max(np.quantile(inputs[:, i], 0.999), np.quantile(outputs[:, i], 0.999))
+        edges = np.linspace(low, high, bins + 1)
+        ax.hist(inputs[:, i], bins=edges, weights=weights, histtype="step", density=True,
+                color=MODEL_COLORS[0], linewidth=1.5, label="input")
+        ax.hist(outputs[:, i], bins=edges, weights=weights, histtype="step", density=True,
+                color=MODEL_COLORS[2], linewidth=1.5, linestyle="--", label="reconstructed")
+        ax.set_xlabel(f"{FEATURE_LABELS.get(name, name)} (scaled)".replace(" [GeV]", ""))
+    axes[0].legend()
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_latent(latents, ncols: int = 4, bins: int = 50):
+    """Distributions of each latent mean, per sample: label -> ``(z (n, k), weights)``.
+
+    Returns ``(fig, axes)``.
+    """
+    import numpy as np
+
+    latents = dict(latents)
+    k = next(iter(latents.values()))[0].shape[1]
+    fig, axes = _grid(k, min(ncols, k))
+    for i, ax in enumerate(axes):
+        values = [z[:, i] for z, _ in latents.values()]
+        edges = np.linspace(min(np.quantile(v, 0.001) for v in values),
+                            max(np.quantile(v, 0.999) for v in values), bins + 1)
+        for index, (label, (z, w)) in enumerate(latents.items()):
+            counts, _ = np.histogram(z[:, i], bins=edges, weights=w)
+            total = np.sum(counts * np.diff(edges))
+            ax.stairs(counts / total if total else counts, edges, label=label,
+                      color=_color(label, index), linewidth=1.5)
+        ax.set_xlabel(rf"$z_{{{i + 1}}}$ (mean)")
+    axes[0].set_ylabel("normalised")
+    axes[0].legend()
+    fig.tight_layout()
+    return fig, axes

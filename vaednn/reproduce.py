@@ -1,0 +1,108 @@
+"""Run the numbered notebooks in order: the main job behind ``make figures``.
+
+Each notebook is executed in a fresh kernel (nbclient) with its outputs kept in memory,
+never written back, so the committed notebooks stay output-free; the figures they make go
+to ``figures/`` and the results table to ``figures/results.csv``. Progress is printed per
+notebook and per section (the notebook's markdown headings), and the run ends with the
+summary table, which also refreshes the results section of the README.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from vaednn import plotting
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = ROOT / "notebooks"
+RESULTS_FILE = "results.csv"
+README_START = "<!-- results:start -->"
+README_END = "<!-- results:end -->"
+
+
+def notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """The analysis notebooks, in chapter order (``00_…``, ``01_…``, …)."""
+    return sorted(directory.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _heading(cell) -> str | None:
+    if cell.cell_type != "markdown":
+        return None
+    for line in cell.source.splitlines():
+        if line.startswith("#"):
+            return line.lstrip("#").strip()
+    return None
+
+
+def execute(path: Path, timeout: int = 3600, log=print) -> None:
+    """Execute one notebook in a fresh kernel, printing each section as it starts."""
+    import nbclient
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    headings = {}
+    current = None
+    for index, cell in enumerate(notebook.cells):
+        current = _heading(cell) or current
+        headings[index] = current
+    code_cells = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
+    shown = [None]
+
+    def on_cell_execute(cell, cell_index):
+        section = headings.get(cell_index)
+        if section and section != shown[0]:
+            step = code_cells.index(cell_index) + 1
+            log(f"    [{step}/{len(code_cells)}] {section}", flush=True)
+            shown[0] = section
+
+    client = nbclient.NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        on_cell_execute=on_cell_execute,
+    )
+    client.execute()
+
+
+def summary(figures: Path | None = None) -> pd.DataFrame:
+    """The results table the notebooks wrote (AUC and min |c| per model and operator)."""
+    path = Path(figures or plotting.FIGURES_DIR) / RESULTS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no results yet; run the notebooks (make figures)")
+    return pd.read_csv(path)
+
+
+def update_readme(table: pd.DataFrame, readme: Path = ROOT / "README.md") -> bool:
+    """Replace the README's results section with ``table``; False if it has no markers."""
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return False
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    body = table.to_markdown(index=False, floatfmt=".3g")
+    readme.write_text(f"{head}{README_START}\n{body}\n{README_END}{tail}")
+    return True
+
+
+def run(selected: list[Path] | None = None, quick: bool = False, log=print) -> pd.DataFrame:
+    """Execute the notebooks in order and return the summary table.
+
+    ``quick`` sets ``VAEDNN_QUICK=1`` for the kernels (small data, few epochs).
+    """
+    paths = selected or notebooks()
+    if not paths:
+        raise FileNotFoundError(f"no notebooks found in {NOTEBOOKS_DIR}")
+    if quick:
+        os.environ["VAEDNN_QUICK"] = "1"
+    os.environ.setdefault("VAEDNN_FIGURES", str(plotting.FIGURES_DIR.resolve()))
+    start = time.perf_counter()
+    for number, path in enumerate(paths, 1):
+        log(f"[{number}/{len(paths)}] {path.name}", flush=True)
+        t0 = time.perf_counter()
+        execute(path, log=log)
+        log(f"    done in {time.perf_counter() - t0:.0f} s", flush=True)
+    log(f"all {len(paths)} notebooks in {time.perf_counter() - start:.0f} s", flush=True)
+    return summary(Path(os.environ["VAEDNN_FIGURES"]))
