@@ -27,6 +27,7 @@ data: $(DATA)/ntuple_SSWW_SM.root
 
 figures: data
 	$(BIN)/vaednn summary --data $(DATA)
+	$(BIN)/vaednn reproduce
 
 test: install
 	VAEDNN_QUICK=1 $(BIN)/python -m pytest

@@ -1,11 +1,38 @@
 """vaednn: Variational AutoEncoders and VAE+DNN classifiers for EFT searches in VBS.
 
-Modules: :mod:`~vaednn.data` (ntuples to weighted samples), :mod:`~vaednn.simulate`
-(stand-in SM and EFT samples), :mod:`~vaednn.plotting` (figure style).
+Modules:
+    data: ntuples (real or generated) to weighted samples, splits, yields, sample maps.
+    simulate: physics-motivated stand-ins for the SM and EFT (LIN, QUAD) ntuples.
+    models: every VAE and VAE+DNN variant of the seed analysis, in Keras 3.
+    curves: training histories as tables, CSV files and loss-curve plots.
+    evaluate: weighted ROC/AUC, significance scan, Wilson-coefficient sensitivity.
+    explain: SHAP attributions and the seed's get_layer ablation (imported on first use).
+    plotting: the figure style and ``save_figure``.
+    workflow: the steps the notebooks share (cached training, results).
+
+Importing ``vaednn`` registers the model classes with Keras, so a saved ``.keras`` model
+loads with ``keras.models.load_model`` alone.
 """
 
-from vaednn import data, plotting
+import importlib
+import os
+
+# TensorFlow's C++ start-up messages (oneDNN, CUDA probing) bury notebook output; a user who
+# wants them sets TF_CPP_MIN_LOG_LEVEL before importing vaednn.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from vaednn import curves, data, evaluate, models, plotting, simulate, workflow
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "plotting", "__version__"]
+__all__ = ["curves", "data", "evaluate", "explain", "models", "plotting", "simulate", "workflow",
+           "__version__"]
+
+_LAZY = ("explain",)
+
+
+def __getattr__(name):
+    # shap is slow to import and only some sessions need them.
+    if name in _LAZY:
+        return importlib.import_module(f"vaednn.{name}")
+    raise AttributeError(f"module 'vaednn' has no attribute {name!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -49,6 +50,24 @@ def _summary(args) -> int:
     return 0
 
 
+def _reproduce(args) -> int:
+    import pandas as pd
+
+    from vaednn import reproduce
+
+    if args.data:
+        os.environ["VAEDNN_DATA"] = str(Path(args.data).resolve())
+    selected = [reproduce.NOTEBOOKS_DIR / name for name in args.notebooks] if args.notebooks else None
+    table = reproduce.run(selected, quick=args.quick)
+    with pd.option_context("display.width", 160, "display.max_rows", 200,
+                           "display.float_format", "{:.4g}".format):
+        print("\nAUC and smallest |c| seen at 3 sigma (350 fb^-1), per operator and model:")
+        print(table.to_string(index=False))
+    if not args.quick and reproduce.update_readme(table):
+        print(f"refreshed the results table in {reproduce.ROOT / 'README.md'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vaednn", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--operators", nargs="+", help="default: every operator found")
     summary.add_argument("--luminosity", type=float, default=data.LUMINOSITY, help="fb^-1")
     summary.set_defaults(run=_summary)
+
+    rep = commands.add_parser("reproduce", help="run every notebook in order, write figures/")
+    rep.add_argument("--quick", action="store_true", help="small data, few epochs (as CI)")
+    rep.add_argument("--data", help="ntuple directory or sample map (default: the notebooks')")
+    rep.add_argument("notebooks", nargs="*", help="notebook file names (default: all, in order)")
+    rep.set_defaults(run=_reproduce)
     return parser
 
 

@@ -96,7 +96,10 @@ def run(selected: list[Path] | None = None, quick: bool = False, log=print) -> p
     if not paths:
         raise FileNotFoundError(f"no notebooks found in {NOTEBOOKS_DIR}")
     if quick:
+        # A quick run's figures are not the paper's: keep them out of figures/.
         os.environ["VAEDNN_QUICK"] = "1"
+        os.environ.setdefault("VAEDNN_FIGURES", str(ROOT / "runs" / "quick" / "figures"))
+        os.environ.setdefault("VAEDNN_RUNS", str(ROOT / "runs" / "quick"))
     os.environ.setdefault("VAEDNN_FIGURES", str(plotting.FIGURES_DIR.resolve()))
     start = time.perf_counter()
     for number, path in enumerate(paths, 1):

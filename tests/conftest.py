@@ -1,0 +1,21 @@
+"""Fixtures shared by the test files: a small generated data set, written once per session."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "agg")
+
+#: What ``generated_dir`` holds: easy bosonic, four-quark, rate-only and invisible operators.
+GENERATED_OPERATORS = ("cW", "cqq3", "cHl3", "cHbox")
+
+
+@pytest.fixture(scope="session")
+def generated_dir(tmp_path_factory):
+    """A directory of ntuples: SM (20k events) and LIN/QUAD (10k each) of four operators."""
+    from vaednn.simulate import write_ntuples
+
+    directory = tmp_path_factory.mktemp("ntuples")
+    write_ntuples(directory, operators=GENERATED_OPERATORS, n_events=20_000, n_bsm=10_000,
+                  seed=1)
+    return directory

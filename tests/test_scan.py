@@ -1,0 +1,230 @@
+"""Tests of vaednn.scan: grid expansion, one trial, and one small Ray scan resumed once."""
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaednn import evaluate, scan
+
+OPERATORS = ["cW", "cHbox"]
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "scan.yaml"
+
+# Two VAEs, a VAE+DNN trained on cW, and a trial whose model cannot be built.
+RAY_GRID = {
+    "models": {"vae": {"latent_dim": [2, 3]}, "vae_dnn_reco": {},
+               "vae_model2": {"batch_size": [0]}},
+    "operators": OPERATORS,
+    "train_operators": ["cW"],
+    "training": {"epochs": 1, "validation_split": 0.2},
+    "data_options": {"max_events": 4000},
+}
+
+
+@pytest.fixture(scope="module")
+def small_data(generated_dir):
+    return evaluate.prepare(generated_dir, OPERATORS, max_events=3000)
+
+
+# ----------------------------------------------------------------------------- the grid
+
+def test_grid_is_a_product_per_model_and_vaes_ignore_training_operators():
+    grid = scan.Grid.from_dict({
+        "models": {"vae": {"latent_dim": [2, 3, 4]}, "vae_dnn_latent": {"latent_dim": [3, 7]}},
+        "hyperparameters": {"learning_rate": [1e-3, "5e-4"]},
+        "train_operators": ["cW", "cHbox"], "seeds": [0, 1]})
+    trials = grid.trials()
+    vae = [t for t in trials if t["model"] == "vae"]
+    dnn = [t for t in trials if t["model"] == "vae_dnn_latent"]
+    assert len(vae) == 3 * 2 * 2 and {t["train_operator"] for t in vae} == {"SM"}
+    assert len(dnn) == 2 * 2 * 2 * 2 and {t["train_operator"] for t in dnn} == {"cW", "cHbox"}
+    assert {t["hyperparameters"]["learning_rate"] for t in trials} == {1e-3, 5e-4}
+    ids = [t["trial_id"] for t in trials]
+    assert len(set(ids)) == len(ids)
+    assert ids == [t["trial_id"] for t in grid.trials()]
+    assert set(ids).isdisjoint(t["trial_id"] for t in grid.trials({"source": "other"}))
+
+
+def test_layer_sizes_are_lists_of_lists():
+    grid = scan.Grid.from_dict({"models": {"vae": {"encoder_units": [[20, 10, 7], [8, 4]]}}})
+    assert [t["hyperparameters"]["encoder_units"] for t in grid.trials()] == [(20, 10, 7), (8, 4)]
+    with pytest.raises(ValueError, match="encoder_units.*list of them"):
+        scan.Grid.from_dict({"models": {"vae": {"encoder_units": [20, 10, 7]}}})
+
+
+@pytest.mark.parametrize("content, message", [
+    ({"models": {"vea": {}}}, "unknown model 'vea'"),
+    ({"models": {"vae": {"classifier_weight": [1.0]}}}, "no hyperparameter.*classifier_weight"),
+    ({"models": ["vae"], "hyperparamters": {}}, "unknown key.*hyperparamters"),
+    ({"models": {"vae": {"latent_dim": [2]}}, "hyperparameters": {"latent_dim": [3]}},
+     "both"),
+    ({"models": ["vae"], "metric": "auc"}, "metric must be one of"),
+    ({"models": ["vae"], "training": {"epoch": 3}}, "unknown training option.*epoch"),
+    ({"models": ["vae"], "training": {"weights": "equal"}}, "weights must be one of"),
+    ({"models": {"vae": {"latent_dim": []}}}, "empty list"),
+])
+def test_bad_grids_are_named(content, message):
+    with pytest.raises(ValueError, match=message):
+        scan.Grid.from_dict(content)
+
+
+def test_operators_are_checked_against_the_data(generated_dir):
+    grid = scan.Grid.from_dict({"models": ["vae"], "train_operators": ["cT0"]})
+    with pytest.raises(ValueError, match=r"train_operators \['cT0'\] are not in"):
+        grid.resolve(generated_dir)
+    resolved = scan.Grid.from_dict({"models": ["vae"]}).resolve(generated_dir)
+    assert set(resolved.operators) == {"cW", "cqq3", "cHl3", "cHbox"}
+
+
+def test_example_config_expands_as_its_comment_says():
+    grid = scan.Grid.load(EXAMPLE)
+    counts = pd.Series([t["model"] for t in grid.trials()]).value_counts()
+    assert counts.to_dict() == {"vae_dnn_latent": 16, "vae": 8, "vae_model3": 2}
+
+
+# ----------------------------------------------------------------------------- one trial
+
+def test_balanced_weights_give_each_class_the_same_weight(small_data):
+    trial = scan.Grid.from_dict({"models": ["vae_dnn_latent"]}).trials()[0]
+    x, y, w = scan._training_arrays(trial, small_data.train["cW"], trial["data_options"])
+    for label in (0, 1):
+        assert np.abs(w[y == label]).sum() == pytest.approx((y == label).sum())
+    assert (w < 0).any()  # LIN interference keeps its sign
+    assert x.shape == (len(y), 14)
+
+
+def test_nan_loss_is_recorded_as_failed(small_data, tmp_path):
+    grid = scan.Grid.from_dict({"models": {"vae": {"reco_weight": [math.inf]}},
+                                "training": {"epochs": 1}})
+    trial = grid.trials()[0]
+    rows = scan.run_trial(trial, small_data, tmp_path)
+    assert [row["operator"] for row in rows] == OPERATORS
+    assert {row["status"] for row in rows} == {"failed"}
+    assert "not finite" in rows[0]["error"]
+    assert all(math.isnan(row["AUC"]) for row in rows)
+    assert not list(tmp_path.glob("models/*.keras"))
+    table = scan.load_results(tmp_path)
+    assert table["status"].tolist() == ["failed", "failed"]
+
+
+def test_rerun_skips_ok_and_failed_trials_but_retries_crashed_ones(tmp_path):
+    trials = [{"trial_id": name} for name in ("ok", "failed", "crashed", "absent", "cut")]
+    for status in ("ok", "failed", "crashed"):
+        scan._write_json(tmp_path / "trials" / f"{status}.json",
+                         {"trial": {}, "rows": [{"status": status}]})
+    (tmp_path / "trials" / "cut.json").write_text('{"rows": [{"sta')  # a write cut short
+    assert scan._finished(tmp_path, trials, retry_failed=False) == {"ok", "failed"}
+    assert scan._finished(tmp_path, trials, retry_failed=True) == {"ok"}
+
+
+# ----------------------------------------------------------------------------- a Ray scan
+
+@pytest.fixture(scope="module")
+def ray_scan(generated_dir, tmp_path_factory):
+    """One local scan of RAY_GRID on a Ray started once for this module."""
+    import ray
+
+    scan._start_ray(None, 2, None)
+    out = tmp_path_factory.mktemp("scan")
+    results = scan.run(RAY_GRID, generated_dir, out)
+    yield results, out
+    ray.shutdown()
+
+
+def test_results_table_has_a_row_per_trial_and_operator(ray_scan):
+    results, out = ray_scan
+    assert list(results.columns[:len(scan.COLUMNS)]) == list(scan.COLUMNS)
+    assert {"hp_latent_dim", "hp_classifier_weight"} <= set(results.columns)
+    assert len(results) == 4 * len(OPERATORS)
+    assert results.groupby("trial_id")["operator"].apply(sorted).map(tuple).nunique() == 1
+    ok = results[results["status"] == "ok"]
+    assert ok["trial_id"].nunique() == 3
+    assert ok["AUC"].between(0, 1).all() and (ok["min_abs_c"] > 0).all()
+    assert (ok["epochs"] == 1).all() and (ok["train_seconds"] > 0).all()
+    assert set(ok.loc[ok["model"] == "vae_dnn_reco", "train_operator"]) == {"cW"}
+    on_disk = pd.read_csv(out / "results.csv")
+    assert on_disk["trial_id"].tolist() == results["trial_id"].tolist()
+
+
+def test_failing_trial_is_recorded_and_the_others_finish(ray_scan):
+    results, _ = ray_scan
+    failed = results[results["status"] != "ok"]
+    assert set(failed["model"]) == {"vae_model2"}
+    assert failed["error"].str.contains("batch_size must be >= 1").all()
+    assert failed["AUC"].isna().all()
+
+
+def test_saved_models_load_back_and_score_as_recorded(ray_scan, generated_dir):
+    import keras
+
+    from vaednn import models
+
+    results, _ = ray_scan
+    data = evaluate.prepare(generated_dir, OPERATORS, max_events=4000)
+    ok = results[results["status"] == "ok"]
+    for _, row in ok.drop_duplicates("trial_id").iterrows():
+        model = keras.models.load_model(row["model_path"])
+        assert model.name == row["model"]
+        if row["model"] == "vae":
+            assert models.encode(model, data.test["cW"].sm.features).shape[1] == \
+                row["hp_latent_dim"]
+        table = evaluate.compare({row["model"]: model}, data, references=False)
+        recorded = ok.set_index(["trial_id", "operator"]).loc[row["trial_id"], "AUC"]
+        for op in OPERATORS:
+            assert table[op]["AUC"].iloc[0] == pytest.approx(recorded[op], rel=1e-6)
+
+
+def test_plots_of_the_results(ray_scan):
+    results, _ = ray_scan
+    fig, (left, right) = plt.subplots(1, 2)
+    bars = scan.plot_min_coefficient(results, ax=left)
+    assert set(bars) == {"vae", "vae_dnn_reco"}
+    assert all(len(container) == len(OPERATORS) for container in bars.values())
+    lines = scan.plot_auc_vs_latent(results, ax=right)
+    x, _ = lines["vae"].lines[0].get_data()
+    assert list(x) == [2.0, 3.0]
+    plt.close(fig)
+
+
+def test_resume_runs_only_the_missing_trial(ray_scan, generated_dir, tmp_path):
+    results, first = ray_scan
+    out = tmp_path / "scan"
+    shutil.copytree(first, out)
+    ok_ids = sorted(results.loc[results["status"] == "ok", "trial_id"].unique())
+    removed = ok_ids[0]
+    (out / "trials" / f"{removed}.json").unlink()
+    config = tmp_path / "scan.yaml"
+    config.write_text(json.dumps(RAY_GRID))  # JSON is YAML
+    status = scan.main_from_args(config, data=generated_dir, out_dir=out)
+    assert status == 1  # one trial of the grid failed
+    again = scan.load_results(out).drop_duplicates("trial_id").set_index("trial_id")
+    before = results.drop_duplicates("trial_id").set_index("trial_id")
+    assert sorted(again.index) == sorted(before.index)
+    rerun = again.index[again["finished"] != before.loc[again.index, "finished"]]
+    assert list(rerun) == [removed]
+    assert again.loc[removed, "status"] == "ok"
+
+
+def test_summary_ranks_by_the_metric_with_failures_last():
+    table = pd.DataFrame({
+        "trial_id": ["a", "a", "b", "b", "c", "c"], "model": "vae", "train_operator": "SM",
+        "seed": 0, "operator": ["cW", "cHbox"] * 3,
+        "min_abs_c": [0.5, 2.0, 0.2, 1.0, np.nan, np.nan], "AUC": [0.7, 0.6, 0.6, 0.5, np.nan, np.nan],
+        "status": ["ok"] * 4 + ["failed"] * 2})
+    assert scan.summary(table, "min_abs_c").index.tolist() == ["b", "a", "c"]
+    assert scan.summary(table, "AUC").index.tolist() == ["a", "b", "c"]
+    assert scan.summary(table, "AUC")["mean"].iloc[0] == pytest.approx(0.65)
+
+
+def test_min_coefficient_plot_marks_operators_never_reached():
+    table = pd.DataFrame({"trial_id": ["a", "a"], "model": "vae", "operator": ["cW", "cHbox"],
+                          "min_abs_c": [0.3, np.inf], "status": "ok"})
+    drawn = scan.plot_min_coefficient(table)
+    assert len(drawn["vae"]) == 1
+    assert len(drawn["never 3 sigma"].get_xdata()) == 1
+    plt.close("all")
