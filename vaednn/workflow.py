@@ -69,7 +69,7 @@ def classifier_set(samples: vdata.OperatorSamples, c: float = 1.0, seed: int = 0
     for label in (0, 1):
         total = np.abs(w[y == label]).sum()
         if total == 0:
-            name = "SM" if label == 0 else f"{samples.operator} at c={c}"
+            name = "SM" if label == 0 else f"{samples.operator} at c={c:g}"
             raise ValueError(f"{name}: every event weight is zero; cannot balance the classes")
         w[y == label] *= len(y) / 2 / total
     order = np.random.default_rng(seed).permutation(len(y))

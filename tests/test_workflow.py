@@ -1,0 +1,139 @@
+"""The steps the notebooks share, the notebook runner and the command line."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaednn import cli, data, evaluate, reproduce, workflow
+
+
+@pytest.fixture(scope="module")
+def analysis(generated_dir):
+    return evaluate.prepare(generated_dir, ["cW", "cHl3"], seed=0)
+
+
+def test_classifier_set_balances_classes_and_keeps_signs(analysis):
+    samples = analysis.train["cW"]
+    x, y, w = workflow.classifier_set(samples, c=0.5, seed=3)
+    assert x.shape == (len(samples.sm) + len(samples.lin) + len(samples.quad), 14)
+    assert np.abs(w[y == 0]).sum() == pytest.approx(len(y) / 2)
+    assert np.abs(w[y == 1]).sum() == pytest.approx(len(y) / 2)
+    assert (w[y == 1] < 0).any(), "LIN's negative weights are kept"
+    again = workflow.classifier_set(samples, c=0.5, seed=3)
+    np.testing.assert_array_equal(x, again[0])
+    assert not np.array_equal(y, workflow.classifier_set(samples, c=0.5, seed=4)[1])
+
+
+def test_classifier_set_rejects_all_zero_weights(analysis):
+    samples = analysis.train["cW"]
+    zero = data.OperatorSamples("cW", samples.sm, samples.lin, samples.quad)
+    with pytest.raises(ValueError, match="cW at c=0: every event weight is zero"):
+        workflow.classifier_set(zero, c=0.0)
+
+
+def test_train_caches_the_model_and_its_history(analysis, tmp_path, capsys):
+    first = workflow.train("vae", analysis, "cW", epochs=1, seed=0, runs=tmp_path, verbose=0)
+    assert first.path.is_file() and first.path.with_suffix(".csv").is_file()
+    assert set(first.history["term"]) >= {"loss", "reconstruction_loss", "kl_loss"}
+    assert set(first.history["split"]) == {"train", "val"}
+    second = workflow.train("vae", analysis, "cW", epochs=1, seed=0, runs=tmp_path, verbose=0)
+    assert "loading the trained model" in capsys.readouterr().out
+    assert second.path == first.path
+    x = analysis.test["cW"].quad.features
+    from vaednn import models
+
+    pd.testing.assert_frame_equal(models.event_losses(first.model, x), models.event_losses(second.model, x))
+    other = workflow.train("vae", analysis, "cW", epochs=2, seed=0, runs=tmp_path, verbose=0)
+    assert other.path != first.path
+
+
+def test_significance_scan_finds_the_exact_best_cut(analysis):
+    test = analysis.test["cW"]
+    scored = workflow.score_samples(evaluate.feature_scorer("mll"), test)
+    scan = workflow.significance_scan(scored, test, c=1.0)
+    best = evaluate.best_cut(1.0, *scored.arrays)
+    assert scan["sigma"].max() == pytest.approx(best.sigma)
+    assert scan.loc[scan["sigma"].idxmax(), "cut"] == pytest.approx(best.cut)
+    assert np.isneginf(scan["cut"].iloc[0])
+    assert (scan["error"].dropna() >= 0).all()
+    no_background = scan["error"].isna()
+    assert (scan.loc[no_background, "B"] == 0.5).all() and (scan.loc[no_background, "sigma"] == 0).all()
+
+
+def test_save_results_writes_the_headline_numbers(analysis, tmp_path):
+    tables = workflow.comparison(analysis, shared={"mll": evaluate.feature_scorer("mll")},
+                                 per_operator={}, c=1.0)
+    path = workflow.save_results(tables, tmp_path)
+    table = pd.read_csv(path)
+    assert list(table.columns) == ["operator", "model", "AUC", "best_sigma", "min_abs_c"]
+    assert set(table["operator"]) == {"cW", "cHl3"}
+    assert set(table["model"]) == {"mll", "BDT (supervised)", "single variable"}
+    rate_only = table[(table["operator"] == "cHl3") & (table["model"] == "mll")]
+    assert 0.4 < rate_only["AUC"].item() < 0.6, "a rate-only operator has the SM's shapes"
+
+
+def test_smearing_study_at_zero_is_the_unsmeared_result(analysis):
+    scorer = evaluate.feature_scorer("mll")
+    table = workflow.smearing_study({"mll": scorer}, analysis, "cW", fractions=(0.0, 0.2))
+    unsmeared = evaluate.compare({"mll": scorer}, analysis, operators=["cW"],
+                                 references=False)["cW"].loc["mll", "AUC"]
+    assert table.loc[table["fraction"] == 0.0, "AUC"].item() == pytest.approx(unsmeared)
+    assert table.loc[table["fraction"] == 0.2, "AUC"].item() != pytest.approx(unsmeared)
+    axes = workflow.plot_smearing(table)
+    assert len(axes[0].lines) == 1 and list(axes[0].lines[0].get_xdata()) == [0.0, 20.0]
+
+
+def test_ensure_data_generates_once_then_reuses(tmp_path, capsys):
+    directory = tmp_path / "ntuples"
+    operators = workflow.ensure_data(directory, events=3000, bsm_events=1000, operators=["cW"])
+    assert operators == ["cW"]
+    stamp = data.ntuple_path(directory, "SM").stat().st_mtime_ns
+    workflow.ensure_data(directory, events=3000, bsm_events=1000, operators=["cW"])
+    assert "using the ntuples" in capsys.readouterr().out
+    assert data.ntuple_path(directory, "SM").stat().st_mtime_ns == stamp
+
+
+def test_update_readme_replaces_only_the_marked_section(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{reproduce.README_START}\nold\n{reproduce.README_END}\nend\n")
+    table = pd.DataFrame({"operator": ["cW"], "model": ["VAE"], "AUC": [0.71234]})
+    assert reproduce.update_readme(table, readme)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("end\n") and "old" not in text
+    assert "| cW         | VAE     | 0.712 |" in text
+    (tmp_path / "plain.md").write_text("no markers")
+    assert not reproduce.update_readme(table, tmp_path / "plain.md")
+
+
+def test_notebooks_are_numbered_chapters_without_outputs():
+    import nbformat
+
+    paths = reproduce.notebooks()
+    assert [p.name[:2] for p in paths] == [f"{i:02d}" for i in range(len(paths))]
+    for path in paths:
+        notebook = nbformat.read(path, as_version=4)
+        code = [c for c in notebook.cells if c.cell_type == "code"]
+        assert all(not c.outputs and c.execution_count is None for c in code), path.name
+        assert "VAEDNN_QUICK" in code[0].source, f"{path.name}: first cell holds the parameters"
+        assert "parameters" in code[0].metadata.get("tags", [])
+        for cell in code:
+            assert "class " not in cell.source and "def " not in cell.source, \
+                f"{path.name}: logic belongs in the library"
+
+
+def test_cli_simulate_then_summary(tmp_path, capsys):
+    out = tmp_path / "ntuples"
+    assert cli.main(["simulate", "--out", str(out), "--events", "3000", "--bsm-events", "1000",
+                     "--operators", "cW", "cHl3"]) == 0
+    assert "wrote 5 files" in capsys.readouterr().out
+    assert cli.main(["summary", "--data", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "SSWW_cW_QU" in printed and "SSWW_cHl3_LI" in printed and "passed" in printed
+
+
+def test_cli_reports_a_bad_file_by_name(tmp_path, capsys):
+    (tmp_path / "ntuple_SSWW_SM.root").write_text("not root")
+    (tmp_path / "ntuple_SSWW_cW_LI.root").write_text("")
+    (tmp_path / "ntuple_SSWW_cW_QU.root").write_text("")
+    assert cli.main(["summary", "--data", str(tmp_path)]) == 2
+    assert "ntuple_SSWW_SM.root: not a readable ROOT file" in capsys.readouterr().err
