@@ -9,6 +9,7 @@ Modules:
     explain: SHAP attributions and the seed's get_layer ablation (imported on first use).
     plotting: the figure style and ``save_figure``.
     workflow: the steps the notebooks share (cached training, results).
+    scan: grids of models x hyperparameters x operators on Ray (imported on first use).
 
 Importing ``vaednn`` registers the model classes with Keras, so a saved ``.keras`` model
 loads with ``keras.models.load_model`` alone.
@@ -25,14 +26,14 @@ from vaednn import curves, data, evaluate, models, plotting, simulate, workflow
 
 __version__ = "0.1.0"
 
-__all__ = ["curves", "data", "evaluate", "explain", "models", "plotting", "simulate", "workflow",
-           "__version__"]
+__all__ = ["curves", "data", "evaluate", "explain", "models", "plotting", "scan", "simulate",
+           "workflow", "__version__"]
 
-_LAZY = ("explain",)
+_LAZY = ("explain", "scan")
 
 
 def __getattr__(name):
-    # shap is slow to import and only some sessions need them.
+    # shap and ray are slow to import and only some sessions need them.
     if name in _LAZY:
         return importlib.import_module(f"vaednn.{name}")
     raise AttributeError(f"module 'vaednn' has no attribute {name!r}")

@@ -68,6 +68,15 @@ def _reproduce(args) -> int:
     return 0
 
 
+def _scan(args) -> int:
+    from vaednn import scan
+
+    return scan.main_from_args(args.config, data=args.data, out_dir=args.out,
+                               address=args.address, resume=not args.no_resume,
+                               metric=args.metric, retry_failed=args.retry_failed,
+                               num_cpus=args.cpus)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vaednn", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--data", help="ntuple directory or sample map (default: the notebooks')")
     rep.add_argument("notebooks", nargs="*", help="notebook file names (default: all, in order)")
     rep.set_defaults(run=_reproduce)
+
+    scan = commands.add_parser("scan", help="train and evaluate a grid of models on Ray")
+    scan.add_argument("--config", required=True, type=Path, help="grid (YAML), see examples/scan.yaml")
+    scan.add_argument("--data", type=Path, help="ntuple directory (default: the config's data)")
+    scan.add_argument("--out", type=Path, help="results folder (default: the config's out)")
+    scan.add_argument("--address", help="a Ray cluster, e.g. ray://head:10001 (default: local)")
+    scan.add_argument("--no-resume", action="store_true", help="retrain finished trials")
+    scan.add_argument("--retry-failed", action="store_true", help="rerun trials that failed")
+    scan.add_argument("--metric", choices=["AUC", "best_sigma", "min_abs_c", "c_plus", "c_minus"],
+                      help="rank the summary by this (default AUC)")
+    scan.add_argument("--cpus", type=int, help="CPUs Ray may use on this machine")
+    scan.set_defaults(run=_scan)
     return parser
 
 

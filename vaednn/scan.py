@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from vaednn import data as vdata
-from vaednn import plotting
+from vaednn import plotting, workflow
 
 __all__ = [
     "Grid",
@@ -82,7 +82,6 @@ _METRIC_COLUMNS = ("AUC", "best_sigma", "best_cut", "sigma_error", "c_minus", "c
                    "min_abs_c")
 
 _TRAINING_DEFAULTS = dict(epochs=10, validation_split=0.2, weights="balanced")
-_WEIGHTINGS = ("balanced", "yields", "unit")
 _DATA_DEFAULTS = dict(split_seed=0, max_events=None, luminosity=vdata.LUMINOSITY, c=1.0)
 _GRID_KEYS = {"models", "hyperparameters", "operators", "train_operators", "seeds",
               "training", "data_options", "resources", "metric", "data", "out"}
@@ -194,8 +193,8 @@ class Grid:
             raise ValueError(f"grid: unknown training option(s) {sorted(unknown)}; allowed: "
                              f"{sorted(_TRAINING_DEFAULTS) + ['early_stopping', 'patience']}")
         self.training = {**_TRAINING_DEFAULTS, **_number(dict(self.training))}
-        if self.training["weights"] not in _WEIGHTINGS:
-            raise ValueError(f"grid: training weights must be one of {_WEIGHTINGS}, "
+        if self.training["weights"] not in workflow.WEIGHTINGS:
+            raise ValueError(f"grid: training weights must be one of {workflow.WEIGHTINGS}, "
                              f"got {self.training['weights']!r}")
         if int(self.training["epochs"]) < 1:
             raise ValueError(f"grid: epochs must be >= 1, got {self.training['epochs']}")
@@ -331,27 +330,14 @@ def _training_arrays(trial: Mapping, samples, options: Mapping):
     """``(x, y, w)`` a model trains on, shuffled with the trial's seed."""
     from vaednn import models
 
-    rng = np.random.default_rng(trial["seed"])
-    name = trial["model"]
-    if name not in models.MODEL_NAMES[4:]:
+    if trial["model"] not in models.MODEL_NAMES[4:]:
         x = samples.sm.features.to_numpy(np.float64)
-        return x[rng.permutation(len(x))], None, None
-    x, y, w = vdata.mixture(samples.sm, samples.lin, samples.quad, c=options["c"],
-                            luminosity=options["luminosity"])
-    weighting = trial["training"]["weights"]
-    if weighting == "unit":
-        w = np.ones_like(w)
-    elif weighting == "balanced":
-        w = w.copy()
-        for label in (0, 1):
-            mask = y == label
-            w[mask] *= mask.sum() / np.abs(w[mask]).sum()
-    order = rng.permutation(len(x))
-    x, y, w = x[order], y[order], w[order]
-    if name == "vae_dnn_separate":
-        # The seed's pairing: SM training events, repeated to the mixture's length.
-        sm = samples.sm.features.to_numpy(np.float64)
-        x = (sm[rng.permutation(np.resize(np.arange(len(sm)), len(y)))], x)
+        return x[np.random.default_rng(trial["seed"]).permutation(len(x))], None, None
+    x, y, w = workflow.classifier_set(samples, c=options["c"], seed=trial["seed"],
+                                      luminosity=options["luminosity"],
+                                      weighting=trial["training"]["weights"])
+    if trial["model"] == "vae_dnn_separate":
+        x = (workflow.paired_sm(samples.sm.features, len(y), trial["seed"]), x)
     return x, y, w
 
 
