@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 from vaednn import models
 from vaednn.data import FEATURES, LOG_FEATURES
@@ -262,3 +263,20 @@ def test_build_rejects_unknown_names_and_hyperparameters(sm_train):
     with pytest.raises(ValueError, match="unknown hyperparameter.*'latent_dims'"):
         models.build("vae", sm_train, latent_dims=3)
     assert models.build("vae", sm_train, latent_dim=5).hyperparameters["latent_dim"] == 5
+
+
+@pytest.mark.parametrize("make_strategy", [
+    lambda: tf.distribute.OneDeviceStrategy("/cpu:0"),
+    lambda: tf.distribute.MirroredStrategy(["/cpu:0"]),
+], ids=["one_device", "mirrored"])
+def test_build_under_a_distribution_strategy_trains_like_one_device(make_strategy):
+    # Multi-GPU training uses the same code path; on CPU a one-replica strategy checks it.
+    x = np.random.default_rng(0).lognormal(4.0, 0.5, size=(2000, 14))
+    strategy = make_strategy()
+    distributed = models.build("vae", x, seed=0, strategy=strategy)
+    assert distributed.distribute_strategy is strategy
+    plain = models.build("vae", x, seed=0)
+    loss_distributed = distributed.fit(x, epochs=2, verbose=0, shuffle=False).history["loss"]
+    loss_plain = plain.fit(x, epochs=2, verbose=0, shuffle=False).history["loss"]
+    np.testing.assert_allclose(loss_distributed, loss_plain, rtol=0.05)
+    assert loss_distributed[1] < loss_distributed[0]

@@ -45,6 +45,7 @@ than one Python round trip per mini-batch (``benchmarks/bench_fit.py``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 import weakref
@@ -598,10 +599,11 @@ class VAE(keras.Model):
         batch-32 step of these small networks. ``ResourceApplyAdam`` computes the same
         update (same bias correction, same epsilon placement) in one op. Any other
         optimizer, or Adam with clipping, decay, EMA, AMSGrad or a schedule, goes through
-        ``optimizer.apply``.
+        ``optimizer.apply``; so does training under a ``tf.distribute`` strategy, where
+        ``apply`` aggregates the replicas' gradients.
         """
         opt = self.optimizer
-        fused = (type(opt) is keras.optimizers.Adam and not opt.amsgrad and not opt.use_ema
+        fused = (not tf.distribute.has_strategy() and type(opt) is keras.optimizers.Adam and not opt.amsgrad and not opt.use_ema
                  and opt.weight_decay is None and opt.clipnorm is None and opt.clipvalue is None
                  and opt.global_clipnorm is None and opt.gradient_accumulation_steps is None
                  and opt.loss_scale_factor is None
@@ -624,6 +626,8 @@ class VAE(keras.Model):
         # ``data`` is a chunk of many mini-batches: run their optimizer steps in one
         # tf.while_loop, so the per-step cost is graph execution, not Python dispatch.
         # Tracker sums are carried through the loop and written once per chunk.
+        if self._distribute_strategy is not None:
+            return self._replica_train_step(data)
         x, y, w = self._split_data(data)
         n = tf.shape(y)[0]
         b = self.batch_size
@@ -650,6 +654,17 @@ class VAE(keras.Model):
             parallel_iterations=1)
         tracked = {m: (s / tf.maximum(c, _EPS), c) for m, s, c in zip(trackers, sums, norms)}
         classified = self._chunk_classified(y, w, probabilities)
+        self._update_metrics(tracked, classified)
+        return self._results()
+
+    def _replica_train_step(self, data):
+        # Under tf.distribute the optimizer update synchronises the replicas, which cannot
+        # happen inside a tf.while_loop: one mini-batch per step, as Keras does it.
+        x, y, w = self._split_data(data)
+        weights = self.trainable_weights
+        with tf.GradientTape() as tape:
+            loss, tracked, classified = self._batch_terms(x, y, w, training=True)
+        self.optimizer.apply(tape.gradient(loss, weights), weights)
         self._update_metrics(tracked, classified)
         return self._results()
 
@@ -741,13 +756,15 @@ class VAE(keras.Model):
             val = self._validation_arrays(validation_data)
         else:
             val = None
-        chunk = self.batch_size * int(chunk_steps)
+        steps = 1 if self._distribute_strategy is not None else int(chunk_steps)
+        chunk = self.batch_size * steps
         # Seeded, but different for every successive fit() of the same model.
         shuffle_seed = self.seed * 1_000_003 + int(self.optimizer.iterations.numpy())
         train_ds = _chunks(train, chunk, shuffle, shuffle_seed)
         val_ds = None if val is None else _chunks(val, max(chunk, _SCORE_BATCH), False, 0)
         if not self.optimizer.built:
-            self.optimizer.build(self.trainable_variables)
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
         return super().fit(train_ds, epochs=epochs, verbose=verbose, callbacks=callbacks,
                            validation_data=val_ds, initial_epoch=initial_epoch, shuffle=False,
                            **kwargs)
@@ -981,7 +998,7 @@ _CLASSES = {"vae": VAE, "vae_model2": VAE, "vae_model3": VAE, "vae_flat": FlatVA
             "vae_dnn_separate": SeparateVAEDNN}
 
 
-def build(name, sm_train, seed=0, **hyperparameters):
+def build(name, sm_train, seed=0, strategy=None, **hyperparameters):
     """Build, adapt and compile the model ``name`` (one of :data:`MODEL_NAMES`).
 
     Args:
@@ -989,6 +1006,12 @@ def build(name, sm_train, seed=0, **hyperparameters):
         sm_train: raw SM training features (n, 14), array or DataFrame; the scaling layer's
             log10 + min-max is fitted on them.
         seed: seeds initial weights, the sampling noise and the shuffling.
+        strategy: a ``tf.distribute`` strategy (e.g. ``tf.distribute.MirroredStrategy()``
+            to train one large model on every GPU of a machine). The model's variables are
+            created in its scope and ``fit`` then splits each mini-batch across the
+            replicas; the fused Adam step gives way to Keras' own, which aggregates the
+            replicas' gradients. Scale ``batch_size`` with the number of replicas to keep
+            each replica's share. Default: no strategy (one device).
         **hyperparameters: overrides of :data:`DEFAULTS` ``[name]``; documented in
             :class:`VAE`, :class:`VAEDNN` and :class:`SeparateVAEDNN`.
 
@@ -1011,12 +1034,13 @@ def build(name, sm_train, seed=0, **hyperparameters):
         raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)} for {name!r}; valid: "
                          f"{sorted(DEFAULTS[name])}")
     hp = {**DEFAULTS[name], **hyperparameters}
-    model = _CLASSES[name](seed=seed, name=name, **hp)
-    model.scaling.adapt(sm_train)
-    sample = _features_array(sm_train, "sm_train")[:2]
-    model((sample, sample) if isinstance(model, SeparateVAEDNN) else sample)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=hp["learning_rate"]),
-                  jit_compile=False)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = _CLASSES[name](seed=seed, name=name, **hp)
+        model.scaling.adapt(sm_train)
+        sample = _features_array(sm_train, "sm_train")[:2]
+        model((sample, sample) if isinstance(model, SeparateVAEDNN) else sample)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=hp["learning_rate"]),
+                      jit_compile=False)
     return model
 
 
