@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 from vaednn import data, models
 
@@ -45,8 +45,10 @@ else:
 elapsed = time.perf_counter() - start
 if mode == "stream":
     n = sum(len(chunk) for chunk in data.iterate_ntuple(path, step_size="20 MB"))
-print(json.dumps({"events": n, "seconds": elapsed,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the parent across
+# exec, so it would report the generating parent's peak.
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"events": n, "seconds": elapsed, "peak_mb": peak_kb / 1024}))
 """.replace("from vaednn import", "from pathlib import Path\nfrom vaednn import")
 
 

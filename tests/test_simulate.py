@@ -362,3 +362,13 @@ def test_every_operator_in_the_table_is_consistent():
 def test_weighted_quantile_refuses_negative_weights():
     with pytest.raises(ValueError, match="non-negative"):
         weighted_quantile([1.0, 2.0], [1.0, -1.0], 0.5)
+
+
+def test_branches_are_written_in_baskets_so_chunked_reading_stays_bounded(tmp_path):
+    from vaednn.simulate import BASKET_EVENTS
+
+    path = simulate.write_ntuples(tmp_path, operators=(), n_events=2 * BASKET_EVENTS + 10,
+                                  n_bsm=10, seed=0)[0]
+    branch = uproot.open(path)["SSWW_SM"]["mjj"]
+    assert branch.num_baskets == 3
+    assert branch.basket_entry_start_stop(0) == (0, BASKET_EVENTS)

@@ -133,6 +133,8 @@ SM_PARAMETERS = {
 
 EXTRA_BRANCHES = ("phij1", "phij2", "phil1", "phil2", "metphi", "mww")
 BRANCHES = tuple(FEATURES) + EXTRA_BRANCHES
+#: Events per basket of every written branch (about 400 kB of float32).
+BASKET_EVENTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -520,8 +522,12 @@ def write_ntuples(outdir, operators=DEFAULT_OPERATORS, n_events: int = 200_000,
         # uncompressed: zlib saves only ~17% on these float32 branches but doubles the run time
         file_id = uuid.uuid5(uuid.NAMESPACE_URL, f"vaednn.simulate/{seed}/{tree}")
         with uproot.recreate(path, compression=None, uuid_function=lambda: file_id) as file:
-            # mktree, not assignment: uproot >= 5.7 writes a dict as an RNTuple
-            file.mktree(tree, {b: a.dtype for b, a in branches.items()}).extend(branches)
+            # mktree, not assignment: uproot >= 5.7 writes a dict as an RNTuple. Baskets of
+            # BASKET_EVENTS, as a real ntuple has, so a chunked reader never has to load
+            # a whole branch at once.
+            ttree = file.mktree(tree, {b: a.dtype for b, a in branches.items()})
+            for start in range(0, len(weights), BASKET_EVENTS):
+                ttree.extend({b: a[start:start + BASKET_EVENTS] for b, a in branches.items()})
             file[f"{tree}_nums"] = (np.array([xsec, weights.sum()]), np.array([0.0, 1.0, 2.0]))
         written.append(path)
     return written
