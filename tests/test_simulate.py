@@ -372,3 +372,17 @@ def test_branches_are_written_in_baskets_so_chunked_reading_stays_bounded(tmp_pa
     branch = uproot.open(path)["SSWW_SM"]["mjj"]
     assert branch.num_baskets == 3
     assert branch.basket_entry_start_stop(0) == (0, BASKET_EVENTS)
+
+
+def test_physics_summary_reads_a_sample_map_like_the_directory(generated_dir, tmp_path):
+    lines = ["[sm]", f'file = "{generated_dir}/ntuple_SSWW_SM.root"', 'tree = "SSWW_SM"']
+    for op in ("cW", "cHl3"):
+        for part, kind in (("lin", "LI"), ("quad", "QU")):
+            lines += [f"[operators.{op}.{part}]",
+                      f'file = "{generated_dir}/ntuple_SSWW_{op}_{kind}.root"',
+                      f'tree = "SSWW_{op}_{kind}"']
+    (tmp_path / "map.toml").write_text("\n".join(lines))
+    from_map = simulate.physics_summary(tmp_path / "map.toml", operators=("cW", "cHl3"))
+    from_directory = simulate.physics_summary(generated_dir, operators=("cW", "cHl3"))
+    for title, table in from_directory.items():
+        pd.testing.assert_frame_equal(from_map[title], table)

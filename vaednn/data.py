@@ -45,6 +45,8 @@ WEIGHT = "w"
 COMPONENTS = {"SM": "SM", "LIN": "LI", "QUAD": "QU"}
 
 PB_TO_FB = 1000.0
+#: A step size (in entries) larger than any file: read_ntuple's one-chunk read.
+_WHOLE_FILE = 2**62
 
 
 class NtupleError(ValueError):
@@ -330,9 +332,6 @@ def read_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
     chunks = iterate_ntuple(path, tree, cuts, max_events, branches, weight, xsec, sumw,
                             step_size=step_size or _WHOLE_FILE)
     return concatenate(chunks)
-
-
-_WHOLE_FILE = 2**62
 
 
 class derived:

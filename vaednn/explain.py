@@ -199,6 +199,15 @@ def _check_model(model, what: str) -> None:
         )
 
 
+def _term_score(model, term: str, name: str, caller: str) -> Score:
+    _check_model(model, caller)
+    return Score(
+        lambda x: models.event_losses(model, x)[term].to_numpy(np.float64),
+        name=name,
+        keras_model=_ModelTerm(model, term, name=f"{term}_term"),
+    )
+
+
 def reco_loss_score(model) -> Score:
     """The per-event reconstruction loss (MSE in the scaled space, with ``z_mean``) as a score.
 
@@ -209,22 +218,12 @@ def reco_loss_score(model) -> Score:
         A :class:`Score` backed by :func:`vaednn.models.event_losses`, with a differentiable
         twin for the ``"gradient"`` method.
     """
-    _check_model(model, "reco_loss_score")
-    return Score(
-        lambda x: models.event_losses(model, x)["reco"].to_numpy(np.float64),
-        name="reconstruction loss",
-        keras_model=_ModelTerm(model, "reco", name="reco_term"),
-    )
+    return _term_score(model, "reco", "reconstruction loss", "reco_loss_score")
 
 
 def kl_score(model) -> Score:
     """The per-event KL term (mean over latent dimensions) of any vaednn model as a score."""
-    _check_model(model, "kl_score")
-    return Score(
-        lambda x: models.event_losses(model, x)["kl"].to_numpy(np.float64),
-        name="KL divergence",
-        keras_model=_ModelTerm(model, "kl", name="kl_term"),
-    )
+    return _term_score(model, "kl", "KL divergence", "kl_score")
 
 
 def classifier_score(model) -> Score:

@@ -561,8 +561,8 @@ def run(grid, data_dir, out_dir, address: str | None = None, *, resume: bool = T
 
     Args:
         grid: a :class:`Grid`, a dict of its keys, or the path of a YAML scan file.
-        data_dir: a directory of ntuples (generated or real) holding the SM sample and the
-            LIN and QUAD samples of every operator of the grid.
+        data_dir: a directory of ntuples (generated or real), or a sample map, holding the
+            SM sample and the LIN and QUAD samples of every operator of the grid.
         out_dir: where trials, models and ``results.csv`` go (created if needed). On a
             cluster it must be a directory every node sees (a shared file system).
         address: None starts Ray in this process (CPUs: ``num_cpus``, default all) with

@@ -92,8 +92,7 @@ import pandas as pd
 
 import uproot
 
-from vaednn.data import (FEATURES, LUMINOSITY, VBS_CUTS, lumi_weights, ntuple_path,
-                         read_ntuple)
+from vaednn.data import FEATURES, LUMINOSITY, VBS_CUTS, lumi_weights, ntuple_path, read_sample
 
 __all__ = [
     "DEFAULT_OPERATORS", "GENERATOR_CUTS", "OPERATORS", "Operator", "SM_MEDIANS",
@@ -568,7 +567,7 @@ def physics_summary(directory, operators=DEFAULT_OPERATORS, process: str = "SSWW
     ntuples may hold others) gets its ratios with no reference and ``passed`` left empty.
 
     Args:
-        directory: where ``write_ntuples`` wrote the files (or the real ntuples).
+        directory: where ``write_ntuples`` wrote the files, real ntuples, or a sample map.
         operators: which operators to check.
         process: the process tag in file names.
         tolerance: relative tolerance of the SM medians.
@@ -579,7 +578,7 @@ def physics_summary(directory, operators=DEFAULT_OPERATORS, process: str = "SSWW
         ``source``, ``passed``.
     """
     columns = ["check", "sample", "value", "low", "high", "target", "source"]
-    sm = read_ntuple(ntuple_path(directory, "SM", process=process), cuts=VBS_CUTS)
+    sm = read_sample(directory, "SM", process=process, cuts=VBS_CUTS)
     weights = lumi_weights(sm)
     sm_rows = [("median " + var, "SM", float(weighted_quantile(sm.features[var], weights, 0.5)),
                 target * (1 - tolerance), target * (1 + tolerance), target, "C")
@@ -589,9 +588,8 @@ def physics_summary(directory, operators=DEFAULT_OPERATORS, process: str = "SSWW
     ratio_rows = []
     for name in operators:
         op = OPERATORS.get(name)
-        for component, kind in (("LIN", "LI"), ("QUAD", "QU")):
-            with uproot.open(ntuple_path(directory, component, name, process=process)) as f:
-                xsec = float(f[f"{process}_{name}_{kind}_nums"].values()[0])
+        for component in ("LIN", "QUAD"):
+            xsec = read_sample(directory, component, name, process, cuts=None, max_events=1).xsec
             if op is None:
                 reference = (np.nan, np.nan, np.nan, "none")
             elif component == "LIN":
