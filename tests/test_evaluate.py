@@ -473,6 +473,10 @@ def test_plot_significance_and_sigma_vs_c(events):
     line, hline = evaluate.plot_sigma_vs_c(c_values, evaluate.max_significance(c_values, *events),
                                            operator="cW")
     assert hline.get_ydata()[0] == 3.0 and line.axes.get_xlabel() == "cW"
+    second, same = evaluate.plot_sigma_vs_c(c_values, 2 * evaluate.max_significance(c_values, *events),
+                                            ax=line.axes, label="other")
+    assert same is hline and second is not line
+    assert [t.get_text() for t in line.axes.get_legend().get_texts()].count(r"3$\sigma$") == 1
     plt.close("all")
 
 

@@ -38,7 +38,11 @@ def test_plot_features_keeps_negative_weights_and_normalises():
     sm_stairs, lin_stairs = axes[7].patches[:2]
     assert sm_stairs.get_edgecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb(plotting.SAMPLE_COLORS["SM"]))
     values, edges = sm_stairs.get_data().values, sm_stairs.get_data().edges
-    assert np.sum(values * np.diff(edges)) == pytest.approx(1.0)
+    inside = np.mean((sm["mjj"] >= edges[0]) & (sm["mjj"] <= edges[-1]))
+    assert np.sum(values * np.diff(edges)) == pytest.approx(inside)  # unit area but the tails
+    lin = lin_stairs.get_data()
+    assert (lin.values < 0).any(), "negative LIN bins are drawn, not dropped"
+    assert np.sum(np.abs(lin.values) * np.diff(lin.edges)) <= 1.0
     assert axes[7].get_xscale() == "log" and axes[6].get_xscale() == "log"  # mjj, met
     assert axes[0].get_xscale() == axes[1].get_xscale() == "linear"  # deltaetajj, deltaphijj
 

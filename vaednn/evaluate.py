@@ -911,11 +911,16 @@ def plot_sigma_vs_c(c_values, sigma_max, *, ax=None, label=None, color=None,
         operator: the coefficient's name for the x label.
 
     Returns:
-        ``(line, threshold_line)``.
+        ``(line, threshold_line)``; a second model drawn on the same axis reuses the
+        threshold line of the first.
     """
     _, ax = plotting.new_axes(ax)
     (line,) = ax.plot(c_values, sigma_max, label=label, color=color)
-    hline = ax.axhline(threshold, ls="--", color="grey", label=rf"{threshold:g}$\sigma$")
+    threshold_label = rf"{threshold:g}$\sigma$"
+    # Several models share one axis: draw their common threshold line once.
+    drawn = [existing for existing in ax.lines if existing.get_label() == threshold_label]
+    hline = drawn[0] if drawn else ax.axhline(threshold, ls="--", color="grey",
+                                                label=threshold_label)
     ax.set_xlabel(operator)
     ax.set_ylabel(r"max $S/\sqrt{B}$")
     ax.legend()

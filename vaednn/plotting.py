@@ -133,7 +133,9 @@ def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, densit
             get the package's sample colours. Negative weights (LIN) are kept: a LIN
             histogram dips below zero where the interference is destructive.
         features: the columns to draw (default: every column of the first sample).
-        density: normalise each histogram to unit area (of the signed weights).
+        density: normalise each histogram by its sum of |weights|: unit area for a
+            positive sample; a LIN sample, whose signed integral can be near zero, keeps
+            the relative size of its positive and negative parts.
 
     Returns:
         ``(fig, axes)``.
@@ -149,10 +151,11 @@ def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, densit
         for index, (label, (frame, weights)) in enumerate(samples.items()):
             counts, _ = np.histogram(frame[name], bins=edges, weights=weights)
             if density:
-                total = np.sum(counts * np.diff(edges))
-                counts = counts / total if total else counts
+                counts = counts / (np.sum(np.abs(weights)) * np.diff(edges))
             ax.stairs(counts, edges, label=label, color=_color(label, index), linewidth=1.5)
         ax.set_xscale(scale)
+        if scale == "log":
+            ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
         ax.set_xlabel(FEATURE_LABELS.get(name, name))
         ax.axhline(0, color="grey", linewidth=0.5)
     axes[0].set_ylabel("normalised" if density else "events")
