@@ -1,0 +1,56 @@
+"""Atomic file writes: a file the package writes is either the old one or the new one.
+
+An interrupted save (a crash, Ctrl-C, a full disk) must never leave a truncated model,
+results table or README behind. Every write goes to a temporary file in the same folder,
+is flushed to disk, and is then renamed over the target: ``os.replace`` is atomic on POSIX
+and Windows when both paths are on one file system, which a sibling temporary guarantees.
+
+>>> import tempfile, pathlib
+>>> target = pathlib.Path(tempfile.mkdtemp()) / "table.csv"
+>>> with atomic_path(target) as temporary:
+...     _ = temporary.write_text("a,b\\n1,2\\n")
+>>> target.read_text()
+'a,b\\n1,2\\n'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["atomic_path", "atomic_write_text"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path``; rename it over ``path`` if the block succeeds.
+
+    The temporary keeps the target's suffix (``.keras``, ``.csv``), because some writers
+    (Keras' ``model.save``) choose their format from it. If the block raises, the temporary
+    is removed and ``path`` is left exactly as it was.
+
+    Args:
+        path: the file to write. Its folder is created if missing.
+
+    Yields:
+        The temporary path to write to.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.stem}.{os.getpid()}.tmp{target.suffix}")
+    try:
+        yield temporary
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically and return the path."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)
+    return Path(path)
