@@ -17,7 +17,8 @@ def good_columns(n=50, seed=0):
         ptj1=rng.uniform(60.0, 400.0, n),
         ptj2=rng.uniform(40.0, 60.0, n),
     )
-    columns["w"] = rng.choice([-1.0, 1.0], n) * rng.uniform(0.5, 1.5, n)
+    # Signs mixed, sum positive as the SM cross section is (opposite signs are refused).
+    columns["w"] = np.where(np.arange(n) % 5 == 0, -1.0, 1.0) * rng.uniform(0.5, 1.5, n)
     columns["phij1"] = rng.uniform(-np.pi, np.pi, n)
     return columns
 

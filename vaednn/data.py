@@ -21,6 +21,7 @@ coefficient ``c`` is ``SM + c * LIN + c**2 * QUAD`` (:func:`wilson_weights`).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
 from pathlib import Path
@@ -29,6 +30,9 @@ import numpy as np
 import pandas as pd
 import uproot
 import awkward as ak
+
+from vaednn import expressions
+from vaednn.expressions import ExpressionError
 
 FEATURES = (
     "deltaetajj", "deltaphijj", "etaj1", "etaj2", "etal1", "etal2", "met",
@@ -68,6 +72,10 @@ class Sample:
             :func:`lumi_weights` always predicts full-rate yields.
         n_read: events read from the file before the cuts (the cut flow's first row).
         path: the file it came from.
+        entries: the entry number of each event in its input tree (int64), carried
+            through cuts, chunked reading, :func:`concatenate` and :func:`split`, so
+            per-event results can be written back aligned with the input; None for a
+            sample built from a frame.
     """
 
     name: str
@@ -78,6 +86,7 @@ class Sample:
     fraction: float = 1.0
     n_read: int = 0
     path: Path | None = None
+    entries: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.weights)
@@ -89,6 +98,7 @@ class Sample:
             features=self.features.iloc[index].reset_index(drop=True),
             weights=self.weights[index],
             fraction=fraction,
+            entries=None if self.entries is None else self.entries[index],
         )
 
 
@@ -134,6 +144,8 @@ def _default_tree(path: Path) -> str:
 
 
 def _open(path: Path):
+    if path.is_dir():
+        raise NtupleError(f"{path}: is a directory, not a ROOT file")
     if not path.is_file():
         raise NtupleError(f"{path}: file not found")
     try:
@@ -142,9 +154,24 @@ def _open(path: Path):
         raise NtupleError(f"{path}: not a readable ROOT file ({error})") from error
 
 
+def _check_normalisation(path: Path, xsec: float, sumw: float, source: str) -> None:
+    """xsec and sumw make every yield: zero, NaN or opposite signs would make them wrong."""
+    for name, value in (("xsec", xsec), ("sumw", sumw)):
+        if not np.isfinite(value) or value == 0:
+            raise NtupleError(f"{path}: {name} = {value!r} ({source}); it must be finite and "
+                              "non-zero")
+    if (xsec > 0) != (sumw > 0):
+        raise NtupleError(
+            f"{path}: xsec = {xsec:g} pb and sumw = {sumw:g} ({source}) have opposite signs, "
+            "which would flip the sign of every yield (a LIN sample with destructive "
+            "interference has both negative)")
+
+
 def _normalisation(file, path: Path, tree: str, xsec, sumw) -> tuple[float, float]:
     if xsec is not None and sumw is not None:
-        return float(xsec), float(sumw)
+        xsec, sumw = float(xsec), float(sumw)
+        _check_normalisation(path, xsec, sumw, "as given")
+        return xsec, sumw
     hist_name = f"{tree.rsplit('/', 1)[-1]}_nums"
     try:
         values = file[hist_name].values()
@@ -153,50 +180,109 @@ def _normalisation(file, path: Path, tree: str, xsec, sumw) -> tuple[float, floa
             f"{path}: no normalisation histogram {hist_name!r} (bin 1 = xsec in pb, bin 2 = "
             "sum of weights); pass xsec=... and sumw=... instead"
         ) from None
+    except Exception as error:
+        raise NtupleError(f"{path}: cannot read histogram {hist_name!r}: the file is "
+                          f"truncated or corrupt ({type(error).__name__}: {error})") from None
     if len(values) < 2:
         raise NtupleError(f"{path}: histogram {hist_name!r} has {len(values)} bins, needs 2")
     xsec = float(values[0]) if xsec is None else float(xsec)
     sumw = float(values[1]) if sumw is None else float(sumw)
-    if sumw == 0:
-        raise NtupleError(f"{path}: sum of weights in {hist_name!r} is zero")
+    _check_normalisation(path, xsec, sumw, f"histogram {hist_name!r} or as given")
     return xsec, sumw
 
 
-def _expressions(branches, weight: str) -> dict[str, str]:
-    """What to read for each feature and for the weight: a branch name or an expression."""
+def _expressions(branches, weight: str, path: Path) -> dict[str, expressions.Expression]:
+    """The checked expression of each feature and of the weight (a branch name is one)."""
     branches = dict(branches or {})
     unknown = set(branches) - set(FEATURES) - {WEIGHT}
     if unknown:
         raise ValueError(f"branch map names unknown feature(s) {sorted(unknown)}; "
                          f"the features are {list(FEATURES)} and {WEIGHT!r} for the weight")
-    expressions = {name: branches.get(name, name) for name in FEATURES}
-    expressions[WEIGHT] = branches.get(WEIGHT, weight)
-    return expressions
+    if WEIGHT in branches and weight != WEIGHT and branches[WEIGHT] != weight:
+        raise ValueError(f"the weight is given twice: branches[{WEIGHT!r}] = "
+                         f"{branches[WEIGHT]!r} and weight={weight!r}; give one")
+    texts = {name: branches.get(name, name) for name in FEATURES}
+    texts[WEIGHT] = branches.get(WEIGHT, weight)
+    parsed = {}
+    for name, text in texts.items():
+        try:
+            parsed[name] = expressions.parse(text)
+        except ExpressionError as error:
+            raise ExpressionError(f"{path}: {name!r} = {error}") from None
+    return parsed
 
 
-def _check_branches(ttree, path: Path, tree: str, expressions: dict[str, str]) -> None:
-    """Name a missing or jagged branch before uproot fails deep inside an expression."""
-    present = set(ttree.keys())
-    for feature, expression in expressions.items():
-        if expression in present:
-            if isinstance(ttree[expression].interpretation, uproot.AsJagged):
-                raise NtupleError(
-                    f"{path}: branch {expression!r} (for {feature!r}) is jagged, a variable-length "
-                    f"list per event; map {feature!r} to one element, e.g. '{expression}[:, 0]'"
-                )
-        elif expression.isidentifier():
-            what = "" if expression == feature else f" (for {feature!r})"
-            raise NtupleError(f"{path}: tree {tree!r} has no branch {expression!r}{what}")
-
-
-def _to_float64(array, path: Path, feature: str, expression: str) -> np.ndarray:
+def _cut_expression(cuts: str | None) -> expressions.Expression | None:
+    if not cuts:
+        return None
     try:
-        return ak.to_numpy(array).astype(np.float64)
+        expression = expressions.parse(cuts)
+    except ExpressionError as error:
+        raise ExpressionError(f"cuts {error}") from None
+    unknown = sorted(expression.names - set(FEATURES))
+    if unknown:
+        raise ExpressionError(f"cuts {cuts!r} name {unknown}, which are not features; "
+                              f"cuts select on {list(FEATURES)}")
+    return expression
+
+
+def _check_branches(present: set, path: Path, tree: str,
+                    parsed: dict[str, expressions.Expression]) -> None:
+    """Name a missing branch before anything is read."""
+    for feature, expression in parsed.items():
+        missing = sorted(expression.names - present)
+        if not missing:
+            continue
+        if expression.is_name:
+            what = "" if expression.text == feature else f" (for {feature!r})"
+        else:
+            what = f" (for {feature!r} = {expression.text!r})"
+        raise NtupleError(f"{path}: tree {tree!r} has no branch {missing[0]!r}{what}")
+
+
+def _one_element(expression: expressions.Expression) -> str:
+    """The way out of a list-valued expression: its first element, with the right precedence."""
+    text = expression.text.strip()
+    return f"{text}[:, 0]" if expression.is_name else f"({text})[:, 0]"
+
+
+def _column(expression: expressions.Expression, arrays: dict, n: int, path: Path,
+            feature: str) -> np.ndarray:
+    """One feature (or the weight) of a chunk: the expression's value, float64, one per event."""
+    text = expression.text
+    try:
+        value = expressions.evaluate(expression, arrays)
+    except Exception as error:
+        if "out of range" in str(error) or isinstance(error, IndexError):
+            raise NtupleError(
+                f"{path}: {feature!r} = {text!r}: an index is out of range (some events have "
+                "fewer elements than it asks for)") from None
+        raise NtupleError(f"{path}: {feature!r} = {text!r} cannot be evaluated "
+                          f"({type(error).__name__}: {error})") from None
+    if np.ndim(value) == 0 and not isinstance(value, ak.Array):
+        return np.full(n, float(value))
+    jagged = (isinstance(value, ak.Array) and value.ndim > 1
+              and not isinstance(value.layout, ak.contents.RegularArray))
+    try:
+        values = ak.to_numpy(value)
     except ValueError:
+        jagged = True
+    if jagged:
+        if expression.is_name:
+            raise NtupleError(
+                f"{path}: branch {text!r} (for {feature!r}) is jagged, a variable-length list "
+                f"per event; map {feature!r} to one element, e.g. '{_one_element(expression)}'"
+            ) from None
         raise NtupleError(
-            f"{path}: {feature!r} = {expression!r} is jagged (a list per event); "
-            f"pick one element, e.g. '{expression}[:, 0]'"
+            f"{path}: {feature!r} = {text!r} is jagged (a list per event); "
+            f"pick one element, e.g. '{_one_element(expression)}'"
         ) from None
+    if values.ndim != 1:
+        raise NtupleError(
+            f"{path}: {feature!r} = {text!r} is a fixed-length list of "
+            f"{' x '.join(map(str, values.shape[1:]))} values per event; pick one element, "
+            f"e.g. '{_one_element(expression)}'")
+    return values.astype(np.float64)
 
 
 def _check_finite(columns: dict, path: Path) -> None:
@@ -231,12 +317,23 @@ def _open_tree(path: Path, tree: str | None):
     except KeyError:
         keys = sorted({key.split(";")[0] for key in file.keys()})
         raise NtupleError(f"{path}: no tree {tree!r} (the file holds {keys})") from None
+    except Exception as error:
+        raise NtupleError(f"{path}: cannot read tree {tree!r}: the file is truncated or "
+                          f"corrupt ({type(error).__name__}: {error})") from None
     if not isinstance(ttree, uproot.TTree):
         raise NtupleError(
             f"{path}: {tree!r} is a {file.classname_of(tree)}, not a TTree "
             "(uproot >= 5.7 writes RNTuples from `file[name] = dict`; use file.mktree)"
         )
     return file, tree, ttree
+
+
+def _check_max_events(max_events) -> None:
+    if max_events is None:
+        return
+    if isinstance(max_events, bool) or not isinstance(max_events, int | np.integer) \
+            or max_events < 1:
+        raise ValueError(f"max_events must be a positive integer or None, got {max_events!r}")
 
 
 def iterate_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
@@ -251,42 +348,61 @@ def iterate_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
     not the chunk), so chunk yields add up. A chunk may be empty after the cuts.
     """
     path = Path(path)
-    expressions = _expressions(branches, weight)
+    _check_max_events(max_events)
+    parsed = _expressions(branches, weight, path)
+    cut = _cut_expression(cuts)
     file, tree, ttree = _open_tree(path, tree)
     xsec, sumw = _normalisation(file, path, tree, xsec, sumw)
-    _check_branches(ttree, path, tree, expressions)
+    _check_branches(set(ttree.keys()), path, tree, parsed)
+    names = sorted(set().union(*(expression.names for expression in parsed.values())))
     entry_stop = ttree.num_entries if max_events is None else min(max_events, ttree.num_entries)
     fraction = entry_stop / ttree.num_entries if ttree.num_entries else 1.0
-    aliases = {name: expr for name, expr in expressions.items() if expr != name}
-    chunks = ttree.iterate(list(expressions), aliases=aliases, entry_stop=entry_stop,
-                           step_size=step_size, library="ak")
+    # Only plain branch names reach uproot; every expression is evaluated here.
+    chunks = ttree.iterate(names, entry_stop=entry_stop, step_size=step_size, library="ak",
+                           report=True)
     n_selected = 0
     while True:
         try:
-            chunk = next(chunks)
+            chunk, report = next(chunks)
         except StopIteration:
             break
         except uproot.KeyInFileError as error:
             raise NtupleError(f"{path}: tree {tree!r} has no branch {error.key!r}") from None
-        columns = {name: _to_float64(chunk[name], path, name, expressions[name])
-                   for name in expressions}
-        _check_finite({expressions[name]: values for name, values in columns.items()}, path)
-        n_read = len(columns[WEIGHT])
+        except Exception as error:
+            raise NtupleError(f"{path}: cannot read tree {tree!r}: the file is truncated or "
+                              f"corrupt ({type(error).__name__}: {error})") from None
+        n_read = report.tree_entry_stop - report.tree_entry_start
+        arrays = {name: chunk[name] for name in names}
+        columns = {name: _column(expression, arrays, n_read, path, name)
+                   for name, expression in parsed.items()}
+        _check_finite({parsed[name].text: values for name, values in columns.items()}, path)
         features = pd.DataFrame({name: columns[name] for name in FEATURES})
         weights = columns[WEIGHT]
-        if cuts:
-            keep = features.eval(cuts).to_numpy(dtype=bool)
+        entries = np.arange(report.tree_entry_start, report.tree_entry_stop, dtype=np.int64)
+        if cut is not None:
+            keep = _cut_mask(cut, features, n_read)
             features = features[keep].reset_index(drop=True)
             weights = weights[keep]
+            entries = entries[keep]
         try:
             check_log_features(features, str(path))
         except ValueError as error:
             raise NtupleError(str(error)) from None
         n_selected += len(weights)
         yield Sample(name=tree.rsplit("/", 1)[-1], features=features, weights=weights,
-                     xsec=xsec, sumw=sumw, fraction=fraction, n_read=n_read, path=path)
+                     xsec=xsec, sumw=sumw, fraction=fraction, n_read=n_read, path=path,
+                     entries=entries)
     if n_selected == 0:
         raise NtupleError(f"{path}: no event left after the cuts {cuts!r} ({entry_stop} read)")
+
+
+def _cut_mask(cut: expressions.Expression, features: pd.DataFrame, n: int) -> np.ndarray:
+    keep = np.asarray(expressions.evaluate(
+        cut, {name: features[name].to_numpy() for name in cut.names}))
+    if keep.dtype != bool or keep.shape not in ((n,), ()):
+        raise ExpressionError(f"cuts {cut.text!r} are not a condition (true or false per "
+                              "event), e.g. '(ptj1 > 30) & (mjj > 200)'")
+    return np.broadcast_to(keep, (n,))
 
 
 def concatenate(chunks) -> Sample:
@@ -298,6 +414,8 @@ def concatenate(chunks) -> Sample:
         features=pd.concat([c.features for c in chunks], ignore_index=True),
         weights=np.concatenate([c.weights for c in chunks]),
         n_read=sum(c.n_read for c in chunks),
+        entries=(None if any(c.entries is None for c in chunks)
+                 else np.concatenate([c.entries for c in chunks])),
     )
 
 
@@ -311,13 +429,18 @@ def read_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
         path: the ROOT file.
         tree: the TTree, possibly inside directories (``"dir/sub/Events"``); defaults to
             ``<tree>`` of a file named ``ntuple_<tree>.root``.
-        cuts: a selection on the feature names (pandas ``eval`` syntax), or None.
-        max_events: read at most this many entries (before cuts); ``fraction`` then
-            records the share read so yields stay right.
+        cuts: a selection on the feature names, e.g. ``"(ptj1 > 30) & (mjj > 200)"``, or
+            None; checked as the branch expressions are (:mod:`vaednn.expressions`).
+        max_events: read at most this many entries (before cuts), a positive integer;
+            ``fraction`` then records the share read so yields stay right.
         branches: where each feature (and ``"w"``) comes from when the file names it
-            otherwise: a branch name or an uproot expression of branches, e.g.
+            otherwise: a branch name or an expression of branches, e.g.
             ``{"met": "MET", "ptll": derived.ptll("l1_pt", "l1_phi", "l2_pt", "l2_phi")}``
-            (see :class:`derived`). Unmapped features are read from their own name.
+            (see :class:`derived`). Unmapped features are read from their own name. A map
+            is always honoured, also when the file has a branch named as the feature.
+            Expressions are checked against an allow-list before anything is read
+            (:mod:`vaednn.expressions`): branch names, numbers, arithmetic, comparisons,
+            indexing and a listed set of numpy functions; nothing else runs.
         weight: the event-weight branch (or expression).
         xsec, sumw: cross section (pb) and sum of generator weights, for files without a
             ``<tree>_nums`` histogram (or to override it).
@@ -325,9 +448,12 @@ def read_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
             None reads the file at once. The result is the same either way.
 
     Raises:
-        NtupleError: missing file, tree, branch or histogram; a jagged branch; NaN or
-            infinite values; non-positive values in a log10 feature; no event left after
-            the cuts.
+        NtupleError: missing file, tree, branch or histogram; a truncated or corrupt file;
+            zero, NaN or opposite-sign ``xsec``/``sumw``; a jagged or list-valued
+            expression; an index out of range; NaN or infinite values; non-positive values
+            in a log10 feature; no event left after the cuts.
+        ExpressionError: an expression or cut outside the allowed language.
+        ValueError: an unknown feature in ``branches``; a bad ``max_events``.
     """
     chunks = iterate_ntuple(path, tree, cuts, max_events, branches, weight, xsec, sumw,
                             step_size=step_size or _WHOLE_FILE)
@@ -335,10 +461,11 @@ def read_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
 
 
 class derived:
-    """uproot expressions for variables an ntuple may lack, from their ingredients.
+    """Expressions for variables an ntuple may lack, from their ingredients.
 
     Each returns a string to use as a value in a ``branches`` map; the arguments are
     branch names (or expressions) of the file. Massless objects, as at generator level.
+    Every function they use is in :data:`vaednn.expressions.FUNCTIONS`.
 
     >>> derived.deltaphi("j1_phi", "j2_phi")
     'arccos(cos((j1_phi) - (j2_phi)))'
@@ -370,11 +497,18 @@ def _branch_expression(value, where: str) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and set(value) == {"derive", "args"}:
-        recipe = getattr(derived, str(value["derive"]), None)
-        if recipe is None or value["derive"].startswith("_"):
+        recipes = [n for n in vars(derived) if not n.startswith("_")]
+        if value["derive"] not in recipes:
             raise ValueError(f"{where}: unknown derivation {value['derive']!r}; "
-                             f"choose from {[n for n in vars(derived) if not n.startswith('_')]}")
-        return recipe(*value["args"])
+                             f"choose from {recipes}")
+        args = value["args"]
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            raise ValueError(f"{where}: args of a derivation are a list of branch names, "
+                             f"got {args!r}")
+        try:
+            return getattr(derived, value["derive"])(*args)
+        except TypeError as error:
+            raise ValueError(f"{where}: {error}") from None
     raise ValueError(f"{where}: a branch is a name, an expression, or "
                      f"{{derive = ..., args = [...]}}, got {value!r}")
 
@@ -396,6 +530,32 @@ class SampleSpec:
                            self.xsec, self.sumw, step_size)
 
 
+def _read_map(path: Path) -> dict:
+    """The content of a TOML or YAML map (data only: ``tomllib``, ``yaml.safe_load``)."""
+    text = path.read_text()
+    if path.suffix == ".toml":
+        import tomllib
+
+        try:
+            content = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"{path}: not valid TOML ({error})") from None
+    else:
+        import yaml
+
+        try:
+            content = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            reason = " ".join(str(error).split())
+            raise ValueError(f"{path}: not valid YAML ({reason})") from None
+    if not content:
+        raise ValueError(f"{path}: the sample map is empty; it needs an [sm] sample")
+    if not isinstance(content, dict):
+        raise ValueError(f"{path}: a sample map is a table of keys (defaults, sm, operators), "
+                         f"got {type(content).__name__}")
+    return content
+
+
 @dataclasses.dataclass
 class SampleMap:
     """A directory of real samples described by a TOML or YAML file.
@@ -411,44 +571,72 @@ class SampleMap:
     operators: dict[str, dict[str, SampleSpec]]
 
     KEYS = {"file", "tree", "branches", "weight", "xsec", "sumw"}
+    TOP_KEYS = {"defaults", "sm", "operators"}
 
     @classmethod
     def load(cls, path) -> SampleMap:
+        """Read and check a map; every error names the file and what is wrong in it.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: not TOML/YAML, an unknown key anywhere (a typo such as
+                ``[default]`` or ``[operator.cW.lin]``), a missing ``sm`` or ``file``,
+                or a branch expression outside the allowed language.
+        """
         path = Path(path)
+        if path.is_dir():
+            raise IsADirectoryError(f"{path}: is a directory, not a sample map")
         if not path.is_file():
             raise FileNotFoundError(f"{path}: sample map not found")
-        text = path.read_text()
-        if path.suffix == ".toml":
-            import tomllib
-            content = tomllib.loads(text)
-        else:
-            import yaml
-            content = yaml.safe_load(text)
-        defaults = content.get("defaults", {})
+        content = _read_map(path)
 
-        def spec(entry: dict, where: str) -> SampleSpec:
-            merged = {**defaults, **entry}
-            unknown = set(merged) - cls.KEYS
+        def unknown_keys(found, allowed, where):
+            unknown = sorted(set(found) - set(allowed))
             if unknown:
-                raise ValueError(f"{path}: {where} has unknown key(s) {sorted(unknown)}; "
-                                 f"allowed: {sorted(cls.KEYS)}")
+                close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"{path}: {where} has unknown key(s) {unknown}{hint}; "
+                                 f"allowed: {sorted(allowed)}")
+
+        def table(value, where) -> dict:
+            if not isinstance(value, dict):
+                raise ValueError(f"{path}: {where} must be a table of keys, got {value!r}")
+            return value
+
+        unknown_keys(content, cls.TOP_KEYS, "the map")
+        defaults = table(content.get("defaults", {}), "defaults")
+        unknown_keys(defaults, cls.KEYS - {"file"}, "defaults")
+
+        def spec(entry, where: str) -> SampleSpec:
+            entry = table(entry, where)
+            unknown_keys(entry, cls.KEYS, where)
+            merged = {**defaults, **entry}
             if "file" not in merged:
                 raise ValueError(f"{path}: {where} needs a 'file'")
-            branches = {**defaults.get("branches", {}), **entry.get("branches", {})}
+            branches = {**table(defaults.get("branches", {}), "defaults.branches"),
+                        **table(entry.get("branches", {}), f"{where}.branches")}
             merged["branches"] = {name: _branch_expression(value, f"{path}: {where}.{name}")
                                   for name, value in branches.items()}
+            checked = {**merged["branches"], WEIGHT: merged.get("weight", WEIGHT)}
+            for name, text in checked.items():
+                try:
+                    expressions.parse(text)
+                except ExpressionError as error:
+                    raise ExpressionError(f"{path}: {where}.{name} = {error}") from None
             merged["file"] = path.parent / merged["file"]
             return SampleSpec(**merged)
 
         if "sm" not in content:
             raise ValueError(f"{path}: the map needs an [sm] sample")
         operators = {}
-        for operator, parts in content.get("operators", {}).items():
+        for operator, parts in table(content.get("operators", {}), "operators").items():
+            where = f"operators.{operator}"
+            unknown_keys(table(parts, where), {"lin", "quad"}, where)
             missing = {"lin", "quad"} - set(parts)
             if missing:
                 raise ValueError(f"{path}: operator {operator!r} lacks {sorted(missing)}")
-            operators[operator] = {"LIN": spec(parts["lin"], f"operators.{operator}.lin"),
-                                   "QUAD": spec(parts["quad"], f"operators.{operator}.quad")}
+            operators[operator] = {"LIN": spec(parts["lin"], f"{where}.lin"),
+                                   "QUAD": spec(parts["quad"], f"{where}.quad")}
         return cls(path, spec(content["sm"], "sm"), operators)
 
     def spec(self, component: str, operator: str | None = None) -> SampleSpec:
