@@ -1,4 +1,10 @@
-"""The ``vaednn`` command: generate samples, summarise them, reproduce the analysis."""
+"""The ``vaednn`` command: generate samples, summarise them, reproduce the analysis.
+
+Every subcommand shares one error path: a user error (a missing, corrupt or unreadable
+file, a bad configuration or sample map, an ntuple that cannot be used) prints one line,
+``vaednn <command>: <file>: <problem>``, to stderr and exits with status 2; ``--debug``
+shows the traceback instead.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,8 @@ def _simulate(args) -> int:
           f"operators {', '.join(operators)}, seed {args.seed} -> {args.out}", flush=True)
     start = time.perf_counter()
     paths = simulate.write_ntuples(args.out, operators=operators, n_events=args.events,
-                                   n_bsm=args.bsm_events, seed=args.seed)
+                                   n_bsm=args.bsm_events, seed=args.seed,
+                                   overwrite=args.force)
     elapsed = time.perf_counter() - start
     total = args.events + 2 * args.bsm_events * len(operators)
     print(f"wrote {len(paths)} files, {total} events in {elapsed:.1f} s "
@@ -34,7 +41,8 @@ def _summary(args) -> int:
 
     operators = args.operators or data.operators_in(args.data)
     if not operators:
-        raise SystemExit(f"vaednn summary: no LIN/QUAD ntuples found in {args.data}")
+        found = "not found" if not Path(args.data).exists() else "no LIN/QUAD ntuples found"
+        raise FileNotFoundError(f"{args.data}: {found}")
     samples = [data.read_sample(args.data, "SM")]
     for operator in operators:
         samples += list(data.load_operator(args.data, operator))[1:]
@@ -78,7 +86,9 @@ def _scan(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vaednn", description=__doc__)
+    parser = argparse.ArgumentParser(prog="vaednn", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
 
     sim = commands.add_parser("simulate", help="generate SM, LIN and QUAD ntuples")
@@ -88,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="events generated per LIN and per QUAD sample")
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--operators", nargs="+", help="default: simulate.DEFAULT_OPERATORS")
+    sim.add_argument("--force", action="store_true", help="replace ntuples already in --out")
     sim.set_defaults(run=_simulate)
 
     summary = commands.add_parser("summary", help="print the sample table and physics checks")
@@ -117,12 +128,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: What a user can cause and fix: bad files, configurations and maps. Each error the
+#: package raises of these types names the file and the problem.
+USER_ERRORS = (ValueError, OSError, KeyError)
+
+
+def _one_line(error: BaseException) -> str:
+    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+    return " ".join(str(text).split()) or type(error).__name__
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except data.NtupleError as error:
-        print(f"vaednn {args.command}: {error}", file=sys.stderr)
+    except USER_ERRORS as error:
+        if args.debug:
+            raise
+        print(f"vaednn {args.command}: {_one_line(error)}", file=sys.stderr)
         return 2
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vaednn.files import atomic_path
 from vaednn.plotting import model_color, new_axes
 
 __all__ = ["history_frame", "save_history", "plot_loss_curves"]
@@ -78,7 +79,8 @@ def save_history(history, path: str | os.PathLike) -> Path:
     train = sorted(c for c in wide.columns if not c.startswith("val_"))
     val = sorted(c for c in wide.columns if c.startswith("val_"))
     path = Path(path)
-    wide.loc[:, train + val].reset_index().to_csv(path, index=False)
+    with atomic_path(path) as temporary:
+        wide.loc[:, train + val].reset_index().to_csv(temporary, index=False)
     return path
 
 

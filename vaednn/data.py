@@ -259,7 +259,7 @@ def _column(expression: expressions.Expression, arrays: dict, n: int, path: Path
                 "fewer elements than it asks for)") from None
         raise NtupleError(f"{path}: {feature!r} = {text!r} cannot be evaluated "
                           f"({type(error).__name__}: {error})") from None
-    if np.ndim(value) == 0 and not isinstance(value, ak.Array):
+    if not isinstance(value, ak.Array) and np.ndim(value) == 0:
         return np.full(n, float(value))
     jagged = (isinstance(value, ak.Array) and value.ndim > 1
               and not isinstance(value.layout, ak.contents.RegularArray))
@@ -310,8 +310,8 @@ def check_log_features(features: pd.DataFrame, where: str) -> None:
 
 
 def _open_tree(path: Path, tree: str | None):
-    tree = tree or _default_tree(path)
     file = _open(path)
+    tree = tree or _default_tree(path)
     try:
         ttree = file[tree]
     except KeyError:

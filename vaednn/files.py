@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write_text", "load_model"]
 
 
 @contextlib.contextmanager
@@ -54,3 +54,33 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as temporary:
         temporary.write_text(text)
     return Path(path)
+
+
+def load_model(path: str | os.PathLike, **kwargs):
+    """``keras.models.load_model`` with errors that say what is wrong with the file.
+
+    Keras reports a directory, or a ``.keras`` file that is not a zip archive (truncated,
+    corrupt, something else renamed), as "File not found". Keras' ``safe_mode`` stays on.
+
+    Raises:
+        FileNotFoundError: no such file.
+        IsADirectoryError: a directory.
+        ValueError: the file is not a loadable Keras model; the message says why.
+    """
+    import zipfile
+
+    import keras
+
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a directory, not a .keras model file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: model file not found")
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: not a .keras model (not a zip archive: truncated or corrupt)")
+    try:
+        return keras.models.load_model(path, **kwargs)
+    except Exception as error:
+        reason = " ".join(str(error).split())
+        raise ValueError(f"{path}: cannot load the model ({type(error).__name__}: "
+                         f"{reason})") from error

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from vaednn import plotting
+from vaednn.files import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
@@ -76,14 +77,29 @@ def summary(figures: Path | None = None) -> pd.DataFrame:
 
 
 def update_readme(table: pd.DataFrame, readme: Path = ROOT / "README.md") -> bool:
-    """Replace the README's results section with ``table``; False if it has no markers."""
+    """Replace the README's results section with ``table``, atomically.
+
+    Returns:
+        True once written; False if the README has neither marker (no results section).
+
+    Raises:
+        ValueError: one marker without the other, a marker twice, or the end marker
+            before the start marker; the README is then left as it is.
+    """
     text = readme.read_text()
-    if README_START not in text or README_END not in text:
+    counts = {marker: text.count(marker) for marker in (README_START, README_END)}
+    if not any(counts.values()):
         return False
+    if counts != {README_START: 1, README_END: 1}:
+        raise ValueError(f"{readme}: the results section needs {README_START!r} and "
+                         f"{README_END!r} once each, found {counts[README_START]} and "
+                         f"{counts[README_END]}")
+    if text.index(README_END) < text.index(README_START):
+        raise ValueError(f"{readme}: {README_END!r} comes before {README_START!r}")
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
     body = table.to_markdown(index=False, floatfmt=".3g")
-    readme.write_text(f"{head}{README_START}\n{body}\n{README_END}{tail}")
+    atomic_write_text(readme, f"{head}{README_START}\n{body}\n{README_END}{tail}")
     return True
 
 

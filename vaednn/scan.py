@@ -13,7 +13,8 @@ What a scan leaves in ``out_dir``:
 
 * ``trials/<trial_id>.json``: the result rows of one trial, written by the trial itself
   the moment it ends. ``trial_id`` is a hash of everything that determines the result
-  (model, hyperparameters, training operator, seed, training options and the data), so a
+  (model, hyperparameters, training operator, seed, training options, a fingerprint of the
+  data's contents and the vaednn version), so a
   rerun of the same scan skips the trials already there: an interrupted scan resumes
   where it stopped, and a grid grown by one value runs only the new trials.
 * ``models/<model>-<trial_id>.keras``: each trained model (loads with
@@ -53,6 +54,7 @@ import pandas as pd
 
 from vaednn import data as vdata
 from vaednn import plotting, workflow
+from vaednn.files import atomic_path, atomic_write_text
 
 __all__ = [
     "Grid",
@@ -285,9 +287,15 @@ def _read_config(path) -> dict:
     import yaml
 
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a directory, not a scan configuration")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: scan configuration not found")
-    content = yaml.safe_load(path.read_text())
+    try:
+        content = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        reason = " ".join(str(error).split())
+        raise ValueError(f"{path}: not valid YAML ({reason})") from None
     if not isinstance(content, dict):
         raise ValueError(f"{path}: a scan configuration is a mapping of keys "
                          "(models, hyperparameters, seeds, ...)")
@@ -369,10 +377,7 @@ def _row_template(trial: Mapping) -> dict:
 
 
 def _write_json(path: Path, content) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(_jsonable(content), indent=1))
-    os.replace(temporary, path)
+    atomic_write_text(path, json.dumps(_jsonable(content), indent=1))
 
 
 def run_trial(trial: Mapping, data, out_dir, threads: int | None = None) -> list[dict]:
@@ -416,8 +421,8 @@ def run_trial(trial: Mapping, data, out_dir, threads: int | None = None) -> list
         base["epochs"] = _fit(model, trial, samples, options)
         base["train_seconds"] = time.perf_counter() - tick
         path = out_dir / "models" / f"{trial['model']}-{trial['trial_id']}.keras"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(path)
+        with atomic_path(path) as temporary:
+            model.save(temporary)
         base["model_path"] = str(path)
         tick = time.perf_counter()
         tables = evaluate.compare({trial["model"]: model}, data, c=options["c"],
@@ -461,9 +466,15 @@ def _trainable(config, data=None):
 
 # --------------------------------------------------------------------------- the scan
 
-def _data_key(source, grid: Grid) -> dict:
-    return {"source": str(Path(source).resolve()), "operators": list(grid.operators),
-            **grid.data_options}
+def _data_key(data, grid: Grid) -> dict:
+    """What identifies the data: its contents (not its path), the options and this vaednn."""
+    import vaednn
+
+    contents = workflow.fingerprint(
+        sample for op in grid.operators for split in (data.train, data.test)
+        for sample in split[op])
+    return {"contents": contents, "operators": list(grid.operators),
+            "vaednn": vaednn.__version__, **grid.data_options}
 
 
 def _finished(out_dir: Path, trials, retry_failed: bool) -> set[str]:
@@ -590,7 +601,8 @@ def run(grid, data_dir, out_dir, address: str | None = None, *, resume: bool = T
         raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    trials = grid.trials(_data_key(data_dir, grid))
+    data = _prepare(data_dir, grid)
+    trials = grid.trials(_data_key(data, grid))
     done = _finished(out_dir, trials, retry_failed) if resume else set()
     pending = [t for t in trials if t["trial_id"] not in done]
     say = print if verbose else (lambda *args, **kwargs: None)
@@ -599,10 +611,11 @@ def run(grid, data_dir, out_dir, address: str | None = None, *, resume: bool = T
         f"{grid.cpus_per_trial:g} CPU per trial on "
         f"{'a local Ray' if address is None else address}", flush=True)
     if pending:
-        _run_pending(pending, grid, data_dir, out_dir, address, metric, num_cpus,
+        _run_pending(pending, grid, data, out_dir, address, metric, num_cpus,
                      runtime_env, verbose)
     results = load_results(out_dir, trial_ids=[t["trial_id"] for t in trials])
-    results.to_csv(out_dir / "results.csv", index=False)
+    with atomic_path(out_dir / "results.csv") as temporary:
+        results.to_csv(temporary, index=False)
     missing = len(trials) - results["trial_id"].nunique() if len(results) else len(trials)
     if verbose:
         with pd.option_context("display.width", 200, "display.max_columns", 30,
@@ -621,18 +634,22 @@ def _trial_name(trial) -> str:
     return f"{trial.config['trial']['model']}-{trial.config['trial']['trial_id']}"
 
 
-def _run_pending(pending, grid, data_dir, out_dir, address, metric, num_cpus, runtime_env,
-                 verbose):
-    """Load the data once, put it in Ray's object store, run the pending trials."""
-    import ray
-    from ray import tune
-
+def _prepare(data_dir, grid: Grid):
+    """The train and test splits of every evaluated operator, read once per scan."""
     from vaednn import evaluate
 
     options = grid.data_options
-    data = evaluate.prepare(data_dir, grid.operators, seed=int(options["split_seed"]),
+    return evaluate.prepare(data_dir, grid.operators, seed=int(options["split_seed"]),
                             luminosity=float(options["luminosity"]),
                             max_events=options["max_events"])
+
+
+def _run_pending(pending, grid, data, out_dir, address, metric, num_cpus, runtime_env,
+                 verbose):
+    """Put the data in Ray's object store once and run the pending trials."""
+    import ray
+    from ray import tune
+
     # The classic reporter at verbose=0 prints nothing: our callback reports progress.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     started = _start_ray(address, num_cpus, runtime_env)

@@ -93,6 +93,7 @@ import pandas as pd
 import uproot
 
 from vaednn.data import FEATURES, LUMINOSITY, VBS_CUTS, lumi_weights, ntuple_path, read_sample
+from vaednn.files import atomic_path
 
 __all__ = [
     "DEFAULT_OPERATORS", "GENERATOR_CUTS", "OPERATORS", "Operator", "SM_MEDIANS",
@@ -476,7 +477,8 @@ def _sample(kind: str, op: Operator | None, n: int, seed: np.random.SeedSequence
 
 
 def write_ntuples(outdir, operators=DEFAULT_OPERATORS, n_events: int = 200_000,
-                  n_bsm: int = 100_000, seed: int = 0, process: str = "SSWW") -> list[Path]:
+                  n_bsm: int = 100_000, seed: int = 0, process: str = "SSWW", *,
+                  overwrite: bool = False, missing_only: bool = False) -> list[Path]:
     """Write the SM ntuple and a LIN and a QUAD ntuple per operator.
 
     Every event written passes ``GENERATOR_CUTS``; the VBS cuts are left to the reader
@@ -492,12 +494,18 @@ def write_ntuples(outdir, operators=DEFAULT_OPERATORS, n_events: int = 200_000,
         n_bsm: events per LIN and per QUAD sample.
         seed: master seed; each sample's seed derives from it and the sample's name.
         process: the process tag in file and tree names.
+        overwrite: replace files that already exist (otherwise they are an error).
+        missing_only: write only the files that do not exist yet, leave the others as
+            they are. Each sample's events depend only on ``seed`` and its own name, so
+            the files written are the ones a complete run would have written.
 
     Returns:
         The paths written: the SM file, then LIN and QUAD per operator.
 
     Raises:
         ValueError: an unknown operator or a non-positive number of events.
+        FileExistsError: a file to write exists, and neither ``overwrite`` nor
+            ``missing_only`` is set; nothing is written then.
     """
     unknown = [op for op in operators if op not in OPERATORS]
     if unknown:
@@ -512,6 +520,13 @@ def write_ntuples(outdir, operators=DEFAULT_OPERATORS, n_events: int = 200_000,
         for component, kind in (("LIN", "LI"), ("QUAD", "QU")):
             jobs.append((kind, OPERATORS[name],
                          ntuple_path(outdir, component, name, process=process), n_bsm))
+    existing = [path.name for _, _, path, _ in jobs if path.exists()]
+    if missing_only:
+        jobs = [job for job in jobs if not job[2].exists()]
+    elif existing and not overwrite:
+        raise FileExistsError(
+            f"{outdir}: {', '.join(existing)} already exist; pass overwrite=True "
+            "(vaednn simulate --force) to replace them")
     written = []
     for kind, op, path, n in jobs:
         tree = path.name.removeprefix("ntuple_").removesuffix(".root")
@@ -520,7 +535,8 @@ def write_ntuples(outdir, operators=DEFAULT_OPERATORS, n_events: int = 200_000,
         branches["w"] = weights
         # uncompressed: zlib saves only ~17% on these float32 branches but doubles the run time
         file_id = uuid.uuid5(uuid.NAMESPACE_URL, f"vaednn.simulate/{seed}/{tree}")
-        with uproot.recreate(path, compression=None, uuid_function=lambda: file_id) as file:
+        with atomic_path(path) as temporary, uproot.recreate(
+                temporary, compression=None, uuid_function=lambda: file_id) as file:
             # mktree, not assignment: uproot >= 5.7 writes a dict as an RNTuple. Baskets of
             # BASKET_EVENTS, as a real ntuple has, so a chunked reader never has to load
             # a whole branch at once.

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from vaednn import data as vdata
-from vaednn import evaluate
+from vaednn import evaluate, files
 
 RESULTS_FILE = "results.csv"
 
@@ -30,11 +30,11 @@ def quick_mode() -> bool:
 
 def ensure_data(source, events: int, bsm_events: int, seed: int = 0,
                 operators=None) -> list[str]:
-    """Make sure ``source`` holds ntuples; generate them there if it is an empty directory.
+    """Make sure ``source`` holds the SM ntuple and every requested operator's; generate
+    the missing files there, and only those.
 
-    A sample map (``.toml``/``.yaml``) or a directory that already holds the SM and every
-    requested operator's files is used as it is (nothing is regenerated, whatever
-    ``events`` says). Returns the operators available.
+    A sample map (``.toml``/``.yaml``) is used as it is. Files already in the directory
+    are never rewritten, whatever ``events`` says. Returns the operators available.
     """
     from vaednn import simulate
 
@@ -48,9 +48,10 @@ def ensure_data(source, events: int, bsm_events: int, seed: int = 0,
     if has_sm and set(wanted) <= set(present):
         print(f"using the ntuples in {source}: operators {', '.join(present)}")
         return present
-    print(f"generating {events} SM and {bsm_events} events per LIN/QUAD sample "
-          f"for {', '.join(wanted)} in {source} (seed {seed})", flush=True)
-    simulate.write_ntuples(source, operators=wanted, n_events=events, n_bsm=bsm_events, seed=seed)
+    written = simulate.write_ntuples(source, operators=wanted, n_events=events,
+                                     n_bsm=bsm_events, seed=seed, missing_only=True)
+    print(f"generated {', '.join(p.name for p in written)} in {source} ({events} SM and "
+          f"{bsm_events} events per LIN/QUAD sample, seed {seed})", flush=True)
     return vdata.operators_in(source)
 
 
@@ -107,9 +108,17 @@ class Trained:
     path: Path
 
 
-def _fingerprint(samples: vdata.OperatorSamples) -> str:
+def fingerprint(samples) -> str:
+    """A short hash of the contents of ``samples`` (any iterable of :class:`vaednn.data.Sample`).
+
+    It covers what a result depends on: every feature value and weight, the normalisation
+    (``xsec``, ``sumw``, ``fraction``) and the sample names, so regenerated or re-selected
+    data in the same folder gets a new fingerprint, and moved data keeps its own.
+    """
     digest = hashlib.sha1()
     for sample in samples:
+        digest.update(json.dumps([sample.name, sample.xsec, sample.sumw, sample.fraction,
+                                  list(sample.features.columns)]).encode())
         digest.update(np.ascontiguousarray(sample.features.to_numpy()).tobytes())
         digest.update(np.ascontiguousarray(sample.weights).tobytes())
     return digest.hexdigest()[:12]
@@ -129,13 +138,11 @@ def train(name: str, data: evaluate.EvaluationData, operator: str, *, epochs: in
     argument and a fingerprint of the training events; the same call later (another
     notebook, a re-run) loads them instead of training again.
     """
-    import keras
-
     from vaednn import curves, models
 
     samples = data.train[operator]
     key = json.dumps(dict(name=name, operator=operator, epochs=epochs, seed=seed, c=c,
-                          validation_fraction=validation_fraction, data=_fingerprint(samples),
+                          validation_fraction=validation_fraction, data=fingerprint(samples),
                           hyperparameters=hyperparameters), sort_keys=True, default=str)
     tag = hashlib.sha1(key.encode()).hexdigest()[:10]
     runs = Path(runs)
@@ -143,7 +150,7 @@ def train(name: str, data: evaluate.EvaluationData, operator: str, *, epochs: in
     history_path = path.with_suffix(".csv")
     if path.is_file() and history_path.is_file():
         print(f"{name} on {operator}: loading the trained model {path}")
-        model = keras.models.load_model(path)
+        model = files.load_model(path)
         return Trained(name, operator, model, curves.history_frame(pd.read_csv(history_path)), path)
 
     sm_train = samples.sm.features.to_numpy()
@@ -159,8 +166,8 @@ def train(name: str, data: evaluate.EvaluationData, operator: str, *, epochs: in
             history = model.fit((paired_sm(sm_train, len(y), seed), x), y, sample_weight=w, **fit)
         else:
             history = model.fit(x, y, sample_weight=w, **fit)
-    runs.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    with files.atomic_path(path) as temporary:
+        model.save(temporary)
     curves.save_history(history, history_path)
     return Trained(name, operator, model, curves.history_frame(history), path)
 
@@ -312,8 +319,8 @@ def save_results(tables: dict, figures) -> Path:
     out = pd.concat(rows, ignore_index=True)
     columns = [c for c in ("operator", "model", "AUC", "best_sigma", "min_abs_c") if c in out]
     path = Path(figures) / RESULTS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out[columns].to_csv(path, index=False, float_format="%.4g")
+    with files.atomic_path(path) as temporary:
+        out[columns].to_csv(temporary, index=False, float_format="%.4g")
     return path
 
 

@@ -1,0 +1,449 @@
+"""Bad inputs and faults, as a hostile but fair user would try them (issue 12).
+
+Each row of :data:`CASES` builds one bad input in a fresh folder and names the error type
+and the words its message must contain; the tests after the table check the data that
+comes back where the input is fine but easy to misread, and the command line.
+"""
+
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pandas as pd
+import pytest
+import uproot
+
+from vaednn import cli, data, files, reproduce, scan, simulate, workflow
+from vaednn.data import FEATURES, NtupleError
+from vaednn.expressions import ExpressionError
+
+N = 40
+
+
+def columns(n=N, seed=0, **extra):
+    """Events that all pass the VBS cuts; weights of mixed signs summing to > 0."""
+    rng = np.random.default_rng(seed)
+    out = {name: rng.uniform(1.0, 3.0, n) for name in FEATURES}
+    out.update(deltaetajj=rng.uniform(2.5, 6.0, n), mjj=rng.uniform(300.0, 2000.0, n),
+               ptj1=rng.uniform(60.0, 400.0, n), ptj2=rng.uniform(40.0, 60.0, n))
+    out["w"] = np.where(np.arange(n) % 5 == 0, -1.0, 1.0) * rng.uniform(0.5, 1.5, n)
+    out.update(extra)
+    return out
+
+
+def write(path, content=None, tree="SSWW_SM", nums=(0.004, 10.0)):
+    content = columns() if content is None else content
+    with uproot.recreate(path) as file:
+        types = {k: ("var * float64" if isinstance(v, ak.Array) else
+                     np.dtype((v.dtype, v.shape[1:])) if v.ndim > 1 else v.dtype)
+                 for k, v in content.items()}
+        file.mktree(tree, types)
+        file[tree].extend(content)
+        if nums is not None:
+            file[f"{tree}_nums"] = (np.array(nums, dtype=float), np.array([0.0, 1.0, 2.0]))
+    return path
+
+
+def ntuple(tmp, **kwargs):
+    return write(tmp / "ntuple_SSWW_SM.root", **kwargs)
+
+
+def jets(n=N):
+    """Jet_pt with 2 or 3 jets per event (jagged) and a fixed 3-per-event array."""
+    rng = np.random.default_rng(1)
+    lists = [list(rng.uniform(40, 400, 2 + i % 2)) for i in range(n)]
+    return ak.Array(lists), rng.uniform(40, 400, (n, 3))
+
+
+def jet_file(tmp):
+    jagged, fixed = jets()
+    content = columns()
+    content["Jet_pt"] = jagged
+    content["Jet_fixed"] = fixed
+    return write(tmp / "jets.root", content)
+
+
+def truncated(tmp):
+    path = ntuple(tmp, content=columns(n=20_000))
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    return path
+
+
+def rntuple(tmp):
+    path = tmp / "ntuple_SSWW_SM.root"
+    with uproot.recreate(path) as file:
+        file["SSWW_SM"] = columns()
+    return path
+
+
+INJECTION = ("Lep_ptll + 0*(lambda: 0).__globals__['__builtins__']['__import__']('os')"
+             ".system('touch {marker}')")
+
+
+def read(**kwargs):
+    return lambda tmp: data.read_ntuple(ntuple(tmp), **kwargs)
+
+
+def read_jets(**kwargs):
+    return lambda tmp: data.read_ntuple(jet_file(tmp), tree="SSWW_SM", cuts=None, **kwargs)
+
+
+def sample_map(text, suffix=".toml"):
+    def make(tmp):
+        ntuple(tmp)
+        path = tmp / f"map{suffix}"
+        path.write_text(text.replace("{marker}", str(tmp / "pwned")))
+        return data.SampleMap.load(path)
+    return make
+
+
+GOOD_MAP = '[sm]\nfile = "ntuple_SSWW_SM.root"\n'
+OPERATORS = ('[operators.cW.lin]\nfile = "ntuple_SSWW_SM.root"\n'
+             '[operators.cW.quad]\nfile = "ntuple_SSWW_SM.root"\n')
+
+
+def readme(text):
+    def make(tmp):
+        path = tmp / "README.md"
+        path.write_text(text.format(start=reproduce.README_START, end=reproduce.README_END))
+        return reproduce.update_readme(pd.DataFrame({"a": [1]}), path)
+    return make
+
+
+def keras_file(make_file):
+    def make(tmp):
+        path = tmp / "model.keras"
+        make_file(path)
+        return files.load_model(path)
+    return make
+
+
+def scan_config(text=None, directory=False):
+    def make(tmp):
+        path = tmp / "scan.yaml"
+        if directory:
+            path.mkdir()
+        elif text is not None:
+            path.write_text(text)
+        return scan.Grid.load(path)
+    return make
+
+
+# id, what to do in a fresh folder, the error type, words its message must contain
+CASES = [
+    # files that cannot be read
+    ("missing file", lambda t: data.read_ntuple(t / "ntuple_X.root"), NtupleError, ["file not found"]),
+    ("directory as file", lambda t: data.read_ntuple(t), NtupleError, ["is a directory"]),
+    ("text as ROOT", lambda t: (t / "ntuple_SSWW_SM.root").write_text("x") and
+     data.read_ntuple(t / "ntuple_SSWW_SM.root"), NtupleError, ["not a readable ROOT file"]),
+    ("truncated ROOT", lambda t: data.read_ntuple(truncated(t)), NtupleError,
+     ["truncated or corrupt"]),
+    ("missing tree", read(tree="Events"), NtupleError, ["no tree 'Events'"]),
+    ("missing branch", read(branches={"met": "MET"}), NtupleError, ["no branch 'MET'", "for 'met'"]),
+    ("missing branch in expression", read(branches={"met": "met + x9"}), NtupleError,
+     ["no branch 'x9'", "met + x9"]),
+    ("no histogram", lambda t: data.read_ntuple(ntuple(t, nums=None)), NtupleError,
+     ["no normalisation histogram", "xsec=..."]),
+    ("RNTuple", lambda t: data.read_ntuple(rntuple(t)), NtupleError, ["not a TTree"]),
+    # normalisation
+    ("xsec zero", read(xsec=0.0, sumw=10.0), NtupleError, ["xsec = 0.0", "non-zero"]),
+    ("xsec NaN", read(xsec=float("nan"), sumw=10.0), NtupleError, ["xsec = nan", "finite"]),
+    ("xsec negative", read(xsec=-0.004, sumw=10.0), NtupleError, ["opposite signs"]),
+    ("xsec zero in histogram", lambda t: data.read_ntuple(ntuple(t, nums=(0.0, 10.0))),
+     NtupleError, ["xsec = 0.0", "SSWW_SM_nums"]),
+    ("sumw zero", read(xsec=0.004, sumw=0.0), NtupleError, ["sumw = 0.0"]),
+    ("sumw zero in histogram", lambda t: data.read_ntuple(ntuple(t, nums=(0.004, 0.0))),
+     NtupleError, ["sumw = 0.0"]),
+    ("max_events negative", read(max_events=-5), ValueError, ["max_events", "-5"]),
+    ("max_events zero", read(max_events=0), ValueError, ["max_events", "positive"]),
+    # values
+    ("NaN value", lambda t: data.read_ntuple(ntuple(t, content=columns(mll=np.full(N, np.nan)))),
+     NtupleError, ["'mll'", "NaN"]),
+    ("log feature <= 0", lambda t: data.read_ntuple(ntuple(t, content=columns(met=np.zeros(N)))),
+     NtupleError, ["'met'", "non-positive"]),
+    ("no event after cuts", read(cuts="mjj > 1e9"), NtupleError, ["no event left"]),
+    # lists per event
+    ("jagged branch", read_jets(branches={"ptj1": "Jet_pt"}), NtupleError,
+     ["'Jet_pt' (for 'ptj1') is jagged", "'Jet_pt[:, 0]'"]),
+    ("jagged expression hint", read_jets(branches={"ptj1": "Jet_pt*1"}), NtupleError,
+     ["jagged", "'(Jet_pt*1)[:, 0]'"]),
+    ("fixed-length list", read_jets(branches={"ptj1": "Jet_fixed"}), NtupleError,
+     ["fixed-length list of 3", "'Jet_fixed[:, 0]'"]),
+    ("index out of range", read_jets(branches={"ptj1": "Jet_pt[:, 3]"}), NtupleError,
+     ["'Jet_pt[:, 3]'", "out of range"]),
+    ("indexing a number", read_jets(branches={"ptj1": "Jet_pt*1[:, 0]"}), ExpressionError,
+     ["Jet_pt*1[:, 0]", "'(...)[:, 0]'"]),
+    # maps
+    ("unknown feature", read(branches={"MET": "met"}), ValueError, ["unknown feature", "MET"]),
+    ("weight twice", read(branches={"w": "w"}, weight="genWeight"), ValueError,
+     ["weight is given twice"]),
+    # expressions: nothing outside the allow-list runs
+    ("injection", lambda t: data.read_ntuple(ntuple(t), branches={
+        "ptll": INJECTION.format(marker=t / "pwned")}), ExpressionError, ["'ptll'", "'__'"]),
+    ("lambda", read(branches={"ptll": "ptll + 0*(lambda: 0)()"}), ExpressionError, ["lambda"]),
+    ("attribute chain", read(branches={"met": "met.real.imag"}), ExpressionError,
+     ["'met.real.imag'", "attribute access"]),
+    ("dunder class", read(branches={"met": "met.__class__"}), ExpressionError, ["'__'"]),
+    ("call outside the list", read(branches={"met": "open('x')"}), ExpressionError,
+     ["calling 'open'", "sqrt"]),
+    ("getattr", read(branches={"met": "getattr(met, 'real')"}), ExpressionError,
+     ["calling 'getattr'"]),
+    ("eval", read(branches={"met": "eval('1')"}), ExpressionError, ["calling 'eval'"]),
+    ("string constant", read(weight="'w'"), ExpressionError, ["constant 'w'"]),
+    ("comprehension", read(branches={"met": "[x for x in met]"}), ExpressionError,
+     ["comprehension"]),
+    ("keyword argument", read(branches={"met": "sqrt(x=met)"}), ExpressionError,
+     ["keyword argument"]),
+    ("private name", read(branches={"met": "_met"}), ExpressionError, ["'_met'"]),
+    ("syntax error", read(branches={"met": "met +"}), ExpressionError, ["not a valid expression"]),
+    # cuts go through the same check
+    ("cut with attribute", read(cuts="ptj1.__class__ > 0"), ExpressionError, ["cuts", "'__'"]),
+    ("cut with a call", read(cuts="__import__('os')"), ExpressionError, ["cuts"]),
+    ("cut on a non-feature", read(cuts="Jet_pt > 30"), ExpressionError, ["['Jet_pt']", "not features"]),
+    ("cut not a condition", read(cuts="ptj1 + 1"), ExpressionError, ["not a condition"]),
+    # sample maps
+    ("map missing", lambda t: data.SampleMap.load(t / "none.toml"), FileNotFoundError, ["not found"]),
+    ("map is a directory", lambda t: (t / "d.toml").mkdir() or data.SampleMap.load(t / "d.toml"),
+     IsADirectoryError, ["is a directory"]),
+    ("empty YAML map", sample_map("", ".yaml"), ValueError, ["map.yaml", "empty"]),
+    ("YAML list map", sample_map("- a\n- b\n", ".yaml"), ValueError, ["table of keys"]),
+    ("bad TOML", sample_map("[sm\n"), ValueError, ["map.toml", "not valid TOML"]),
+    ("bad YAML", sample_map("sm: [\n", ".yaml"), ValueError, ["not valid YAML"]),
+    ("[default] typo", sample_map(GOOD_MAP + '[default]\ntree = "x"\n'), ValueError,
+     ["['default']", "did you mean 'defaults'"]),
+    ("[operator] typo", sample_map(GOOD_MAP + '[operator.cW.lin]\nfile = "a.root"\n'),
+     ValueError, ["['operator']", "did you mean 'operators'"]),
+    ("[operators.cW.linear]", sample_map(GOOD_MAP + OPERATORS + '[operators.cW.linear]\n'
+                                         'file = "a.root"\n'), ValueError, ["['linear']"]),
+    ("unknown sample key", sample_map('[sm]\nfile = "a.root"\nxsex = 1.0\n'), ValueError,
+     ["['xsex']", "did you mean 'xsec'"]),
+    ("no sm", sample_map(OPERATORS), ValueError, ["needs an [sm]"]),
+    ("map injection", sample_map(GOOD_MAP + '[sm.branches]\nptll = "' + INJECTION + '"\n'),
+     ExpressionError, ["map.toml", "sm.ptll", "'__'"]),
+    ("map derivation unknown", sample_map(GOOD_MAP + '[sm.branches]\n'
+                                          'ptll = { derive = "ptt", args = [] }\n'),
+     ValueError, ["unknown derivation 'ptt'"]),
+    # models
+    ("corrupt .keras", keras_file(lambda p: p.write_bytes(b"not a zip")), ValueError,
+     ["model.keras", "not a .keras model", "corrupt"]),
+    ("directory .keras", keras_file(lambda p: p.mkdir()), IsADirectoryError, ["is a directory"]),
+    ("missing .keras", keras_file(lambda p: None), FileNotFoundError, ["not found"]),
+    # files the package writes
+    ("simulate over existing", lambda t: [simulate.write_ntuples(t, operators=(), n_events=5)
+                                          for _ in range(2)], FileExistsError,
+     ["ntuple_SSWW_SM.root", "already exist", "--force"]),
+    ("README reversed markers", readme("a\n{end}\nb\n{start}\nc\n"), ValueError, ["comes before"]),
+    ("README one marker", readme("a\n{start}\nb\n"), ValueError, ["once each"]),
+    # scan configuration
+    ("scan config missing", scan_config(), FileNotFoundError, ["scan configuration not found"]),
+    ("scan config directory", scan_config(directory=True), IsADirectoryError, ["is a directory"]),
+    ("scan config bad YAML", scan_config("models: [\n"), ValueError, ["scan.yaml", "not valid YAML"]),
+    ("scan config not a mapping", scan_config("- vae\n"), ValueError, ["mapping of keys"]),
+    # samples in memory
+    ("split too small", lambda t: data.split(data.Sample(
+        "s", pd.DataFrame({"x": [1.0]}), np.ones(1), 1.0, 1.0)), ValueError, ["cannot be split"]),
+    ("split fraction", lambda t: data.split(data.Sample(
+        "s", pd.DataFrame({"x": [1.0, 2.0]}), np.ones(2), 1.0, 1.0), 1.5), ValueError,
+     ["test_fraction"]),
+    ("smear negative", lambda t: data.smear(pd.DataFrame({"x": [1.0]}), -0.1), ValueError,
+     ["fraction must be >= 0"]),
+]
+
+
+@pytest.mark.parametrize(("make", "error", "words"), [case[1:] for case in CASES],
+                         ids=[case[0] for case in CASES])
+def test_bad_input_gives_a_named_error(tmp_path, make, error, words):
+    with pytest.raises(error) as caught:
+        make(tmp_path)
+    message = str(caught.value)
+    for word in words:
+        assert word in message, f"{word!r} not in {message!r}"
+    assert not (tmp_path / "pwned").exists(), "an expression ran code"
+
+
+def test_the_table_is_large_and_its_names_unique():
+    assert len(CASES) >= 40
+    assert len({case[0] for case in CASES}) == len(CASES)
+
+
+# --------------------------------------------------------------------------- right data
+
+def test_a_branch_map_wins_over_a_branch_of_the_same_name(tmp_path):
+    content = columns(genWeight=np.linspace(1.0, 2.0, N))
+    path = ntuple(tmp_path, content=content)
+    sample = data.read_ntuple(path, cuts=None, branches={"met": "met/1000"}, weight="genWeight")
+    np.testing.assert_allclose(sample.features["met"], content["met"] / 1000)
+    np.testing.assert_array_equal(sample.weights, content["genWeight"])
+    mapped = data.read_ntuple(path, cuts=None, branches={"w": "2*w"})
+    np.testing.assert_array_equal(mapped.weights, 2 * content["w"])
+
+
+def test_expressions_evaluate_as_numpy_does(tmp_path):
+    content = columns()
+    jagged, _ = jets()
+    content["Jet_pt"] = jagged
+    path = write(tmp_path / "jets.root", content)
+    sample = data.read_ntuple(path, tree="SSWW_SM", cuts="(ptj1 > 100) & ~(mjj >= 1500)",
+                              branches={"ptj1": "Jet_pt[:, 1]",
+                                        "met": "where(met > 2, hypot(met, 1), -(-met))"})
+    first, second = np.array([row[0] for row in jagged]), np.array([row[1] for row in jagged])
+    keep = (second > 100) & ~(content["mjj"] >= 1500)
+    np.testing.assert_allclose(sample.features["ptj1"], second[keep])
+    met = content["met"]
+    np.testing.assert_allclose(sample.features["met"],
+                               np.where(met > 2, np.hypot(met, 1), met)[keep])
+    np.testing.assert_array_equal(sample.entries, np.flatnonzero(keep))
+    assert not np.allclose(first[keep], second[keep])
+
+
+def test_entries_follow_cuts_chunks_concatenate_and_split(tmp_path):
+    content = columns(n=1000)
+    content["mjj"][::3] = 100.0  # fails the VBS cuts
+    path = ntuple(tmp_path, content=content)
+    whole = data.read_ntuple(path)
+    chunked = data.read_ntuple(path, step_size=128)
+    expected = np.flatnonzero(content["mjj"] > 200)
+    assert whole.entries.dtype == np.int64
+    np.testing.assert_array_equal(whole.entries, expected)
+    np.testing.assert_array_equal(chunked.entries, expected)
+    np.testing.assert_array_equal(whole.features["mjj"], content["mjj"][whole.entries])
+    train, test = data.split(whole, seed=3)
+    for part in (train, test):
+        np.testing.assert_array_equal(part.features["ptj1"], content["ptj1"][part.entries])
+    assert sorted(np.concatenate([train.entries, test.entries])) == list(expected)
+    limited = data.read_ntuple(path, max_events=10)
+    np.testing.assert_array_equal(limited.entries, expected[expected < 10])
+    assert data.Sample("s", pd.DataFrame({"x": [1.0]}), np.ones(1), 1.0, 1.0).entries is None
+
+
+def test_a_lin_sample_may_have_negative_xsec_and_sumw(tmp_path):
+    content = columns()
+    content["w"] = -np.abs(content["w"])
+    sample = data.read_ntuple(ntuple(tmp_path, content=content, nums=(-0.002, -5.0)))
+    assert (data.lumi_weights(sample) < 0).all()
+
+
+# --------------------------------------------------------------------------- files written
+
+def test_ensure_data_writes_only_the_missing_files(tmp_path, capsys):
+    kwargs = dict(events=300, bsm_events=300, seed=2, operators=("cW",))
+    workflow.ensure_data(tmp_path, **kwargs)
+    sm, lin = data.ntuple_path(tmp_path, "SM"), data.ntuple_path(tmp_path, "LIN", "cW")
+    before = data.read_ntuple(lin, cuts=None)
+    sm.write_bytes(sm.read_bytes())  # the user's own copy: must stay as it is
+    stamp = sm.stat().st_mtime_ns
+    lin.unlink()
+    workflow.ensure_data(tmp_path, **kwargs)
+    assert sm.stat().st_mtime_ns == stamp
+    assert "ntuple_SSWW_cW_LI.root" in capsys.readouterr().out
+    again = data.read_ntuple(lin, cuts=None)
+    np.testing.assert_array_equal(again.weights, before.weights)
+
+
+def test_simulate_overwrites_only_when_asked(tmp_path):
+    first = simulate.write_ntuples(tmp_path, operators=(), n_events=5, seed=1)
+    with pytest.raises(FileExistsError):
+        simulate.write_ntuples(tmp_path, operators=(), n_events=7, seed=1)
+    assert data.read_ntuple(first[0], cuts=None).n_read == 5
+    simulate.write_ntuples(tmp_path, operators=(), n_events=7, seed=1, overwrite=True)
+    assert data.read_ntuple(first[0], cuts=None).n_read == 7
+    assert [p.name for p in tmp_path.iterdir()] == [first[0].name]
+
+
+def test_a_failed_results_write_keeps_the_old_file(tmp_path, monkeypatch):
+    table = {"cW": pd.DataFrame({"AUC": [0.7]}, index=pd.Index(["vae"], name="model"))}
+    path = workflow.save_results(table, tmp_path)
+    old = path.read_text()
+
+    def half_then_fail(self, target, **kwargs):
+        Path(target).write_text("operator,mod")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        workflow.save_results(table, tmp_path)
+    assert path.read_text() == old
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_failed_readme_refresh_keeps_the_readme(tmp_path, monkeypatch):
+    path = tmp_path / "README.md"
+    path.write_text(f"a\n{reproduce.README_START}\nold\n{reproduce.README_END}\nb\n")
+    old = path.read_text()
+
+    def fail(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_markdown", fail)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce.update_readme(pd.DataFrame({"a": [1]}), path)
+    assert path.read_text() == old
+
+
+# --------------------------------------------------------------------------- scan ids
+
+def test_scan_trial_ids_follow_the_data_contents_not_its_path(tmp_path):
+    grid = scan.Grid.from_dict({"models": ["vae"], "operators": ["cW"]})
+    kwargs = dict(operators=("cW",), n_events=400, n_bsm=400)
+
+    def ids(directory):
+        resolved = grid.resolve(directory)
+        key = scan._data_key(scan._prepare(directory, resolved), resolved)
+        return [t["trial_id"] for t in resolved.trials(key)], key
+
+    simulate.write_ntuples(tmp_path / "a", seed=1, **kwargs)
+    first, key = ids(tmp_path / "a")
+    simulate.write_ntuples(tmp_path / "b", seed=1, **kwargs)
+    assert ids(tmp_path / "b")[0] == first, "the same contents elsewhere is the same data"
+    simulate.write_ntuples(tmp_path / "a", seed=2, overwrite=True, **kwargs)
+    assert ids(tmp_path / "a")[0] != first, "regenerated data must not reuse old trials"
+    assert key["vaednn"] == __import__("vaednn").__version__
+
+
+# --------------------------------------------------------------------------- command line
+
+def test_cli_refuses_a_sample_map_injection_in_one_line(tmp_path, capsys):
+    ntuple(tmp_path)
+    marker = tmp_path / "pwned"
+    path = tmp_path / "map.toml"
+    path.write_text(GOOD_MAP + OPERATORS + "[sm.branches]\nptll = \"" +
+                    INJECTION.format(marker=marker) + "\"\n")
+    assert cli.main(["summary", "--data", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert str(path) in err and "'__' is not allowed" in err
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["summary", "--data", "{tmp}/missing"], ["missing", "not found"]),
+    (["summary", "--data", "{tmp}/map.yaml"], ["map.yaml", "empty"]),
+    (["scan", "--config", "{tmp}/none.yaml"], ["none.yaml", "not found"]),
+    (["scan", "--config", "{tmp}"], ["is a directory"]),
+    (["simulate", "--out", "{tmp}", "--events", "5", "--operators", "cW", "--bsm-events", "5"],
+     ["already exist", "--force"]),
+], ids=["missing data", "empty map", "missing config", "config directory", "simulate existing"])
+def test_cli_user_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, words):
+    (tmp_path / "map.yaml").write_text("")
+    simulate.write_ntuples(tmp_path, operators=(), n_events=5)
+    argv = [part.format(tmp=tmp_path) for part in argv]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"vaednn {argv[0]}: ")
+    for word in words:
+        assert word in err
+
+
+def test_cli_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        cli.main(["--debug", "summary", "--data", str(tmp_path / "missing")])
+
+
+def test_cli_simulate_force_replaces(tmp_path, capsys):
+    simulate.write_ntuples(tmp_path, operators=(), n_events=5)
+    assert cli.main(["simulate", "--out", str(tmp_path), "--events", "7", "--operators",
+                     "cW", "--bsm-events", "500", "--force"]) == 0
+    assert data.read_ntuple(data.ntuple_path(tmp_path, "SM"), cuts=None).n_read == 7
+
