@@ -561,8 +561,48 @@ def _start_ray(address, num_cpus, runtime_env):
 
             # Ship this vaednn to the cluster, so its nodes need only the dependencies.
             runtime_env = {"py_modules": [vaednn]}
-        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+        _connect(ray, address, runtime_env)
     return True
+
+
+#: What a client must set to reach a head node that uses token authentication.
+_TOKEN_HELP = ("set RAY_AUTH_TOKEN to the head's token (`ray get-auth-token` on the head "
+               "prints it), or RAY_AUTH_TOKEN_PATH to a file holding it, or put it in "
+               "~/.ray/auth_token; RAY_AUTH_MODE=disabled if the head has no authentication")
+
+
+def _auth_token_available() -> bool:
+    """Whether this client has a token, where Ray looks for one."""
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return True
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH")
+    return Path(path or Path.home() / ".ray" / "auth_token").is_file()
+
+
+def _connect(ray, address: str, runtime_env) -> None:
+    """``ray.init(address=...)``, token authentication included.
+
+    ``ray start --head`` turns token authentication on when it finds a token, but
+    ``ray.init`` only sends one when ``RAY_AUTH_MODE=token``; so with a token at hand
+    and no mode chosen, the mode is set here. A connection that fails for want of a
+    usable token is one line saying what to set (Ray would retry for a minute).
+    """
+    if "RAY_AUTH_MODE" not in os.environ and _auth_token_available():
+        os.environ["RAY_AUTH_MODE"] = "token"
+    try:
+        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+    except Exception as error:
+        from ray.exceptions import AuthenticationError
+
+        reason = " ".join(str(getattr(error, "message", error)).split())
+        if isinstance(error, AuthenticationError) or "auth" in reason.lower():
+            raise ConnectionError(f"{address}: the Ray head refused the connection "
+                                  f"({reason}); {_TOKEN_HELP}") from None
+        if isinstance(error, ConnectionError | TimeoutError):
+            raise ConnectionError(f"{address}: cannot connect to a Ray head ({reason}); "
+                                  f"is `ray start --head` running there? If it uses token "
+                                  f"authentication, {_TOKEN_HELP}") from None
+        raise
 
 
 def run(grid, data_dir, out_dir, address: str | None = None, *, resume: bool = True,

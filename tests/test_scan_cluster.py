@@ -1,0 +1,90 @@
+"""A scan by ``--address`` against a head node started with ``ray start --head``.
+
+The head runs on loopback with token authentication (a token file of its own, so the
+user's ``~/.ray`` is never touched) in its own process group, which the test ends; a
+shared machine's other Ray instances are left alone (no ``ray stop``).
+"""
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vaednn import scan, simulate
+
+RAY = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
+GRID = {"models": {"vae": {"latent_dim": [2, 3]}}, "operators": ["cW"],
+        "training": {"epochs": 1}, "resources": {"cpus_per_trial": 1}}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def head(tmp_path, monkeypatch):
+    """``ray start --head --block`` with a token; yields its address, then stops it."""
+    token = tmp_path / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(token))
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    port = _free_port()
+    process = subprocess.Popen(
+        [RAY, "start", "--head", "--block", "--port", str(port), "--num-cpus", "2",
+         "--node-ip-address", "127.0.0.1", "--include-dashboard=false",
+         "--ray-client-server-port", str(_free_port()), "--disable-usage-stats"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env=os.environ.copy())
+    output = []
+    try:
+        deadline = time.monotonic() + 240
+        for line in process.stdout:
+            output.append(line)
+            if "Ray runtime started" in line:
+                break
+            assert time.monotonic() < deadline, "ray start --head took over 240 s"
+        else:
+            pytest.fail("ray start --head failed:\n" + "".join(output[-30:]))
+        yield f"127.0.0.1:{port}", token
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        process.stdout.close()
+
+
+def test_scan_by_address_on_a_token_authenticated_head(head, tmp_path, monkeypatch):
+    import ray
+
+    address, _ = head
+    assert not ray.is_initialized()
+    simulate.write_ntuples(tmp_path / "data", operators=("cW",), n_events=1500, n_bsm=1000)
+    results = scan.run(GRID, tmp_path / "data", tmp_path / "out", address=address,
+                       verbose=False)
+    assert not ray.is_initialized()
+    assert os.environ["RAY_AUTH_MODE"] == "token"
+    assert results["trial_id"].nunique() == 2
+    assert (results["status"] == "ok").all(), results["error"].tolist()
+
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "no_such_token"))
+    start = time.monotonic()
+    with pytest.raises(ConnectionError) as caught:
+        scan.run(GRID, tmp_path / "data", tmp_path / "again", address=address,
+                 resume=False, verbose=False)
+    message = str(caught.value)
+    assert "\n" not in message and address in message and "RAY_AUTH_TOKEN" in message
+    assert time.monotonic() - start < 60
