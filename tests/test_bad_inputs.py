@@ -372,10 +372,12 @@ def test_a_failed_readme_refresh_keeps_the_readme(tmp_path, monkeypatch):
     path.write_text(f"a\n{reproduce.README_START}\nold\n{reproduce.README_END}\nb\n")
     old = path.read_text()
 
-    def fail(self, *args, **kwargs):
+    def half_then_fail(self, text, *args, **kwargs):
+        with open(self, "w") as handle:
+            handle.write(text[:5])
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pd.DataFrame, "to_markdown", fail)
+    monkeypatch.setattr(Path, "write_text", half_then_fail)
     with pytest.raises(KeyboardInterrupt):
         reproduce.update_readme(pd.DataFrame({"a": [1]}), path)
     assert path.read_text() == old
