@@ -571,24 +571,22 @@ _TOKEN_HELP = ("set RAY_AUTH_TOKEN to the head's token (`ray get-auth-token` on 
                "~/.ray/auth_token; RAY_AUTH_MODE=disabled if the head has no authentication")
 
 
-def _auth_token_available() -> bool:
-    """Whether this client has a token, where Ray looks for one."""
-    if os.environ.get("RAY_AUTH_TOKEN"):
-        return True
-    path = os.environ.get("RAY_AUTH_TOKEN_PATH")
-    return Path(path or Path.home() / ".ray" / "auth_token").is_file()
-
-
 def _connect(ray, address: str, runtime_env) -> None:
     """``ray.init(address=...)``, token authentication included.
 
     ``ray start --head`` turns token authentication on when it finds a token, but
     ``ray.init`` only sends one when ``RAY_AUTH_MODE=token``; so with a token at hand
     and no mode chosen, the mode is set here. A connection that fails for want of a
-    usable token is one line saying what to set (Ray would retry for a minute).
+    usable token is a one-line ``ConnectionError`` saying what to set.
     """
-    if "RAY_AUTH_MODE" not in os.environ and _auth_token_available():
-        os.environ["RAY_AUTH_MODE"] = "token"
+    from ray._private.authentication.authentication_token_setup import (
+        maybe_enable_token_auth_if_token_available,
+    )
+
+    # Ray's own rule for `ray start --head`: with RAY_AUTH_MODE unset, a token found in
+    # RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token turns token mode on (it
+    # also refreshes Ray's cached configuration, which reading the variable alone misses).
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
     try:
         ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
     except Exception as error:
