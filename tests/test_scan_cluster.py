@@ -43,13 +43,7 @@ def head(tmp_path, monkeypatch):
     process = subprocess.Popen(
         [RAY, "start", "--head", "--block", "--port", str(port), "--num-cpus", "2",
          "--node-ip-address", "127.0.0.1", "--include-dashboard=false",
-         "--ray-client-server-port", str(_free_port()), "--disable-usage-stats",
-         # Fixed agent ports: with random ones the raylet waits only 15 s for the agents
-         # to report theirs, which a loaded machine misses.
-         "--dashboard-agent-grpc-port", str(_free_port()),
-         "--dashboard-agent-listen-port", str(_free_port()),
-         "--metrics-export-port", str(_free_port()),
-         "--runtime-env-agent-port", str(_free_port())],
+         "--ray-client-server-port", str(_free_port()), "--disable-usage-stats"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         env=os.environ.copy())
     output = []
