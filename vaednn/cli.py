@@ -1,29 +1,39 @@
-"""The ``vaednn`` command: generate samples, summarise them, reproduce the analysis."""
+"""The ``vaednn`` command: generate samples, summarise them, reproduce the analysis.
+
+Each subcommand imports what it needs when it runs, so ``vaednn --help``, ``simulate`` and
+``summary`` start no deep-learning backend. Tables go to stdout; progress messages go to
+the logger ``vaednn`` on stderr (``--quiet`` keeps only warnings and errors).
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
 from pathlib import Path
 
-from vaednn import data
+from vaednn import __version__, data
+from vaednn.extras import MissingExtraError
+
+log = logging.getLogger("vaednn")
+_handler: logging.Handler | None = None
 
 
 def _simulate(args) -> int:
     from vaednn import simulate
 
     operators = args.operators or list(simulate.DEFAULT_OPERATORS)
-    print(f"vaednn simulate: {args.events} SM events, {args.bsm_events} per LIN/QUAD sample, "
-          f"operators {', '.join(operators)}, seed {args.seed} -> {args.out}", flush=True)
+    log.info("vaednn simulate: %d SM events, %d per LIN/QUAD sample, operators %s, seed %d -> %s",
+             args.events, args.bsm_events, ", ".join(operators), args.seed, args.out)
     start = time.perf_counter()
     paths = simulate.write_ntuples(args.out, operators=operators, n_events=args.events,
                                    n_bsm=args.bsm_events, seed=args.seed)
     elapsed = time.perf_counter() - start
     total = args.events + 2 * args.bsm_events * len(operators)
-    print(f"wrote {len(paths)} files, {total} events in {elapsed:.1f} s "
-          f"({total / elapsed:,.0f} events/s)")
+    log.info("wrote %d files, %d events in %.1f s (%s events/s)",
+             len(paths), total, elapsed, f"{total / elapsed:,.0f}")
     return 0
 
 
@@ -64,11 +74,15 @@ def _reproduce(args) -> int:
         print("\nAUC and smallest |c| seen at 3 sigma (350 fb^-1), per operator and model:")
         print(table.to_string(index=False))
     if not args.quick and reproduce.update_readme(table):
-        print(f"refreshed the results table in {reproduce.ROOT / 'README.md'}")
+        log.info("refreshed the results table in %s", reproduce.ROOT / "README.md")
     return 0
 
 
 def _scan(args) -> int:
+    from vaednn import extras
+
+    for module in ("ray", "tqdm"):
+        extras.require(module, "vaednn scan")
     from vaednn import scan
 
     return scan.main_from_args(args.config, data=args.data, out_dir=args.out,
@@ -78,7 +92,10 @@ def _scan(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vaednn", description=__doc__)
+    parser = argparse.ArgumentParser(prog="vaednn", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="show only warnings and errors, no progress messages")
     commands = parser.add_subparsers(dest="command", required=True)
 
     sim = commands.add_parser("simulate", help="generate SM, LIN and QUAD ntuples")
@@ -117,12 +134,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_logging(quiet: bool) -> None:
+    # The command shows the package's messages; a library user configures logging themself.
+    # One handler per process, on the current stderr, however often main() runs.
+    global _handler
+    if _handler is not None:
+        log.removeHandler(_handler)
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
 def main(argv=None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
+    _configure_logging(args.quiet)
     try:
         return args.run(args)
-    except data.NtupleError as error:
-        print(f"vaednn {args.command}: {error}", file=sys.stderr)
+    except (data.NtupleError, MissingExtraError) as error:
+        log.error("vaednn %s: %s", args.command, error)
         return 2
 
 
