@@ -64,8 +64,8 @@ class IsolationForestScore:
         Args:
             x_sm: raw SM features (events, features), DataFrame or array, as for
                 ``models.build``.
-            sample_weight: non-negative per-event weights (default 1); they weight the
-                events the trees are grown from.
+            sample_weight: non-negative per-event weights, passed to scikit-learn's
+                ``IsolationForest.fit`` (None: equal weights).
 
         Returns:
             The fitted score.

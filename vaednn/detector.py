@@ -200,7 +200,8 @@ class Detector(BaseEstimator):
 
     def decision_function(self, X) -> np.ndarray:
         """Anomaly scores of raw events ``X``, float64 (events,); higher = more anomalous."""
-        return self.score_.score(self.model_, self._columns(X, "decision_function"))
+        X = self._columns(X, "decision_function")
+        return self.score_.score(self.model_, X)
 
     def predict(self, X) -> np.ndarray:
         """1 for events scoring above ``threshold_``, else 0 (int, (events,))."""
