@@ -163,3 +163,15 @@ def test_isolation_forest_refuses_bad_input():
     bad.loc[1, "mjj"] = -5.0
     with pytest.raises(ValueError, match=r"log10 of values <= 0\) per feature: \{'mjj': 1\}"):
         forest.score(bad)
+
+
+def test_isolation_forest_is_a_comparison_row(generated_dir):
+    from vaednn import evaluate
+
+    prepared = evaluate.prepare(generated_dir, ["cW"], seed=0)
+    sm = prepared.train["cW"].sm
+    forest = IsolationForestScore(n_estimators=50, seed=0).fit(sm.features, sm.weights)
+    (table,) = evaluate.compare({IsolationForestScore.label: forest}, prepared,
+                                references=False).values()
+    # cW's QUAD events are harder than SM: an unsupervised detector sees them (AUC > 0.5).
+    assert table.loc[IsolationForestScore.label, "AUC"] > 0.6
