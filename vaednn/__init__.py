@@ -25,7 +25,6 @@ application configures logging; the ``vaednn`` command shows INFO).
 
 import importlib
 import importlib.abc
-import importlib.util
 import logging
 import os
 import sys
@@ -63,14 +62,17 @@ def __dir__():
 class _Loader(importlib.abc.Loader):
     """Keras' own loader, then ``import vaednn.models`` (which registers the classes)."""
 
-    def __init__(self, loader):
+    def __init__(self, loader, finder):
         self._loader = loader
+        self._finder = finder
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
         self._loader.exec_module(module)
+        if self._finder in sys.meta_path:
+            sys.meta_path.remove(self._finder)
         if "vaednn.models" not in sys.modules:
             importlib.import_module("vaednn.models")
 
@@ -79,16 +81,25 @@ class _Loader(importlib.abc.Loader):
 
 
 class _RegisterAfterKeras(importlib.abc.MetaPathFinder):
-    """Finds ``keras`` with the other finders and wraps its loader in :class:`_Loader`."""
+    """Finds ``keras`` with the other finders and wraps its loader in :class:`_Loader`.
+
+    It stays in place until Keras is actually executed: a mere probe
+    (``importlib.util.find_spec("keras")``, as TensorFlow makes) loads nothing.
+    """
 
     def find_spec(self, fullname, path, target=None):
         if fullname != "keras":
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _Loader(spec.loader)
-        return spec
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _Loader(spec.loader, self)
+                return spec
+        return None
 
 
 if "keras" in sys.modules:
