@@ -1,5 +1,7 @@
 """The steps the notebooks share, the notebook runner and the command line."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,13 +33,14 @@ def test_classifier_set_rejects_all_zero_weights(analysis):
         workflow.classifier_set(zero, c=0.0)
 
 
-def test_train_caches_the_model_and_its_history(analysis, tmp_path, capsys):
+def test_train_caches_the_model_and_its_history(analysis, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="vaednn")
     first = workflow.train("vae", analysis, "cW", epochs=1, seed=0, runs=tmp_path, verbose=0)
     assert first.path.is_file() and first.path.with_suffix(".csv").is_file()
     assert set(first.history["term"]) >= {"loss", "reconstruction_loss", "kl_loss"}
     assert set(first.history["split"]) == {"train", "val"}
     second = workflow.train("vae", analysis, "cW", epochs=1, seed=0, runs=tmp_path, verbose=0)
-    assert "loading the trained model" in capsys.readouterr().out
+    assert "loading the trained model" in caplog.text
     assert second.path == first.path
     x = analysis.test["cW"].quad.features
     from vaednn import models
@@ -83,13 +86,14 @@ def test_smearing_study_at_zero_is_the_unsmeared_result(analysis):
     assert len(axes[0].lines) == 1 and list(axes[0].lines[0].get_xdata()) == [0.0, 20.0]
 
 
-def test_ensure_data_generates_once_then_reuses(tmp_path, capsys):
+def test_ensure_data_generates_once_then_reuses(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="vaednn")
     directory = tmp_path / "ntuples"
     operators = workflow.ensure_data(directory, events=3000, bsm_events=1000, operators=["cW"])
     assert operators == ["cW"]
     stamp = data.ntuple_path(directory, "SM").stat().st_mtime_ns
     workflow.ensure_data(directory, events=3000, bsm_events=1000, operators=["cW"])
-    assert "using the ntuples" in capsys.readouterr().out
+    assert "using the ntuples" in caplog.text
     assert data.ntuple_path(directory, "SM").stat().st_mtime_ns == stamp
 
 
@@ -125,7 +129,7 @@ def test_cli_simulate_then_summary(tmp_path, capsys):
     out = tmp_path / "ntuples"
     assert cli.main(["simulate", "--out", str(out), "--events", "3000", "--bsm-events", "1000",
                      "--operators", "cW", "cHl3"]) == 0
-    assert "wrote 5 files" in capsys.readouterr().out
+    assert "wrote 5 files" in capsys.readouterr().err
     assert cli.main(["summary", "--data", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "SSWW_cW_QU" in printed and "SSWW_cHl3_LI" in printed and "passed" in printed

@@ -1,39 +1,108 @@
 """vaednn: Variational AutoEncoders and VAE+DNN classifiers for EFT searches in VBS.
 
-Modules:
+Modules (each imported on first use, so ``import vaednn.data`` loads no deep-learning
+backend):
     data: ntuples (real or generated) to weighted samples, splits, yields, sample maps.
     simulate: physics-motivated stand-ins for the SM and EFT (LIN, QUAD) ntuples.
     models: every VAE and VAE+DNN variant of the seed analysis, in Keras 3.
+    detector: :class:`Detector`, a VAE with the scikit-learn / PyOD detector interface.
+    baselines: anomaly scores that are not VAEs (IsolationForest).
     curves: training histories as tables, CSV files and loss-curve plots.
     evaluate: weighted ROC/AUC, significance scan, Wilson-coefficient sensitivity.
-    explain: SHAP attributions and the seed's get_layer ablation (imported on first use).
+    explain: SHAP attributions and the seed's get_layer ablation (extra ``[explain]``).
     plotting: the figure style and ``save_figure``.
     workflow: the steps the notebooks share (cached training, results).
-    scan: grids of models x hyperparameters x operators on Ray (imported on first use).
+    scan: grids of models x hyperparameters x operators on Ray (extra ``[scan]``).
+    extras: which extra installs an optional dependency.
+    files: atomic file writes.
 
-Importing ``vaednn`` registers the model classes with Keras, so a saved ``.keras`` model
-loads with ``keras.models.load_model`` alone.
+Keras finds the model classes once ``vaednn.models`` is imported. ``import vaednn`` arranges
+that: if Keras is already imported it imports ``vaednn.models`` at once, otherwise right
+after Keras is first imported, so a saved ``.keras`` model loads with
+``keras.models.load_model`` alone. Messages go to the logger ``vaednn`` (silent unless the
+application configures logging; the ``vaednn`` command shows INFO).
 """
 
 import importlib
+import importlib.abc
+import logging
 import os
+import sys
 
 # TensorFlow's C++ start-up messages (oneDNN, CUDA probing) bury notebook output; a user who
 # wants them sets TF_CPP_MIN_LOG_LEVEL before importing vaednn.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from vaednn import curves, data, evaluate, models, plotting, simulate, workflow
+logging.getLogger("vaednn").addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
 
-__all__ = ["curves", "data", "evaluate", "explain", "models", "plotting", "scan", "simulate",
-           "workflow", "__version__"]
+__all__ = ["Detector", "baselines", "curves", "data", "detector", "evaluate", "explain",
+           "extras", "files", "models", "plotting", "scan", "simulate", "workflow",
+           "__version__"]
 
-_LAZY = ("explain", "scan")
+_MODULES = {"baselines", "curves", "data", "detector", "evaluate", "explain", "extras", "files",
+            "models", "plotting", "scan", "simulate", "workflow"}
+_ATTRIBUTES = {"Detector": "detector"}
 
 
 def __getattr__(name):
-    # shap and ray are slow to import and only some sessions need them.
-    if name in _LAZY:
+    # Submodules load on first use: TensorFlow/JAX take seconds, shap and ray more.
+    if name in _MODULES:
         return importlib.import_module(f"vaednn.{name}")
+    if name in _ATTRIBUTES:
+        return getattr(importlib.import_module(f"vaednn.{_ATTRIBUTES[name]}"), name)
     raise AttributeError(f"module 'vaednn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Loader(importlib.abc.Loader):
+    """Keras' own loader, then ``import vaednn.models`` (which registers the classes)."""
+
+    def __init__(self, loader, finder):
+        self._loader = loader
+        self._finder = finder
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        if self._finder in sys.meta_path:
+            sys.meta_path.remove(self._finder)
+        if "vaednn.models" not in sys.modules:
+            importlib.import_module("vaednn.models")
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+class _RegisterAfterKeras(importlib.abc.MetaPathFinder):
+    """Finds ``keras`` with the other finders and wraps its loader in :class:`_Loader`.
+
+    It stays in place until Keras is actually executed: a mere probe
+    (``importlib.util.find_spec("keras")``, as TensorFlow makes) loads nothing.
+    """
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != "keras":
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _Loader(spec.loader, self)
+                return spec
+        return None
+
+
+if "keras" in sys.modules:
+    importlib.import_module("vaednn.models")
+elif not any(isinstance(finder, _RegisterAfterKeras) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterAfterKeras())

@@ -4,33 +4,42 @@ Every subcommand shares one error path: a user error (a missing, corrupt or unre
 file, a bad configuration or sample map, an ntuple that cannot be used) prints one line,
 ``vaednn <command>: <file>: <problem>``, to stderr and exits with status 2; ``--debug``
 shows the traceback instead.
+
+Each subcommand imports what it needs when it runs, so ``vaednn --help``, ``simulate`` and
+``summary`` start no deep-learning backend. Tables go to stdout; progress messages go to
+the logger ``vaednn`` on stderr (``--quiet`` keeps only warnings and errors).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
 from pathlib import Path
 
-from vaednn import data
+from vaednn import __version__, data
+from vaednn.extras import MissingExtraError
+
+log = logging.getLogger("vaednn")
+_handler: logging.Handler | None = None
 
 
 def _simulate(args) -> int:
     from vaednn import simulate
 
     operators = args.operators or list(simulate.DEFAULT_OPERATORS)
-    print(f"vaednn simulate: {args.events} SM events, {args.bsm_events} per LIN/QUAD sample, "
-          f"operators {', '.join(operators)}, seed {args.seed} -> {args.out}", flush=True)
+    log.info("vaednn simulate: %d SM events, %d per LIN/QUAD sample, operators %s, seed %d -> %s",
+             args.events, args.bsm_events, ", ".join(operators), args.seed, args.out)
     start = time.perf_counter()
     paths = simulate.write_ntuples(args.out, operators=operators, n_events=args.events,
                                    n_bsm=args.bsm_events, seed=args.seed,
                                    overwrite=args.force)
     elapsed = time.perf_counter() - start
     total = args.events + 2 * args.bsm_events * len(operators)
-    print(f"wrote {len(paths)} files, {total} events in {elapsed:.1f} s "
-          f"({total / elapsed:,.0f} events/s)")
+    log.info("wrote %d files, %d events in %.1f s (%s events/s)",
+             len(paths), total, elapsed, f"{total / elapsed:,.0f}")
     return 0
 
 
@@ -72,11 +81,15 @@ def _reproduce(args) -> int:
         print("\nAUC and smallest |c| seen at 3 sigma (350 fb^-1), per operator and model:")
         print(table.to_string(index=False))
     if not args.quick and reproduce.update_readme(table):
-        print(f"refreshed the results table in {reproduce.ROOT / 'README.md'}")
+        log.info("refreshed the results table in %s", reproduce.ROOT / "README.md")
     return 0
 
 
 def _scan(args) -> int:
+    from vaednn import extras
+
+    for module in ("ray", "tqdm"):
+        extras.require(module, "vaednn scan")
     from vaednn import scan
 
     return scan.main_from_args(args.config, data=args.data, out_dir=args.out,
@@ -89,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vaednn", description=__doc__.split("\n\n")[0])
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="show only warnings and errors, no progress messages")
     commands = parser.add_subparsers(dest="command", required=True)
 
     sim = commands.add_parser("simulate", help="generate SM, LIN and QUAD ntuples")
@@ -130,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: What a user can cause and fix: bad files, configurations and maps. Each error the
 #: package raises of these types names the file and the problem.
-USER_ERRORS = (ValueError, OSError, KeyError)
+USER_ERRORS = (ValueError, OSError, KeyError, MissingExtraError)
 
 
 def _one_line(error: BaseException) -> str:
@@ -138,14 +154,28 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(text).split()) or type(error).__name__
 
 
+def _configure_logging(quiet: bool) -> None:
+    # The command shows the package's messages; a library user configures logging themself.
+    # One handler per process, on the current stderr, however often main() runs.
+    global _handler
+    if _handler is not None:
+        log.removeHandler(_handler)
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
 def main(argv=None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
+    _configure_logging(args.quiet)
     try:
         return args.run(args)
     except USER_ERRORS as error:
         if args.debug:
             raise
-        print(f"vaednn {args.command}: {_one_line(error)}", file=sys.stderr)
+        log.error("vaednn %s: %s", args.command, _one_line(error))
         return 2
 
 

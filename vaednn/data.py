@@ -101,6 +101,73 @@ class Sample:
             entries=None if self.entries is None else self.entries[index],
         )
 
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, weights, xsec: float, sumw: float,
+                   name: str = "frame", cuts: str | None = None,
+                   features=FEATURES) -> Sample:
+        """A sample from events already in memory (a DataFrame), e.g. from parquet or HDF5.
+
+        Args:
+            frame: one row per event, with a column per feature (others are ignored).
+            weights: the generator weights, an array (one per row) or the name of a column
+                of ``frame``.
+            xsec: cross section of the whole sample the rows come from, in pb.
+            sumw: sum of generator weights of that whole sample (before any cut).
+            name: the sample's name in tables.
+            cuts: a selection on the feature names (pandas ``eval`` syntax), or None for
+                events already selected.
+            features: the columns to keep, in this order.
+
+        Returns:
+            The sample; ``n_read`` is the number of rows before ``cuts``.
+
+        Raises:
+            NtupleError: a missing column, a weight array of the wrong length, NaN or
+                infinite values, non-positive values in a log10 feature, ``sumw`` zero or
+                not finite, or no event left after the cuts.
+
+        >>> frame = pd.DataFrame({f: [1.0, 2.0] for f in FEATURES}).assign(w=[0.5, 1.5])
+        >>> sample = Sample.from_frame(frame, "w", xsec=0.01, sumw=4.0)
+        >>> len(sample), sample.weights.tolist(), sample.n_read
+        (2, [0.5, 1.5], 2)
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"{name}: from_frame needs a pandas DataFrame, "
+                            f"got {type(frame).__name__}")
+        missing = [f for f in features if f not in frame.columns]
+        if isinstance(weights, str):
+            if weights not in frame.columns:
+                missing.append(weights)
+            else:
+                weights = frame[weights].to_numpy()
+        if missing:
+            raise NtupleError(f"{name}: the frame lacks the column(s) {missing}")
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != (len(frame),):
+            raise NtupleError(f"{name}: weights must have one value per row ({len(frame)}), "
+                              f"got shape {weights.shape}")
+        xsec, sumw = float(xsec), float(sumw)
+        if not np.isfinite(xsec) or not np.isfinite(sumw) or sumw == 0:
+            raise NtupleError(f"{name}: xsec and sumw must be finite and sumw non-zero, "
+                              f"got xsec={xsec}, sumw={sumw}")
+        table = frame.loc[:, list(features)].astype(np.float64).reset_index(drop=True)
+        for column, values in [*table.items(), ("weights", weights)]:
+            bad = int((~np.isfinite(np.asarray(values))).sum())
+            if bad:
+                raise NtupleError(f"{name}: {column!r} has {bad} NaN or infinite value(s)")
+        if cuts:
+            keep = table.eval(cuts).to_numpy(dtype=bool)
+            table, weights = table[keep].reset_index(drop=True), weights[keep]
+            if not keep.any():
+                raise NtupleError(f"{name}: no event left after the cuts {cuts!r} "
+                                  f"({len(frame)} rows)")
+        try:
+            check_log_features(table, name)
+        except ValueError as error:
+            raise NtupleError(str(error)) from None
+        return cls(name=name, features=table, weights=weights, xsec=xsec, sumw=sumw,
+                   fraction=1.0, n_read=len(frame))
+
 
 @dataclasses.dataclass
 class OperatorSamples:
@@ -834,3 +901,47 @@ def sample_table(samples, luminosity: float = LUMINOSITY) -> pd.DataFrame:
             "neg_weight_fraction": float(np.mean(sample.weights < 0)),
         })
     return pd.DataFrame(rows).set_index("sample")
+
+
+def read_parquet(path, xsec: float, sumw: float, weights: str = WEIGHT,
+                 cuts: str | None = VBS_CUTS, features=FEATURES, name: str | None = None) -> Sample:
+    """Read a parquet file of events (one row each) into a :class:`Sample`.
+
+    Parquet holds no normalisation histogram, so the cross section and sum of weights are
+    given. Needs pyarrow (``pip install 'vaednn[parquet]'``).
+
+    Args:
+        path: the parquet file (or a folder of them, as pandas reads it).
+        xsec: cross section of the whole sample, in pb.
+        sumw: sum of generator weights of the whole sample (before cuts).
+        weights: the event-weight column.
+        cuts: a selection on the feature names (pandas ``eval`` syntax), or None.
+        features: the feature columns, in order.
+        name: the sample's name (default: the file name without ``.parquet``).
+
+    Raises:
+        NtupleError: file not found or not parquet, and everything :meth:`Sample.from_frame`
+            refuses.
+    """
+    from vaednn.extras import require
+
+    require("pyarrow", "reading parquet")
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.exists():
+        raise NtupleError(f"{path}: file not found")
+    try:
+        present = pq.ParquetDataset(path).schema.names
+    except Exception as error:
+        raise NtupleError(f"{path}: not a readable parquet file "
+                          f"({type(error).__name__}: {error})") from error
+    columns = list(dict.fromkeys([*features, weights]))
+    missing = [column for column in columns if column not in present]
+    if missing:
+        raise NtupleError(f"{path}: no column(s) {missing} (the file has {present})")
+    frame = pd.read_parquet(path, columns=columns)
+    sample = Sample.from_frame(frame, weights, xsec, sumw,
+                               name=name or path.name.removesuffix(".parquet"), cuts=cuts,
+                               features=features)
+    return dataclasses.replace(sample, path=path)

@@ -42,11 +42,13 @@ import warnings
 import keras
 import numpy as np
 import pandas as pd
-import shap
 
 from vaednn import models
+from vaednn.extras import require
 from vaednn.data import FEATURES
 from vaednn.plotting import SAMPLE_COLORS, model_color, new_axes
+
+shap = require("shap", "vaednn.explain")
 
 __all__ = [
     "METHODS",

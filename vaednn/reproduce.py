@@ -2,13 +2,14 @@
 
 Each notebook is executed in a fresh kernel (nbclient) with its outputs kept in memory,
 never written back, so the committed notebooks stay output-free; the figures they make go
-to ``figures/`` and the results table to ``figures/results.csv``. Progress is printed per
+to ``figures/`` and the results table to ``figures/results.csv``. Progress is logged per
 notebook and per section (the notebook's markdown headings), and the run ends with the
 summary table, which also refreshes the results section of the README.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -17,6 +18,9 @@ import pandas as pd
 
 from vaednn import plotting
 from vaednn.files import atomic_write_text
+from vaednn.extras import require
+
+log = logging.getLogger("vaednn")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
@@ -39,10 +43,11 @@ def _heading(cell) -> str | None:
     return None
 
 
-def execute(path: Path, timeout: int = 3600, log=print) -> None:
-    """Execute one notebook in a fresh kernel, printing each section as it starts."""
-    import nbclient
-    import nbformat
+def execute(path: Path, timeout: int = 3600) -> None:
+    """Execute one notebook in a fresh kernel, logging each section as it starts."""
+    nbclient = require("nbclient", "vaednn reproduce")
+    nbformat = require("nbformat", "vaednn reproduce")
+    require("ipykernel", "vaednn reproduce")
 
     notebook = nbformat.read(path, as_version=4)
     headings = {}
@@ -57,7 +62,7 @@ def execute(path: Path, timeout: int = 3600, log=print) -> None:
         section = headings.get(cell_index)
         if section and section != shown[0]:
             step = code_cells.index(cell_index) + 1
-            log(f"    [{step}/{len(code_cells)}] {section}", flush=True)
+            log.info("    [%d/%d] %s", step, len(code_cells), section)
             shown[0] = section
 
     client = nbclient.NotebookClient(
@@ -98,12 +103,13 @@ def update_readme(table: pd.DataFrame, readme: Path = ROOT / "README.md") -> boo
         raise ValueError(f"{readme}: {README_END!r} comes before {README_START!r}")
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
+    require("tabulate", "the README results table")
     body = table.to_markdown(index=False, floatfmt=".3g")
     atomic_write_text(readme, f"{head}{README_START}\n{body}\n{README_END}{tail}")
     return True
 
 
-def run(selected: list[Path] | None = None, quick: bool = False, log=print) -> pd.DataFrame:
+def run(selected: list[Path] | None = None, quick: bool = False) -> pd.DataFrame:
     """Execute the notebooks in order and return the summary table.
 
     ``quick`` sets ``VAEDNN_QUICK=1`` for the kernels (small data, few epochs).
@@ -119,9 +125,9 @@ def run(selected: list[Path] | None = None, quick: bool = False, log=print) -> p
     os.environ.setdefault("VAEDNN_FIGURES", str(plotting.FIGURES_DIR.resolve()))
     start = time.perf_counter()
     for number, path in enumerate(paths, 1):
-        log(f"[{number}/{len(paths)}] {path.name}", flush=True)
+        log.info("[%d/%d] %s", number, len(paths), path.name)
         t0 = time.perf_counter()
-        execute(path, log=log)
-        log(f"    done in {time.perf_counter() - t0:.0f} s", flush=True)
-    log(f"all {len(paths)} notebooks in {time.perf_counter() - start:.0f} s", flush=True)
+        execute(path)
+        log.info("    done in %.0f s", time.perf_counter() - t0)
+    log.info("all %d notebooks in %.0f s", len(paths), time.perf_counter() - start)
     return summary(Path(os.environ["VAEDNN_FIGURES"]))

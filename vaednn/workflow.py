@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from vaednn import data as vdata
 from vaednn import evaluate, files
 
 RESULTS_FILE = "results.csv"
+
+log = logging.getLogger("vaednn")
 
 
 def quick_mode() -> bool:
@@ -40,18 +43,19 @@ def ensure_data(source, events: int, bsm_events: int, seed: int = 0,
 
     if vdata.is_sample_map(source):
         available = vdata.operators_in(source)
-        print(f"using the samples described by {source}: operators {', '.join(available)}")
+        log.info("using the samples described by %s: operators %s", source, ", ".join(available))
         return available
     wanted = list(operators or simulate.DEFAULT_OPERATORS)
     present = vdata.operators_in(source) if Path(source).is_dir() else []
     has_sm = vdata.ntuple_path(source, "SM").is_file()
     if has_sm and set(wanted) <= set(present):
-        print(f"using the ntuples in {source}: operators {', '.join(present)}")
+        log.info("using the ntuples in %s: operators %s", source, ", ".join(present))
         return present
+    log.info("generating %d SM and %d events per LIN/QUAD sample for %s in %s (seed %d)",
+             events, bsm_events, ", ".join(wanted), source, seed)
     written = simulate.write_ntuples(source, operators=wanted, n_events=events,
                                      n_bsm=bsm_events, seed=seed, missing_only=True)
-    print(f"generated {', '.join(p.name for p in written)} in {source} ({events} SM and "
-          f"{bsm_events} events per LIN/QUAD sample, seed {seed})", flush=True)
+    log.info("generated %s", ", ".join(p.name for p in written))
     return vdata.operators_in(source)
 
 
@@ -149,13 +153,13 @@ def train(name: str, data: evaluate.EvaluationData, operator: str, *, epochs: in
     path = runs / f"{name}_{operator}_{tag}.keras"
     history_path = path.with_suffix(".csv")
     if path.is_file() and history_path.is_file():
-        print(f"{name} on {operator}: loading the trained model {path}")
+        log.info("%s on %s: loading the trained model %s", name, operator, path)
         model = files.load_model(path)
         return Trained(name, operator, model, curves.history_frame(pd.read_csv(history_path)), path)
 
     sm_train = samples.sm.features.to_numpy()
     model = models.build(name, sm_train, seed=seed, **hyperparameters)
-    print(f"{name} on {operator}: training {epochs} epochs", flush=True)
+    log.info("%s on %s: training %d epochs", name, operator, epochs)
     fit = dict(epochs=epochs, verbose=verbose, validation_split=validation_fraction)
     if not models.is_classifier(model):
         order = np.random.default_rng(seed).permutation(len(sm_train))

@@ -1,0 +1,177 @@
+"""vaednn.Detector (the scikit-learn / PyOD interface) and the IsolationForest baseline."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+import vaednn
+from vaednn import detector as vdetector
+from vaednn.baselines import IsolationForestScore
+from vaednn.data import FEATURES, LOG_FEATURES
+from vaednn.simulate import weighted_quantile
+
+OPTIONS = dict(epochs=2, batch_size=64, seed=3, hyperparameters={"kl_weight": 1e-4})
+
+
+def events(n, seed, hard=0.0):
+    """SM-like raw features; ``hard`` shifts the momenta and masses up, like EFT events."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(0.0, 1.5, (n, len(FEATURES))), columns=list(FEATURES))
+    for name in LOG_FEATURES:
+        frame[name] = rng.lognormal(4.5 + hard, 0.4, n)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    x = events(800, seed=0)
+    return vaednn.Detector(contamination=0.1, **OPTIONS).fit(x), x
+
+
+def test_detector_follows_the_pyod_conventions(fitted):
+    detector, x = fitted
+    scores = detector.decision_function(x)
+    np.testing.assert_allclose(scores, detector.decision_scores_, rtol=1e-6)
+    assert detector.threshold_ == pytest.approx(
+        weighted_quantile(detector.decision_scores_, np.ones(len(x)), 0.9))
+    assert detector.labels_.mean() == pytest.approx(0.1, abs=1 / len(x))
+    np.testing.assert_array_equal(detector.predict(x), (scores > detector.threshold_).astype(int))
+    hard = events(400, seed=1, hard=1.0)
+    assert np.median(detector.decision_function(hard)) > np.median(scores)
+    assert detector.predict(hard).mean() > 0.5
+
+
+def test_columns_are_matched_by_name(fitted):
+    detector, x = fitted
+    shuffled = x[list(reversed(FEATURES))].assign(extra=1.0)
+    np.testing.assert_array_equal(detector.decision_function(shuffled),
+                                  detector.decision_function(x))
+    with pytest.raises(ValueError, match=r"lacks the column\(s\) \['mjj'\]"):
+        detector.decision_function(x.drop(columns="mjj"))
+    with pytest.raises(ValueError, match=r"expected \(events, 14\) features as in fit"):
+        detector.predict(x.to_numpy()[:, :13])
+
+
+def test_threshold_is_the_weighted_sm_quantile(monkeypatch):
+    # A score that returns mjj makes the threshold checkable by hand.
+    class MjjScore(vdetector.ReconstructionScore):
+        def score(self, model, x):
+            return np.asarray(x["mjj"], dtype=np.float64)
+
+    monkeypatch.setitem(vdetector.SCORES, "mjj", MjjScore)
+    x = events(20, seed=2)
+    x["mjj"] = 100.0 * np.arange(1, 21)
+    options = dict(OPTIONS, epochs=1)
+    unit = vaednn.Detector(contamination=0.25, score="mjj", **options).fit(x)
+    # Midpoint rule: event i sits at (i - 1/2) / 20; 0.75 falls between events 15 and 16.
+    assert unit.threshold_ == pytest.approx(1550.0)
+    assert unit.labels_.sum() == 5
+    weights = np.r_[np.ones(15), np.full(5, 3.0)]
+    weighted = vaednn.Detector(contamination=0.25, score="mjj", **options).fit(
+        x, sample_weight=weights)
+    # Total 30; event 18 sits at (24 - 3/2) / 30 = 0.75 exactly.
+    assert weighted.threshold_ == pytest.approx(1800.0)
+    np.testing.assert_array_equal(weighted.predict(x.iloc[[16, 17, 18]]), [0, 0, 1])
+
+
+def test_clone_refits_identically_and_pipelines_work(fitted):
+    detector, x = fitted
+    copy = clone(detector)
+    assert copy.get_params() == detector.get_params() and not hasattr(copy, "model_")
+    np.testing.assert_array_equal(copy.fit(x).decision_scores_, detector.decision_scores_)
+    pipeline = Pipeline([
+        ("features", FunctionTransformer(lambda frame: frame[list(FEATURES)])),
+        ("detector", clone(detector)),
+    ])
+    pipeline.set_params(detector__contamination=0.2)
+    pipeline.fit(x.assign(run=7), detector__sample_weight=np.ones(len(x)))
+    assert pipeline.named_steps["detector"].labels_.mean() == pytest.approx(0.2, abs=1 / len(x))
+    np.testing.assert_array_equal(pipeline.decision_function(x.assign(run=7)),
+                                  detector.decision_function(x))
+
+
+def test_save_and_load_give_the_same_detector(fitted, tmp_path):
+    detector, x = fitted
+    path = detector.save(tmp_path / "detector.vaednn")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["detector.vaednn"]
+    loaded = vaednn.Detector.load(path)
+    assert loaded.get_params() == detector.get_params()
+    assert loaded.threshold_ == detector.threshold_
+    np.testing.assert_array_equal(loaded.decision_scores_, detector.decision_scores_)
+    np.testing.assert_array_equal(loaded.decision_function(x), detector.decision_function(x))
+    np.testing.assert_array_equal(loaded.feature_names_in_, detector.feature_names_in_)
+    (tmp_path / "other.zip").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a detector file"):
+        vaednn.Detector.load(tmp_path / "other.zip")
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(name="vae_dnn_reco"), "unknown or non-VAE model name 'vae_dnn_reco'"),
+    (dict(name="bdt"), "unknown or non-VAE model name 'bdt'"),
+    (dict(contamination=0.0), r"contamination must be in \(0, 0.5\], got 0.0"),
+    (dict(contamination=0.6), r"contamination must be in \(0, 0.5\], got 0.6"),
+    (dict(score="nope"), "unknown score 'nope'"),
+    (dict(hyperparameters={"batch_size": 8}), "give batch_size as the batch_size parameter"),
+])
+def test_bad_parameters_are_refused_by_fit(params, message):
+    with pytest.raises(ValueError, match=message):
+        vaednn.Detector(**params).fit(events(50, seed=0))
+
+
+def test_bad_calls_are_refused():
+    x = events(50, seed=0)
+    with pytest.raises(RuntimeError, match="not fitted yet; call fit first"):
+        vaednn.Detector().predict(x)
+    with pytest.raises(TypeError, match="y must be None"):
+        vaednn.Detector().fit(x, np.ones(len(x)))
+    with pytest.raises(ValueError, match="sample_weight has 1 negative entries"):
+        vaednn.Detector().fit(x, sample_weight=np.r_[-1.0, np.ones(49)])
+
+
+def test_isolation_forest_is_seeded_and_flags_an_outlier():
+    x = events(2000, seed=0)
+    forest = IsolationForestScore(n_estimators=50, seed=1).fit(x, np.ones(len(x)))
+    scores = forest(x)
+    again = IsolationForestScore(n_estimators=50, seed=1).fit(x, np.ones(len(x)))
+    np.testing.assert_array_equal(again.score(x), scores)
+    other = IsolationForestScore(n_estimators=50, seed=2).fit(x, np.ones(len(x)))
+    assert not np.array_equal(other.score(x), scores)
+    outlier = x.iloc[[0]].copy()
+    outlier[list(LOG_FEATURES)] *= 30.0
+    assert forest.score(outlier)[0] > np.quantile(scores, 0.99)
+    np.testing.assert_array_equal(forest.score(x[list(reversed(FEATURES))]), scores)
+    # The forest sees the models' scaling: SM training events fill [0, 1] per feature.
+    scaled = np.asarray(forest.scaling_(x.to_numpy(np.float32)))
+    np.testing.assert_allclose(scaled.min(axis=0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(scaled.max(axis=0), 1.0, atol=1e-6)
+    assert IsolationForestScore.label == "IsolationForest (unsupervised)"
+
+
+def test_isolation_forest_refuses_bad_input():
+    x = events(100, seed=0)
+    with pytest.raises(RuntimeError, match="not fitted yet"):
+        IsolationForestScore().score(x)
+    with pytest.raises(ValueError, match="sample_weight has 1 negative entries"):
+        IsolationForestScore().fit(x, np.r_[-1.0, np.ones(99)])
+    forest = IsolationForestScore(n_estimators=10).fit(x)
+    with pytest.raises(ValueError, match=r"x lacks the column\(s\) \['ptl1'\]"):
+        forest.score(x.drop(columns="ptl1"))
+    bad = x.iloc[:3].copy()
+    bad.loc[1, "mjj"] = -5.0
+    with pytest.raises(ValueError, match=r"log10 of values <= 0\) per feature: \{'mjj': 1\}"):
+        forest.score(bad)
+
+
+def test_isolation_forest_is_a_comparison_row(generated_dir):
+    from vaednn import evaluate
+
+    prepared = evaluate.prepare(generated_dir, ["cW"], seed=0)
+    sm = prepared.train["cW"].sm
+    forest = IsolationForestScore(n_estimators=50, seed=0).fit(sm.features, sm.weights)
+    (table,) = evaluate.compare({IsolationForestScore.label: forest}, prepared,
+                                references=False).values()
+    # cW's QUAD events are harder than SM: an unsupervised detector sees them (AUC > 0.5).
+    assert table.loc[IsolationForestScore.label, "AUC"] > 0.6
