@@ -80,7 +80,7 @@ def test_quiet_silences_the_progress_messages(tmp_path, capsys):
                  "--operators", "cW"]
     assert cli.main(arguments) == 0
     assert "wrote 3 files" in capsys.readouterr().err
-    assert cli.main(["--quiet", *arguments]) == 0
+    assert cli.main(["--quiet", *arguments, "--force"]) == 0
     assert capsys.readouterr().err == ""
 
 
