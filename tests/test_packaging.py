@@ -37,8 +37,8 @@ def test_python_version_agrees():
 def test_public_api_is_pinned():
     # Any change to the public API must show up as a diff of this list.
     assert sorted(vaednn.__all__) == sorted([
-        "curves", "data", "evaluate", "explain", "models", "plotting", "scan", "simulate",
-        "workflow", "__version__"])
+        "compare", "curves", "data", "explain", "models", "plotting", "scan", "simulate",
+        "stats", "workflow", "__version__"])
     for name in vaednn.__all__:
         assert getattr(vaednn, name) is not None
 

@@ -5,7 +5,8 @@ Modules:
     simulate: physics-motivated stand-ins for the SM and EFT (LIN, QUAD) ntuples.
     models: every VAE and VAE+DNN variant of the seed analysis, in Keras 3.
     curves: training histories as tables, CSV files and loss-curve plots.
-    evaluate: weighted ROC/AUC, significance scan, Wilson-coefficient sensitivity.
+    stats: weighted ROC/AUC, significance, 3 sigma reach, pyhf likelihood intervals.
+    compare: train/validation/test splits, scoring, models against references, results table.
     explain: SHAP attributions and the seed's get_layer ablation (imported on first use).
     plotting: the figure style and ``save_figure``.
     workflow: the steps the notebooks share (cached training, results).
@@ -22,12 +23,12 @@ import os
 # wants them sets TF_CPP_MIN_LOG_LEVEL before importing vaednn.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from vaednn import curves, data, evaluate, models, plotting, simulate, workflow
+from vaednn import compare, curves, data, models, plotting, simulate, stats, workflow
 
 __version__ = "0.1.0"
 
-__all__ = ["curves", "data", "evaluate", "explain", "models", "plotting", "scan", "simulate",
-           "workflow", "__version__"]
+__all__ = ["compare", "curves", "data", "explain", "models", "plotting", "scan", "simulate",
+           "stats", "workflow", "__version__"]
 
 _LAZY = ("explain", "scan")
 

@@ -4,7 +4,7 @@ A grid (a YAML file or a dict, see :class:`Grid` and ``examples/scan.yaml``) nam
 models, their hyperparameters, the operators whose LIN and QUAD samples train the VAE+DNN
 classifiers, and the seeds; :meth:`Grid.trials` expands it as a Cartesian product. Each
 trial trains one model on the training split and evaluates it with
-:func:`vaednn.evaluate.compare` on the test split of every operator. :func:`run` hands the
+:func:`vaednn.compare.compare` on the test split of every operator. :func:`run` hands the
 trials to Ray Tune (``ray.tune.grid_search``), which runs as many at once as there are
 CPUs (``cpus_per_trial`` each, TensorFlow's thread pools sized to match), on this machine
 by default or on a Ray cluster given its ``address``.
@@ -384,7 +384,7 @@ def run_trial(trial: Mapping, data, out_dir, threads: int | None = None) -> list
 
     Args:
         trial: one element of :meth:`Grid.trials`.
-        data: :class:`vaednn.evaluate.EvaluationData` (the splits of every evaluated operator).
+        data: :class:`vaednn.compare.EvaluationData` (the splits of every evaluated operator).
         out_dir: the scan's directory.
         threads: TensorFlow intra- and inter-op threads (None: leave TensorFlow's default).
 
@@ -404,7 +404,7 @@ def run_trial(trial: Mapping, data, out_dir, threads: int | None = None) -> list
             _limit_threads(threads)
         import keras
 
-        from vaednn import evaluate, models
+        from vaednn import compare, models
 
         keras.backend.clear_session()
         hyperparameters = {**models.DEFAULTS[trial["model"]], **hyperparameters}
@@ -420,8 +420,8 @@ def run_trial(trial: Mapping, data, out_dir, threads: int | None = None) -> list
         model.save(path)
         base["model_path"] = str(path)
         tick = time.perf_counter()
-        tables = evaluate.compare({trial["model"]: model}, data, c=options["c"],
-                                  references=False)
+        tables = compare.compare({trial["model"]: model}, data, c=options["c"],
+                                 references=False)
         base["eval_seconds"] = time.perf_counter() - tick
         metrics = {op: {k: float(table.iloc[0][k]) for k in _METRIC_COLUMNS}
                    for op, table in tables.items()}
@@ -627,12 +627,12 @@ def _run_pending(pending, grid, data_dir, out_dir, address, metric, num_cpus, ru
     import ray
     from ray import tune
 
-    from vaednn import evaluate
+    from vaednn import compare
 
     options = grid.data_options
-    data = evaluate.prepare(data_dir, grid.operators, seed=int(options["split_seed"]),
-                            luminosity=float(options["luminosity"]),
-                            max_events=options["max_events"])
+    data = compare.prepare(data_dir, grid.operators, seed=int(options["split_seed"]),
+                           luminosity=float(options["luminosity"]),
+                           max_events=options["max_events"])
     # The classic reporter at verbose=0 prints nothing: our callback reports progress.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     started = _start_ray(address, num_cpus, runtime_env)

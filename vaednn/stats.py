@@ -598,7 +598,7 @@ def asimov_significance(s, b, background_uncertainty=0.0):
     >>> round(float(asimov_significance(10.0, 100.0)), 4)  # close to s / sqrt(b) = 1 for s << b
     0.984
     >>> round(float(asimov_significance(10.0, 100.0, 0.1)), 4)  # vs s / sqrt(b + (0.1 b)^2)
-    0.7004
+    0.6902
     """
     s, b, delta = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
                                         for v in (s, b, background_uncertainty)))
