@@ -364,15 +364,16 @@ def significance_error(cuts, c, scores: ComponentScores, min_background=None,
     """
     if variance not in VARIANCES:
         raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
-    if scores.norms is None:
-        raise ValueError("significance_error needs the scores' norms (yield per generator weight)")
-    norm_sm, norm_lin, norm_quad = scores.norms
+    if variance == "poisson" and scores.norms is None:
+        raise ValueError("significance_error needs the scores' norms (yield per generator "
+                         "weight) for variance='poisson'")
     _check_min_background(min_background)
     cuts = _cuts(cuts)
     yields = _Yields(scores)
     background, lin, quad = yields.at(cuts)
     signal = c * lin + c**2 * quad
     if variance == "poisson":
+        norm_sm, norm_lin, norm_quad = scores.norms
         var_signal = c**2 * norm_lin * np.abs(lin) + c**4 * norm_quad * np.abs(quad)
         var_background = norm_sm * np.abs(background)
     else:
