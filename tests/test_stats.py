@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from vaednn import stats
+from vaednn import plotting, stats
 
 
 # ------------------------------------------------------------------ literal references
@@ -490,3 +490,48 @@ def test_fit_binning_names_the_bin_when_impossible():
     scores = scores_of((np.arange(10.0), np.ones(10), [5.0], [-10.0], [5.0], [1.0]))
     with pytest.raises(stats.BinningError, match=r"bin \(-inf, inf\].*LIN\^2 = 100"):
         stats.fit_binning(scores)
+
+
+# ------------------------------------------------------------------ plots
+
+def test_plot_roc_draws_each_model_with_its_auc(events):
+    loss_sm, w_sm, loss_lin, w_lin, loss_quad, w_quad = events
+    curves = {"LIN": (loss_sm, w_sm, loss_lin, w_lin), "QUAD": (loss_sm, w_sm, loss_quad, w_quad)}
+    lines = plotting.plot_roc(curves, max_points=50)
+    assert len(lines) == 3 and len(lines[0].get_xdata()) <= 50
+    expected = stats.auc(loss_sm, w_sm, loss_quad, w_quad)
+    assert lines[1].get_label() == f"QUAD (AUC = {expected:.3f})"
+    assert lines[0].get_xdata()[0] == 1.0 and lines[0].get_xdata()[-1] == 0.0
+    plt.close("all")
+
+
+def test_plot_loss_distributions_shows_negative_lin_bins_as_magnitudes(events):
+    loss_sm, w_sm, loss_lin, w_lin, loss_quad, w_quad = events
+    drawn = plotting.plot_loss_distributions(stats.ComponentScores(*events), c=0.5, bins=5)
+    assert set(drawn) == {"SM", "LIN", "LIN < 0", "QUAD"}
+    edges = np.histogram_bin_edges(np.r_[loss_sm, loss_lin, loss_quad], bins=5)
+    lin, _ = np.histogram(loss_lin, edges, weights=0.5 * w_lin)
+    assert (lin < 0).any()
+    np.testing.assert_allclose(drawn["LIN"].get_data().values, np.clip(lin, 0, None))
+    np.testing.assert_allclose(drawn["LIN < 0"].get_data().values, np.clip(-lin, 0, None))
+    assert drawn["SM"].axes.get_yscale() == "log"
+    plt.close("all")
+
+
+def test_plot_significance_and_sigma_vs_c(events):
+    cuts = stats.all_cuts(*events[::2])
+    scores = stats.ComponentScores(*events)
+    sigma, error = stats.significance_error(cuts, 1.0, scores)
+    fig, ax = plt.subplots()
+    line, band = plotting.plot_significance(cuts, sigma, error, ax=ax, label="toy")
+    assert line.axes is ax and len(line.get_xdata()) == len(cuts) - 1  # -inf not drawn
+    assert band is not None
+    c_values = np.linspace(0.1, 2.0, 5)
+    line, hline = plotting.plot_sigma_vs_c(c_values, stats.max_significance(c_values, scores),
+                                           operator="cW")
+    assert hline.get_ydata()[0] == 3.0 and line.axes.get_xlabel() == "cW"
+    second, same = plotting.plot_sigma_vs_c(c_values, 2 * stats.max_significance(c_values, scores),
+                                            ax=line.axes, label="other")
+    assert same is hline and second is not line
+    assert [t.get_text() for t in line.axes.get_legend().get_texts()].count(r"3$\sigma$") == 1
+    plt.close("all")
