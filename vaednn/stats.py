@@ -651,8 +651,10 @@ class ProfileScan:
 
 #: Largest |c| the interval search covers: beyond it a bound is reported as +-inf.
 C_RANGE = 1e4
-_GRID = np.geomspace(1e-5, C_RANGE, 400)
-_REFINE = 48
+_GRID = np.geomspace(1e-5, C_RANGE, 250)
+_REFINE = 64
+#: Coefficients per pyhf evaluation: the model is built once per scan for this batch size.
+_BATCH = 2 * len(_GRID)
 
 
 def _as_bins(values, name: str, n: int | None = None) -> np.ndarray:
@@ -681,6 +683,7 @@ class _Likelihood:
         self.log_kappa = delta
         self.rel = None if mc_errors is None else mc_errors / background
         self.spec = self._spec(delta, mc_errors)
+        self._model = None
 
     def _spec(self, delta, mc_errors):
         bkg_modifiers = []
@@ -731,33 +734,46 @@ class _Likelihood:
         disc = np.sqrt(np.maximum(bb**2 - 4 * a * cc, 0.0))
         return (-bb + disc) / (2 * a)
 
+    @property
+    def model(self):
+        """The pyhf model, built once, evaluating :data:`_BATCH` coefficients plus c = 0."""
+        if self._model is None:
+            import pyhf
+
+            pyhf.set_backend("numpy")
+            self._model = pyhf.Model(self.spec, validate=False, poi_name=None,
+                                     batch_size=_BATCH + 1,
+                                     modifier_settings={"normsys": {"interpcode": "code1"},
+                                                        "histosys": {"interpcode": "code0"}})
+        return self._model
+
     def q(self, c) -> np.ndarray:
         """``-2 ln lambda(c)`` from pyhf's log-likelihood, nuisances profiled."""
-        import pyhf
-
-        c = np.asarray(c, dtype=np.float64)
-        theta, gamma = self._profile(c)
+        wanted = np.asarray(c, dtype=np.float64)
+        if len(wanted) > _BATCH:
+            raise ValueError(f"at most {_BATCH} coefficients per evaluation, got {len(wanted)}")
+        theta, gamma = self._profile(wanted)
         nu = gamma * self.b * np.exp(self.log_kappa * theta)[:, None] \
-            + c[:, None] * self.lin + c[:, None] ** 2 * self.quad
+            + wanted[:, None] * self.lin + wanted[:, None] ** 2 * self.quad
         valid = np.all(nu > 0, axis=1)
-        pyhf.set_backend("numpy")
-        model = pyhf.Model(self.spec, validate=False, poi_name=None, batch_size=len(c) + 1,
-                           modifier_settings={"normsys": {"interpcode": "code1"},
-                                              "histosys": {"interpcode": "code0"}})
+        model = self.model
         order = model.config.par_order
+        # Row 0 is the SM (c = 0, nominal nuisances; pyhf starts normfactors at 1, not 0);
+        # unused rows repeat it.
         pars = np.tile(np.asarray(model.config.suggested_init(), dtype=np.float64),
-                       (len(c) + 1, 1))
-        for name, values in (("c_lin", np.r_[c, 0.0]), ("c_quad", np.r_[c**2, 0.0]),
-                             ("bkg_norm", np.r_[theta, 0.0])):
+                       (_BATCH + 1, 1))
+        pars[:, [model.config.par_slice(name).start for name in ("c_lin", "c_quad")]] = 0.0
+        rows = 1 + np.flatnonzero(valid)
+        for name, values in (("c_lin", wanted), ("c_quad", wanted**2), ("bkg_norm", theta)):
             if name in order:
-                pars[:, model.config.par_slice(name)] = values[:, None]
+                pars[rows, model.config.par_slice(name).start] = values[valid]
         if "mc_stat" in order:
-            pars[:, model.config.par_slice("mc_stat")] = np.vstack([gamma, np.ones(len(self.b))])
-        pars[:-1][~valid] = pars[-1]
+            pars[rows, model.config.par_slice("mc_stat")] = gamma[valid]
         data = np.concatenate([self.b, model.config.auxdata])
         logpdf = np.asarray(model.logpdf(pars, data), dtype=np.float64)
-        q = 2 * (logpdf[-1] - logpdf[:-1])
-        return np.where(valid, np.maximum(q, 0.0), np.inf)
+        q = np.full(len(wanted), np.inf)
+        q[valid] = np.maximum(2 * (logpdf[0] - logpdf[rows]), 0.0)
+        return q
 
 
 def profile_scan(background, lin, quad, *, background_uncertainty: float = 0.0,
