@@ -24,7 +24,8 @@ __all__ = [
     "SPLIT", "SYSTEMATIC", "CHOICES", "EvaluationData", "split_three", "prepare",
     "normalisation", "score", "score_samples", "feature_scorer", "counting_scorer",
     "REFERENCES", "train_bdt", "best_variable", "sensitivity", "metrics", "compare", "operator_matrix",
-    "RESULT_COLUMNS", "results_table",
+    "RESULT_COLUMNS", "results_table", "PUBLISHED_INTERVALS", "PUBLISHED_LUMINOSITY",
+    "PUBLISHED_CL", "interval_table",
 ]
 
 #: Default train / validation / test shares of every sample.
@@ -459,3 +460,57 @@ def results_table(tables: Mapping[str, pd.DataFrame], generated_at: float = 1.0)
     out["extrapolated"] = (out[list(_BOUNDS)].abs() > generated_at).any(axis=1)
     first = [c for c in RESULT_COLUMNS if c in out]
     return out[first + [c for c in out.columns if c not in first]]
+
+
+# --------------------------------------------------------------------------- published limits
+
+#: Expected 1 sigma intervals (Delta(-2 ln lambda) = 1, 100 fb^-1, LIN + QUAD) of the SSWW
+#: analysis of arXiv:2108.03199 (see PHYSICS.md): each from a binned fit of one variable.
+PUBLISHED_INTERVALS = {
+    "cqq3": (-0.039, 0.044), "cqq31": (-0.044, 0.061), "cqq11": (-0.146, 0.276),
+    "cqq1": (-0.151, 0.267), "cHl3": (-0.153, 0.151), "cll1": (-0.201, 0.204),
+    "cW": (-0.202, 0.202), "cHq3": (-0.218, 0.206), "cHq1": (-1.28, 1.18),
+    "cHW": (-2.07, 1.76), "cHWB": (-5.26, 6.60), "cHbox": (-5.41, 6.64), "cHDD": (-5.42, 9.08),
+}
+#: Luminosity (fb^-1) and confidence level of :data:`PUBLISHED_INTERVALS`.
+PUBLISHED_LUMINOSITY = 100.0
+PUBLISHED_CL = 0.6827
+
+
+def interval_table(scorers: Mapping, data: EvaluationData, *, cl: float = PUBLISHED_CL,
+                   luminosity: float = PUBLISHED_LUMINOSITY, systematic: float = SYSTEMATIC,
+                   operators=None) -> pd.DataFrame:
+    """Binned-fit intervals of several scores, with and without the systematic, next to the
+    published ones: the like-for-like comparison of PHYSICS.md (``cl`` 0.6827, 100 fb^-1).
+
+    Args:
+        scorers: name -> scorer (as in :func:`compare`); a ``{operator: scorer}`` mapping of
+            callables/models gives each operator its own model (a VAE+DNN per operator).
+            The ``counting`` and ``mjj fit`` rows are always added.
+        data: from :func:`prepare`; binning chosen on validation, yields from test, both
+            rescaled to ``luminosity``.
+
+    Returns:
+        One row per operator, model and ``systematic`` (0 or the given value): ``lo``,
+        ``hi``, ``falls_back``, and the published ``published_lo``, ``published_hi`` (NaN
+        for an operator without a published interval).
+    """
+    operators = data.operators if operators is None else tuple(operators)
+    rescaled = data.at_luminosity(luminosity)
+    rows = []
+    for op in operators:
+        here = {"counting": counting_scorer, "mjj fit": feature_scorer("mjj")}
+        for name, scorer in scorers.items():
+            per_operator = isinstance(scorer, Mapping) and op in scorer and not isinstance(
+                scorer[op], Mapping)
+            here[name] = scorer[op] if per_operator else scorer
+        published = PUBLISHED_INTERVALS.get(op, (np.nan, np.nan))
+        for name, scorer in here.items():
+            choose, report = (score_samples(scorer, getattr(rescaled, split)[op], luminosity)
+                              for split in ("validation", "test"))
+            for delta in (0.0, systematic):
+                fit = sensitivity(choose, report, background_uncertainty=delta, cl=cl)
+                rows.append({"operator": op, "model": name, "systematic": delta,
+                             "lo": fit["lo"], "hi": fit["hi"], "falls_back": fit["falls_back"],
+                             "published_lo": published[0], "published_hi": published[1]})
+    return pd.DataFrame(rows)

@@ -390,3 +390,60 @@ def plot_sigma_vs_c(c_values, sigma_max, *, ax=None, label=None, color=None,
     ax.set_ylabel(r"max $S/\sqrt{B}$")
     ax.legend()
     return line, hline
+
+
+def plot_interval_comparison(table, ax=None):
+    """Intervals per operator and model from :func:`vaednn.compare.interval_table`, next to
+    the published ones (black): one horizontal bar per row, hatched with the systematic.
+
+    Each bar is drawn on a symmetric-log x axis so that operators a hundred times apart share
+    it; an infinite bound runs to the axis edge with an arrow. Returns the axis.
+    """
+    _, ax = new_axes(ax, figsize=(8, 0.35 * len(table) + 1.5))
+    models = list(dict.fromkeys(table["model"]))
+    operators = list(dict.fromkeys(table["operator"]))
+    y, ticks, labels = 0.0, [], []
+    finite = table[["lo", "hi", "published_lo", "published_hi"]].to_numpy(float)
+    edge = 1.5 * np.nanmax(np.abs(finite[np.isfinite(finite)]))
+    for op in operators:
+        rows = table[table["operator"] == op]
+        published = rows[["published_lo", "published_hi"]].iloc[0].to_numpy(float)
+        if np.isfinite(published).all():
+            ax.plot(published, [y, y], color="black", lw=3,
+                    label="published (arXiv:2108.03199)" if not ticks else None)
+        top = y
+        for _, row in rows.iterrows():
+            y -= 0.3
+            index = models.index(row["model"])
+            syst = row["systematic"] > 0
+            lo, hi = np.clip([row["lo"], row["hi"]], -edge, edge)
+            ax.plot([lo, hi], [y, y], color=model_color(index), lw=2, ls="--" if syst else "-",
+                    label=(f"{row['model']}" + (" (10 % syst.)" if syst else ""))
+                    if op == operators[0] else None)
+        ticks.append((top + y) / 2)
+        labels.append(op)
+        y -= 0.6
+    ax.set_xscale("symlog", linthresh=0.01)
+    ax.set_xlim(-edge, edge)
+    ax.axvline(0.0, color="grey", lw=0.5)
+    ax.set_yticks(ticks, labels)
+    ax.set_xlabel(r"Wilson coefficient $c$ [TeV$^{-2}$]")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def plot_profile(scans, ax=None, operator: str = "c"):
+    """``q(c) = -2 ln lambda`` of :func:`vaednn.stats.profile_scan` results, with the
+    threshold of the first; ``scans`` maps a label to a scan. Returns the drawn lines."""
+    _, ax = new_axes(ax)
+    lines = []
+    for index, (label, scan) in enumerate(scans.items()):
+        shown = np.isfinite(scan.q)
+        (line,) = ax.plot(scan.c[shown], scan.q[shown], color=model_color(index), label=label)
+        lines.append(line)
+    threshold = next(iter(scans.values())).threshold
+    ax.axhline(threshold, ls="--", color="grey", label=f"threshold {threshold:.2f}")
+    ax.set_xlabel(operator)
+    ax.set_ylabel(r"$-2\ln\lambda(c)$")
+    ax.legend()
+    return lines
