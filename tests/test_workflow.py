@@ -138,3 +138,13 @@ def test_cli_reports_a_bad_file_by_name(tmp_path, capsys):
     (tmp_path / "ntuple_SSWW_cW_QU.root").write_text("")
     assert cli.main(["summary", "--data", str(tmp_path)]) == 2
     assert "ntuple_SSWW_SM.root: not a readable ROOT file" in capsys.readouterr().err
+
+
+def test_readme_table_marks_extrapolated_bounds():
+    table = pd.DataFrame({"operator": ["cW"], "model": ["VAE"], "AUC": [0.7], "score": ["reco loss"],
+                          "c_lo_3sigma": [-0.5], "c_hi_3sigma": [2.5], "c_lo_95": [-0.3],
+                          "c_hi_95": [0.4], "c_lo_95_syst": [-1.2], "c_hi_95_syst": [np.inf]})
+    shown = reproduce.readme_table(table)
+    assert shown.loc[0, "3σ reach (S/√B)"] == "[-0.5, 2.5 †]"
+    assert shown.loc[0, "95% CL fit"] == "[-0.3, 0.4]"
+    assert shown.loc[0, "95% CL fit, 10% syst."] == "[-1.2 †, inf †]"
