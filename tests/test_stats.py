@@ -1,6 +1,5 @@
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
@@ -427,7 +426,7 @@ def test_a_systematic_never_narrows_the_interval():
 def test_profiled_nuisances_match_a_pyhf_fit():
     import pyhf
 
-    b, lin, quad = np.array([80.0, 30.0, 6.0]), np.array([-4.0, 3.0, 2.0]), np.array([1.0, 2.0, 3.0])
+    b, lin, quad = np.array([80.0, 30.0, 6.0]), np.array([-4.0, 3.0, 2.0]), np.array([1.0, 2, 3])
     scan = stats.profile_scan(b, lin, quad, background_uncertainty=0.2, mc_errors=0.2 * b)
     model = stats._Likelihood(b, lin, quad, 0.2, 0.2 * b)
     pyhf.set_backend("numpy")
@@ -437,7 +436,8 @@ def test_profiled_nuisances_match_a_pyhf_fit():
     data = np.concatenate([b, pdf.config.auxdata])
     init = np.asarray(pdf.config.suggested_init(), dtype=float)
     bounds = [(-50.0, 50.0) if name in ("c_lin", "c_quad") else (-10.0, 10.0)
-              for name in pdf.config.par_order for _ in range(pdf.config.param_set(name).n_parameters)]
+              for name in pdf.config.par_order
+              for _ in range(pdf.config.param_set(name).n_parameters)]
     index = {name: pdf.config.par_slice(name).start for name in ("c_lin", "c_quad")}
     init[list(index.values())] = 0.0  # pyhf starts normfactors at 1; the SM is c = 0
     nll0 = -float(pdf.logpdf(init, data)[0])

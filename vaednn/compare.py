@@ -23,7 +23,8 @@ from vaednn import stats
 __all__ = [
     "SPLIT", "SYSTEMATIC", "CHOICES", "EvaluationData", "split_three", "prepare",
     "normalisation", "score", "score_samples", "feature_scorer", "counting_scorer",
-    "REFERENCES", "train_bdt", "best_variable", "sensitivity", "metrics", "compare", "operator_matrix",
+    "REFERENCES", "train_bdt", "best_variable", "sensitivity", "metrics", "compare",
+    "operator_matrix",
     "RESULT_COLUMNS", "results_table", "PUBLISHED_INTERVALS", "PUBLISHED_LUMINOSITY",
     "PUBLISHED_CL", "interval_table",
 ]

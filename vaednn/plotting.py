@@ -249,7 +249,8 @@ METRIC_LABELS = {
 
 
 def plot_operator_matrix(table, metric: str = "AUC", ax=None):
-    """Heatmap of :func:`vaednn.compare.operator_matrix`: rows the training operator, columns the tested one.
+    """Heatmap of :func:`vaednn.compare.operator_matrix`: rows the training operator,
+    columns the tested one.
 
     Cells where the value is not finite (a coefficient that never reaches 3 sigma) are
     left blank. Returns the axis seaborn drew on.

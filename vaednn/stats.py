@@ -690,8 +690,8 @@ class _Likelihood:
         if delta > 0:
             # hi = e^d, lo = e^-d with exponential interpolation (code1): a log-normal
             # normalisation b e^(d theta), smooth through theta = 0.
-            bkg_modifiers.append({"name": "bkg_norm", "type": "normsys",
-                                  "data": {"hi": float(np.exp(delta)), "lo": float(np.exp(-delta))}})
+            bounds = {"hi": float(np.exp(delta)), "lo": float(np.exp(-delta))}
+            bkg_modifiers.append({"name": "bkg_norm", "type": "normsys", "data": bounds})
         if mc_errors is not None:
             bkg_modifiers.append({"name": "mc_stat", "type": "staterror",
                                   "data": mc_errors.tolist()})
@@ -817,7 +817,10 @@ def profile_scan(background, lin, quad, *, background_uncertainty: float = 0.0,
         lo_c, hi_c = fine[cross - 1], fine[cross]
         lo_r, hi_r = np.sqrt(q_fine[cross - 1]), np.sqrt(q_fine[cross])
         root = threshold ** 0.5
-        value = hi_c if not np.isfinite(hi_r) else lo_c + (root - lo_r) * (hi_c - lo_c) / (hi_r - lo_r)
+        if np.isfinite(hi_r):
+            value = lo_c + (root - lo_r) * (hi_c - lo_c) / (hi_r - lo_r)
+        else:  # the next point expects a negative yield: the bound is where that starts
+            value = hi_c
         bounds[sign] = sign * float(value)
         extra_c.append(sign * fine)
         extra_q.append(q_fine)
@@ -883,8 +886,8 @@ def fit_binning(scores: ComponentScores, *, max_bins: int = MAX_BINS,
 
     Starts from ``max_bins`` SM-yield quantiles (open outer edges ``-inf``, ``+inf``) and
     merges neighbouring bins, from the lowest score up, until every bin has an expected SM
-    yield ``>= min_background`` and ``LIN^2 < 4 SM QUAD`` (or no LIN): then ``nu = SM + c LIN + c^2 QUAD
-    > 0`` for every c, so the likelihood stays defined. A merged bin that satisfies both
+    yield ``>= min_background`` and ``LIN^2 < 4 SM QUAD`` (or no LIN): then
+    ``nu = SM + c LIN + c^2 QUAD > 0`` for every c, so the likelihood stays defined. A merged bin that satisfies both
     keeps satisfying them when merged further (Cauchy-Schwarz), so a leftover top bin is
     merged downwards until it does.
 
