@@ -654,7 +654,7 @@ C_RANGE = 1e4
 _GRID = np.geomspace(1e-5, C_RANGE, 250)
 _REFINE = 64
 #: Coefficients per pyhf evaluation: the model is built once per scan for this batch size.
-_BATCH = 2 * len(_GRID)
+_BATCH = 2 * len(_GRID) + 32
 
 
 def _as_bins(values, name: str, n: int | None = None) -> np.ndarray:
@@ -749,9 +749,10 @@ class _Likelihood:
 
     def q(self, c) -> np.ndarray:
         """``-2 ln lambda(c)`` from pyhf's log-likelihood, nuisances profiled."""
-        wanted = np.asarray(c, dtype=np.float64)
-        if len(wanted) > _BATCH:
-            raise ValueError(f"at most {_BATCH} coefficients per evaluation, got {len(wanted)}")
+        c = np.asarray(c, dtype=np.float64)
+        return np.concatenate([self._q(c[i:i + _BATCH]) for i in range(0, len(c), _BATCH)])
+
+    def _q(self, wanted: np.ndarray) -> np.ndarray:
         theta, gamma = self._profile(wanted)
         nu = gamma * self.b * np.exp(self.log_kappa * theta)[:, None] \
             + wanted[:, None] * self.lin + wanted[:, None] ** 2 * self.quad
@@ -781,7 +782,8 @@ def profile_scan(background, lin, quad, *, background_uncertainty: float = 0.0,
     """The profile-likelihood scan of :func:`likelihood_interval`, with the details.
 
     Arguments as in :func:`likelihood_interval`. The search evaluates q on a logarithmic
-    grid of |c| from 1e-5 to :data:`C_RANGE` on each side (in one batch), then on a fine
+    grid of |c| from 1e-5 to :data:`C_RANGE` on each side (in one batch), plus every
+    ``c* = -LIN/QUAD`` (per bin and in total) where q can dip back, then on a fine
     linear grid inside the bracket of each first crossing; each bound is the linear
     interpolation of ``sqrt(q)`` (nearly linear in c) to the threshold there.
     """
@@ -800,18 +802,26 @@ def profile_scan(background, lin, quad, *, background_uncertainty: float = 0.0,
         raise ValueError(f"cl must be in (0, 1), got {cl}")
     threshold = float(scipy_stats.chi2.ppf(cl, 1))
     model = _Likelihood(background, lin, quad, float(background_uncertainty), mc_errors)
-    q_grid = model.q(np.r_[_GRID, -_GRID])
-    sides = {1: q_grid[: len(_GRID)], -1: q_grid[len(_GRID):]}
+    # Where SM + c LIN + c^2 QUAD returns to the SM (in a bin, or in total) q can dip back
+    # in a window narrower than the grid's steps: those points are always evaluated.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        returns = -np.r_[lin, lin.sum()] / np.r_[quad, quad.sum()]
+    returns = returns[np.isfinite(returns) & (np.abs(returns) <= C_RANGE) & (returns != 0)]
+    grids = {sign: np.unique(np.r_[_GRID, sign * returns[np.sign(returns) == sign]])
+             for sign in (1, -1)}
+    q_grid = model.q(np.r_[grids[1], -grids[-1]])
+    sides = {1: q_grid[: len(grids[1])], -1: q_grid[len(grids[1]):]}
     bounds, falls_back, extra_c, extra_q = {}, False, [], []
     for sign, q in sides.items():
+        grid = grids[sign]
         above = np.flatnonzero(q >= threshold)
         if not len(above):
             bounds[sign] = sign * np.inf
             continue
         first = above[0]
         falls_back |= bool((q[first:] < threshold).any())
-        low = 0.0 if first == 0 else _GRID[first - 1]
-        fine = np.linspace(low, _GRID[first], _REFINE)
+        low = 0.0 if first == 0 else grid[first - 1]
+        fine = np.linspace(low, grid[first], _REFINE)
         q_fine = model.q(sign * fine)
         cross = int(np.flatnonzero(q_fine >= threshold)[0])
         lo_c, hi_c = fine[cross - 1], fine[cross]
@@ -824,7 +834,7 @@ def profile_scan(background, lin, quad, *, background_uncertainty: float = 0.0,
         bounds[sign] = sign * float(value)
         extra_c.append(sign * fine)
         extra_q.append(q_fine)
-    c_all = np.concatenate([np.r_[_GRID, -_GRID], *extra_c])
+    c_all = np.concatenate([grids[1], -grids[-1], *extra_c])
     q_all = np.concatenate([q_grid, *extra_q])
     order = np.argsort(c_all)
     return ProfileScan(c_all[order], q_all[order], threshold,
