@@ -189,3 +189,29 @@ def test_compare_scores_keras_models_by_their_kind(toy_data):
             ("dnn", [models.classifier_output(dnn, s.features) for s in test])):
         expected = stats.auc(scores[0], w[0], np.r_[scores[1], scores[2]], np.r_[w[1], w[2]])
         assert table.loc[name, "AUC"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_interval_table_and_its_plots(toy_data):
+    table = compare.interval_table({"met": compare.feature_scorer("met")}, toy_data,
+                                   operators=["cA"])
+    assert list(table["model"]) == ["counting", "counting", "mjj fit", "mjj fit", "met", "met"]
+    assert list(table["systematic"]) == [0.0, compare.SYSTEMATIC] * 3
+    assert table["published_lo"].isna().all()  # cA is not a published operator
+    # At cl = 0.6827 and 100 fb^-1 the mjj fit's interval is the one computed by hand.
+    rescaled = toy_data.at_luminosity(100.0)
+    mjj = compare.feature_scorer("mjj")
+    choose, report = (compare.score_samples(mjj, getattr(rescaled, s)["cA"], 100.0)
+                      for s in ("validation", "test"))
+    b, lin, quad, _ = report.histogram(stats.fit_binning(choose))
+    expected = stats.likelihood_interval(b, lin, quad, cl=0.6827)
+    row = table[(table["model"] == "mjj fit") & (table["systematic"] == 0)].iloc[0]
+    assert (row["lo"], row["hi"]) == pytest.approx(expected)
+    published = table.assign(operator="cW", published_lo=-0.202, published_hi=0.202)
+    ax = plotting.plot_interval_comparison(published)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0] == "published (arXiv:2108.03199)" and "met (10 % syst.)" in labels
+    scans = {"no syst": stats.profile_scan(b, lin, quad),
+             "syst": stats.profile_scan(b, lin, quad, background_uncertainty=0.1)}
+    lines = plotting.plot_profile(scans, operator="cA")
+    assert len(lines) == 2 and lines[0].axes.get_xlabel() == "cA"
+    plt.close("all")
