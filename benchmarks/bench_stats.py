@@ -9,7 +9,7 @@ A full loop over 1000 cuts x 1M events takes many minutes, so it runs on an even
 subset of the cuts and its time is extrapolated linearly to all of them (each cut costs
 the same: one pass over every event). Both results are checked to agree on that subset.
 
-Usage: ``python benchmarks/bench_evaluate.py [--quick]`` (--quick: 100k events).
+Usage: ``python benchmarks/bench_stats.py [--quick]`` (--quick: 100k events).
 """
 
 from __future__ import annotations
