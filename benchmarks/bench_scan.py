@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="epochs per trial (default 30, quick 1)")
     args = parser.parse_args()
 
-    from vaednn import evaluate, models, scan, simulate  # noqa: F401 - TensorFlow now, untimed
+    from vaednn import compare, models, scan, simulate  # noqa: F401 - TensorFlow now, untimed
 
     n_events, n_bsm = (10_000, 5_000) if args.quick else (40_000, 10_000)
     epochs = args.epochs or (1 if args.quick else 30)
@@ -52,7 +52,7 @@ def main() -> None:
               f"{n_events} SM events generated; {cpus} CPUs")
 
         start = time.perf_counter()
-        data = evaluate.prepare(tmp / "data", resolved.operators)
+        data = compare.prepare(tmp / "data", resolved.operators)
         reference_rows = [scan.run_trial(t, data, tmp / "reference")[0] for t in trials]
         reference = time.perf_counter() - start
         assert all(row["status"] == "ok" for row in reference_rows), reference_rows

@@ -64,8 +64,8 @@ def test_python_version_agrees():
 def test_public_api_is_pinned():
     # Any change to the public API must show up as a diff of this list.
     assert sorted(vaednn.__all__) == sorted([
-        "Detector", "baselines", "curves", "data", "detector", "evaluate", "explain", "extras",
-        "files", "models", "plotting", "scan", "simulate", "workflow", "__version__"])
+        "Detector", "baselines", "compare", "curves", "data", "detector", "explain", "extras",
+        "files", "models", "plotting", "scan", "simulate", "stats", "workflow", "__version__"])
     for name in vaednn.__all__:
         assert getattr(vaednn, name) is not None
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vaednn import evaluate, scan
+from vaednn import compare, scan
 
 OPERATORS = ["cW", "cHbox"]
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "scan.yaml"
@@ -28,7 +28,7 @@ RAY_GRID = {
 
 @pytest.fixture(scope="module")
 def small_data(generated_dir):
-    return evaluate.prepare(generated_dir, OPERATORS, max_events=3000)
+    return compare.prepare(generated_dir, OPERATORS, max_events=3000)
 
 
 # ----------------------------------------------------------------------------- the grid
@@ -165,7 +165,7 @@ def test_saved_models_load_back_and_score_as_recorded(ray_scan, generated_dir):
     from vaednn import models
 
     results, _ = ray_scan
-    data = evaluate.prepare(generated_dir, OPERATORS, max_events=4000)
+    data = compare.prepare(generated_dir, OPERATORS, max_events=4000)
     ok = results[results["status"] == "ok"]
     loaded = {}
     for _, row in ok.drop_duplicates("trial_id").iterrows():
@@ -176,7 +176,7 @@ def test_saved_models_load_back_and_score_as_recorded(ray_scan, generated_dir):
                 row["hp_latent_dim"]
     # The classifier's recorded figures come back from the file it saved.
     row = ok[ok["model"] == "vae_dnn_reco"].iloc[0]
-    table = evaluate.compare({row["model"]: loaded[row["trial_id"]]}, data, references=False)
+    table = compare.compare({row["model"]: loaded[row["trial_id"]]}, data, references=False)
     recorded = ok.set_index(["trial_id", "operator"]).loc[row["trial_id"], "AUC"]
     for op in OPERATORS:
         assert table[op]["AUC"].iloc[0] == pytest.approx(recorded[op], rel=1e-6)

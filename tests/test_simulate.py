@@ -8,7 +8,7 @@ import uproot
 
 from vaednn import simulate
 from vaednn.data import FEATURES, LUMINOSITY, VBS_CUTS, lumi_weights, ntuple_path, read_ntuple
-from vaednn.evaluate import auc
+from vaednn.stats import auc
 from vaednn.simulate import OPERATORS, SM_MEDIANS, SM_XSEC_PB, weighted_quantile, write_ntuples
 
 OPS = ("cW", "cqq3", "cHl3", "cHbox")  # what the generated_dir fixture holds

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vaednn import cli, data, evaluate, reproduce, workflow
+from vaednn import cli, compare, data, reproduce, stats, workflow
 
 
 @pytest.fixture(scope="module")
 def analysis(generated_dir):
-    return evaluate.prepare(generated_dir, ["cW", "cHl3"], seed=0)
+    return compare.prepare(generated_dir, ["cW", "cHl3"], seed=0)
 
 
 def test_classifier_set_balances_classes_and_keeps_signs(analysis):
@@ -52,9 +52,9 @@ def test_train_caches_the_model_and_its_history(analysis, tmp_path, caplog):
 
 def test_significance_scan_finds_the_exact_best_cut(analysis):
     test = analysis.test["cW"]
-    scored = workflow.score_samples(evaluate.feature_scorer("mll"), test)
-    scan = workflow.significance_scan(scored, test, c=1.0)
-    best = evaluate.best_cut(1.0, *scored.arrays)
+    scored = compare.score_samples(compare.feature_scorer("mll"), test)
+    scan = workflow.significance_scan(scored, c=1.0)
+    best = stats.best_cut(1.0, scored)
     assert scan["sigma"].max() == pytest.approx(best.sigma)
     assert scan.loc[scan["sigma"].idxmax(), "cut"] == pytest.approx(best.cut)
     assert np.isneginf(scan["cut"].iloc[0])
@@ -64,22 +64,23 @@ def test_significance_scan_finds_the_exact_best_cut(analysis):
 
 
 def test_save_results_writes_the_headline_numbers(analysis, tmp_path):
-    tables = workflow.comparison(analysis, shared={"mll": evaluate.feature_scorer("mll")},
+    tables = workflow.comparison(analysis, shared={"mll": compare.feature_scorer("mll")},
                                  per_operator={}, c=1.0)
     path = workflow.save_results(tables, tmp_path)
     table = pd.read_csv(path)
-    assert list(table.columns) == ["operator", "model", "AUC", "best_sigma", "min_abs_c"]
+    assert list(table.columns[:len(compare.RESULT_COLUMNS)]) == list(compare.RESULT_COLUMNS)
     assert set(table["operator"]) == {"cW", "cHl3"}
-    assert set(table["model"]) == {"mll", "BDT (supervised)", "single variable"}
+    assert set(table["model"]) == {"mll", "counting", "single variable", "mjj fit",
+                                   "BDT (supervised)"}
     rate_only = table[(table["operator"] == "cHl3") & (table["model"] == "mll")]
     assert 0.4 < rate_only["AUC"].item() < 0.6, "a rate-only operator has the SM's shapes"
 
 
 def test_smearing_study_at_zero_is_the_unsmeared_result(analysis):
-    scorer = evaluate.feature_scorer("mll")
+    scorer = compare.feature_scorer("mll")
     table = workflow.smearing_study({"mll": scorer}, analysis, "cW", fractions=(0.0, 0.2))
-    unsmeared = evaluate.compare({"mll": scorer}, analysis, operators=["cW"],
-                                 references=False)["cW"].loc["mll", "AUC"]
+    unsmeared = compare.compare({"mll": scorer}, analysis, operators=["cW"], references=False,
+                                intervals=False)["cW"].loc["mll", "AUC"]
     assert table.loc[table["fraction"] == 0.0, "AUC"].item() == pytest.approx(unsmeared)
     assert table.loc[table["fraction"] == 0.2, "AUC"].item() != pytest.approx(unsmeared)
     axes = workflow.plot_smearing(table)
@@ -141,3 +142,13 @@ def test_cli_reports_a_bad_file_by_name(tmp_path, capsys):
     (tmp_path / "ntuple_SSWW_cW_QU.root").write_text("")
     assert cli.main(["summary", "--data", str(tmp_path)]) == 2
     assert "ntuple_SSWW_SM.root: not a readable ROOT file" in capsys.readouterr().err
+
+
+def test_readme_table_marks_extrapolated_bounds():
+    table = pd.DataFrame({"operator": ["cW"], "model": ["VAE"], "AUC": [0.7], "score": ["reco loss"],
+                          "c_lo_3sigma": [-0.5], "c_hi_3sigma": [2.5], "c_lo_95": [-0.3],
+                          "c_hi_95": [0.4], "c_lo_95_syst": [-1.2], "c_hi_95_syst": [np.inf]})
+    shown = reproduce.readme_table(table)
+    assert shown.loc[0, "3σ reach (S/√B)"] == "[-0.5, 2.5 †]"
+    assert shown.loc[0, "95% CL fit"] == "[-0.3, 0.4]"
+    assert shown.loc[0, "95% CL fit, 10% syst."] == "[-1.2 †, inf †]"

@@ -8,7 +8,8 @@ backend):
     detector: :class:`Detector`, a VAE with the scikit-learn / PyOD detector interface.
     baselines: anomaly scores that are not VAEs (IsolationForest).
     curves: training histories as tables, CSV files and loss-curve plots.
-    evaluate: weighted ROC/AUC, significance scan, Wilson-coefficient sensitivity.
+    stats: weighted ROC/AUC, significance, 3 sigma reach, pyhf likelihood intervals.
+    compare: train/validation/test splits, scoring, models against references, results table.
     explain: SHAP attributions and the seed's get_layer ablation (extra ``[explain]``).
     plotting: the figure style and ``save_figure``.
     workflow: the steps the notebooks share (cached training, results).
@@ -37,12 +38,12 @@ logging.getLogger("vaednn").addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
 
-__all__ = ["Detector", "baselines", "curves", "data", "detector", "evaluate", "explain",
-           "extras", "files", "models", "plotting", "scan", "simulate", "workflow",
+__all__ = ["Detector", "baselines", "compare", "curves", "data", "detector", "explain",
+           "extras", "files", "models", "plotting", "scan", "simulate", "stats", "workflow",
            "__version__"]
 
-_MODULES = {"baselines", "curves", "data", "detector", "evaluate", "explain", "extras", "files",
-            "models", "plotting", "scan", "simulate", "workflow"}
+_MODULES = {"baselines", "compare", "curves", "data", "detector", "explain", "extras", "files",
+            "models", "plotting", "scan", "simulate", "stats", "workflow"}
 _ATTRIBUTES = {"Detector": "detector"}
 
 

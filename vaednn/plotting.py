@@ -12,6 +12,9 @@ from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import numpy as np
+
+from vaednn import stats
 
 FIGURES_DIR = Path(os.environ.get("VAEDNN_FIGURES", "figures"))
 
@@ -232,3 +235,216 @@ def plot_latent(latents, ncols: int = 4, bins: int = 50):
     axes[0].legend()
     fig.tight_layout()
     return fig, axes
+
+
+# --------------------------------------------------------------------------- sensitivity plots
+
+METRIC_LABELS = {
+    "AUC": "AUC",
+    "best_sigma": r"best $\sigma$",
+    "min_abs_c": r"min $|c|$ for $\sigma \geq 3$",
+    "c_plus": r"min $c > 0$ for $\sigma \geq 3$",
+    "c_minus": r"max $c < 0$ for $\sigma \geq 3$",
+}
+
+
+def plot_operator_matrix(table, metric: str = "AUC", ax=None):
+    """Heatmap of :func:`vaednn.compare.operator_matrix`: rows the training operator,
+    columns the tested one.
+
+    Cells where the value is not finite (a coefficient that never reaches 3 sigma) are
+    left blank. Returns the axis seaborn drew on.
+    """
+    import seaborn as sns
+
+    if metric not in table:
+        raise ValueError(f"metric {metric!r} is not a column of the table ({list(table.columns)})")
+    matrix = table.pivot(index="trained", columns="evaluated", values=metric).astype(float)
+    matrix = matrix.where(np.isfinite(matrix))
+    _, ax = new_axes(ax)
+    sns.heatmap(matrix, annot=True, fmt=".3g", cmap="viridis", ax=ax,
+                cbar_kws={"label": METRIC_LABELS.get(metric, metric)})
+    ax.set_xlabel("evaluated on")
+    ax.set_ylabel("trained on")
+    return ax
+
+
+def plot_roc(curves: Mapping, ax=None, max_points: int = 2000):
+    """ROC curves of several models on one axis, each with its AUC in the legend.
+
+    Args:
+        curves: label -> ``(score_sm, w_sm, score_bsm, w_bsm)``.
+        ax: axis to draw on (default a new figure).
+        max_points: each curve is drawn through at most this many of its points, evenly
+            spaced along it (the legend's AUC is always computed from every event).
+
+    Returns:
+        The list of drawn curves (Line2D), then the diagonal of a random guess.
+    """
+    _, ax = new_axes(ax)
+    lines = []
+    for index, (label, (score_sm, w_sm, score_bsm, w_bsm)) in enumerate(curves.items()):
+        eff_sm, eff_bsm, _ = stats.roc(score_sm, w_sm, score_bsm, w_bsm)
+        keep = np.unique(np.linspace(0, len(eff_sm) - 1, min(max_points, len(eff_sm))).astype(int))
+        area = stats.auc(score_sm, w_sm, score_bsm, w_bsm)
+        (line,) = ax.plot(eff_sm[keep], eff_bsm[keep], color=model_color(index),
+                          label=f"{label} (AUC = {area:.3f})")
+        lines.append(line)
+    (diagonal,) = ax.plot([0, 1], [0, 1], ls=":", color="grey", label="random")
+    ax.set_xlabel("SM efficiency")
+    ax.set_ylabel("BSM efficiency")
+    ax.legend(loc="lower right")
+    return [*lines, diagonal]
+
+
+def plot_loss_distributions(scores, *, c: float = 1.0, bins=60, ax=None,
+                            xlabel: str = "reconstruction loss"):
+    """Weighted loss distributions of SM, LIN (x c) and QUAD (x c^2), log y.
+
+    A log axis cannot show negative yields, and LIN bins can be negative: those are drawn
+    as their magnitude with a dashed line (labelled), never dropped.
+
+    Args:
+        scores: :class:`vaednn.stats.ComponentScores` (LIN and QUAD yields at c = 1).
+        c: the Wilson coefficient the BSM samples are scaled to.
+        bins: number of bins or bin edges (default: 60 over the range of all losses).
+        ax: axis to draw on.
+
+    Returns:
+        dict name -> the drawn StepPatch (``"SM"``, ``"LIN"``, ``"QUAD"`` and, if any
+        LIN bin is negative, ``"LIN < 0"``).
+    """
+    samples = {"SM": (scores.sm, scores.w_sm), "LIN": (scores.lin, c * scores.w_lin),
+               "QUAD": (scores.quad, c**2 * scores.w_quad)}
+    edges = np.histogram_bin_edges(np.concatenate([s for s, _ in samples.values()]), bins=bins)
+    _, ax = new_axes(ax)
+    drawn = {}
+    for name, (values, weights) in samples.items():
+        counts, _ = np.histogram(values, bins=edges, weights=weights)
+        color = SAMPLE_COLORS[name]
+        label = name if name == "SM" else f"{name} (c = {c:g})"
+        drawn[name] = ax.stairs(np.where(counts > 0, counts, 0.0), edges, color=color,
+                                label=label, lw=1.5)
+        if (counts < 0).any():
+            drawn[f"{name} < 0"] = ax.stairs(np.where(counts < 0, -counts, 0.0), edges,
+                                             color=color, ls="--", lw=1.5,
+                                             label=f"|{label}|, negative bins")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("events / bin")
+    ax.legend()
+    return drawn
+
+
+def plot_significance(cuts, sigma, error=None, *, ax=None, label=None, color=None,
+                      xlabel: str = "cut on the loss"):
+    """Significance versus cut, with its error as a band.
+
+    Args:
+        cuts, sigma: as from :func:`vaednn.stats.significance` (NaN sigma, e.g. cuts excluded by
+            ``min_background``, leave a gap; the ``-inf`` "no cut" point has no place on
+            the axis and is not drawn).
+        error: the error of sigma (:func:`vaednn.stats.significance_error`), drawn as a band.
+        ax, label, color: matplotlib options.
+
+    Returns:
+        ``(line, band)``; ``band`` is None without ``error``.
+    """
+    cuts = np.asarray(cuts, dtype=float)
+    sigma = np.asarray(sigma, dtype=float)
+    shown = np.isfinite(cuts)
+    _, ax = new_axes(ax)
+    (line,) = ax.plot(cuts[shown], sigma[shown], label=label, color=color)
+    band = None
+    if error is not None:
+        error = np.asarray(error, dtype=float)[shown]
+        band = ax.fill_between(cuts[shown], sigma[shown] - error, sigma[shown] + error,
+                               color=line.get_color(), alpha=0.3, lw=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(r"$S/\sqrt{B}$")
+    if label is not None:
+        ax.legend()
+    return line, band
+
+
+def plot_sigma_vs_c(c_values, sigma_max, *, ax=None, label=None, color=None,
+                    threshold: float = stats.THRESHOLD, operator: str = "c"):
+    """Best-cut significance versus the Wilson coefficient, with the 3 sigma line.
+
+    Args:
+        c_values, sigma_max: as from :func:`vaednn.stats.max_significance`.
+        threshold: the horizontal line (3 sigma in the seed).
+        operator: the coefficient's name for the x label.
+
+    Returns:
+        ``(line, threshold_line)``; a second model drawn on the same axis reuses the
+        threshold line of the first.
+    """
+    _, ax = new_axes(ax)
+    (line,) = ax.plot(c_values, sigma_max, label=label, color=color)
+    threshold_label = rf"{threshold:g}$\sigma$"
+    # Several models share one axis: draw their common threshold line once.
+    drawn = [existing for existing in ax.lines if existing.get_label() == threshold_label]
+    hline = drawn[0] if drawn else ax.axhline(threshold, ls="--", color="grey",
+                                                label=threshold_label)
+    ax.set_xlabel(operator)
+    ax.set_ylabel(r"max $S/\sqrt{B}$")
+    ax.legend()
+    return line, hline
+
+
+def plot_interval_comparison(table, ax=None):
+    """Intervals per operator and model from :func:`vaednn.compare.interval_table`, next to
+    the published ones (black): one horizontal bar per row, hatched with the systematic.
+
+    Each bar is drawn on a symmetric-log x axis so that operators a hundred times apart share
+    it; an infinite bound runs to the axis edge with an arrow. Returns the axis.
+    """
+    _, ax = new_axes(ax, figsize=(8, 0.35 * len(table) + 1.5))
+    models = list(dict.fromkeys(table["model"]))
+    operators = list(dict.fromkeys(table["operator"]))
+    y, ticks, labels = 0.0, [], []
+    finite = table[["lo", "hi", "published_lo", "published_hi"]].to_numpy(float)
+    edge = 1.5 * np.nanmax(np.abs(finite[np.isfinite(finite)]))
+    for op in operators:
+        rows = table[table["operator"] == op]
+        published = rows[["published_lo", "published_hi"]].iloc[0].to_numpy(float)
+        if np.isfinite(published).all():
+            ax.plot(published, [y, y], color="black", lw=3,
+                    label="published (arXiv:2108.03199)" if not ticks else None)
+        top = y
+        for _, row in rows.iterrows():
+            y -= 0.3
+            index = models.index(row["model"])
+            syst = row["systematic"] > 0
+            lo, hi = np.clip([row["lo"], row["hi"]], -edge, edge)
+            ax.plot([lo, hi], [y, y], color=model_color(index), lw=2, ls="--" if syst else "-",
+                    label=(f"{row['model']}" + (" (10 % syst.)" if syst else ""))
+                    if op == operators[0] else None)
+        ticks.append((top + y) / 2)
+        labels.append(op)
+        y -= 0.6
+    ax.set_xscale("symlog", linthresh=0.01)
+    ax.set_xlim(-edge, edge)
+    ax.axvline(0.0, color="grey", lw=0.5)
+    ax.set_yticks(ticks, labels)
+    ax.set_xlabel(r"Wilson coefficient $c$ [TeV$^{-2}$]")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def plot_profile(scans, ax=None, operator: str = "c"):
+    """``q(c) = -2 ln lambda`` of :func:`vaednn.stats.profile_scan` results, with the
+    threshold of the first; ``scans`` maps a label to a scan. Returns the drawn lines."""
+    _, ax = new_axes(ax)
+    lines = []
+    for index, (label, scan) in enumerate(scans.items()):
+        shown = np.isfinite(scan.q)
+        (line,) = ax.plot(scan.c[shown], scan.q[shown], color=model_color(index), label=label)
+        lines.append(line)
+    threshold = next(iter(scans.values())).threshold
+    ax.axhline(threshold, ls="--", color="grey", label=f"threshold {threshold:.2f}")
+    ax.set_xlabel(operator)
+    ax.set_ylabel(r"$-2\ln\lambda(c)$")
+    ax.legend()
+    return lines

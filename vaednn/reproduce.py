@@ -81,6 +81,28 @@ def summary(figures: Path | None = None) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+#: README column -> the results-table columns of its interval's bounds.
+_INTERVALS = {"3σ reach (S/√B)": ("c_lo_3sigma", "c_hi_3sigma"),
+              "95% CL fit": ("c_lo_95", "c_hi_95"),
+              "95% CL fit, 10% syst.": ("c_lo_95_syst", "c_hi_95_syst")}
+
+
+def _bound(value: float) -> str:
+    # Beyond |c| = 1, where the samples were generated, a bound extrapolates: never bare.
+    return f"{value:.3g}" + (" †" if abs(value) > 1 else "")
+
+
+def readme_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The results table as the README shows it: each interval as ``[lo, hi]``, a bound
+    beyond |c| = 1 marked †; tables without interval columns pass through unchanged."""
+    if not all(column in table for bounds in _INTERVALS.values() for column in bounds):
+        return table
+    shown = table[[c for c in ("operator", "model", "AUC", "score") if c in table]].copy()
+    for name, (lo, hi) in _INTERVALS.items():
+        shown[name] = [f"[{_bound(a)}, {_bound(b)}]" for a, b in zip(table[lo], table[hi])]
+    return shown
+
+
 def update_readme(table: pd.DataFrame, readme: Path = ROOT / "README.md") -> bool:
     """Replace the README's results section with ``table``, atomically.
 
@@ -104,7 +126,7 @@ def update_readme(table: pd.DataFrame, readme: Path = ROOT / "README.md") -> boo
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
     require("tabulate", "the README results table")
-    body = table.to_markdown(index=False, floatfmt=".3g")
+    body = readme_table(table).to_markdown(index=False, floatfmt=".3g")
     atomic_write_text(readme, f"{head}{README_START}\n{body}\n{README_END}{tail}")
     return True
 

@@ -4,7 +4,7 @@ A grid (a YAML file or a dict, see :class:`Grid` and ``examples/scan.yaml``) nam
 models, their hyperparameters, the operators whose LIN and QUAD samples train the VAE+DNN
 classifiers, and the seeds; :meth:`Grid.trials` expands it as a Cartesian product. Each
 trial trains one model on the training split and evaluates it with
-:func:`vaednn.evaluate.compare` on the test split of every operator. :func:`run` hands the
+:func:`vaednn.compare.compare` on the test split of every operator. :func:`run` hands the
 trials to Ray Tune (``ray.tune.grid_search``), which runs as many at once as there are
 CPUs (``cpus_per_trial`` each, TensorFlow's thread pools sized to match), on this machine
 by default or on a Ray cluster given its ``address``.
@@ -389,7 +389,7 @@ def run_trial(trial: Mapping, data, out_dir, threads: int | None = None) -> list
 
     Args:
         trial: one element of :meth:`Grid.trials`.
-        data: :class:`vaednn.evaluate.EvaluationData` (the splits of every evaluated operator).
+        data: :class:`vaednn.compare.EvaluationData` (the splits of every evaluated operator).
         out_dir: the scan's directory.
         threads: TensorFlow intra- and inter-op threads (None: leave TensorFlow's default).
 
@@ -409,7 +409,7 @@ def run_trial(trial: Mapping, data, out_dir, threads: int | None = None) -> list
             _limit_threads(threads)
         import keras
 
-        from vaednn import evaluate, models
+        from vaednn import compare, models
 
         keras.backend.clear_session()
         hyperparameters = {**models.DEFAULTS[trial["model"]], **hyperparameters}
@@ -425,8 +425,8 @@ def run_trial(trial: Mapping, data, out_dir, threads: int | None = None) -> list
             model.save(temporary)
         base["model_path"] = str(path)
         tick = time.perf_counter()
-        tables = evaluate.compare({trial["model"]: model}, data, c=options["c"],
-                                  references=False)
+        tables = compare.compare({trial["model"]: model}, data, c=options["c"],
+                                 references=False)
         base["eval_seconds"] = time.perf_counter() - tick
         metrics = {op: {k: float(table.iloc[0][k]) for k in _METRIC_COLUMNS}
                    for op, table in tables.items()}
@@ -674,12 +674,12 @@ def _trial_name(trial) -> str:
 
 def _prepare(data_dir, grid: Grid):
     """The train and test splits of every evaluated operator, read once per scan."""
-    from vaednn import evaluate
+    from vaednn import compare
 
     options = grid.data_options
-    return evaluate.prepare(data_dir, grid.operators, seed=int(options["split_seed"]),
-                            luminosity=float(options["luminosity"]),
-                            max_events=options["max_events"])
+    return compare.prepare(data_dir, grid.operators, seed=int(options["split_seed"]),
+                           luminosity=float(options["luminosity"]),
+                           max_events=options["max_events"])
 
 
 def _run_pending(pending, grid, data, out_dir, address, metric, num_cpus, runtime_env,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from vaednn import data as vdata
-from vaednn import evaluate, files
+from vaednn import compare, files, stats
 
 RESULTS_FILE = "results.csv"
 
@@ -128,9 +128,9 @@ def fingerprint(samples) -> str:
     return digest.hexdigest()[:12]
 
 
-def train(name: str, data: evaluate.EvaluationData, operator: str, *, epochs: int,
-          seed: int = 0, c: float = 1.0, runs="runs", validation_fraction: float = 0.2,
-          verbose: int = 2, **hyperparameters) -> Trained:
+def train(name: str, data: compare.EvaluationData, operator: str, *, epochs: int,
+          seed: int = 0, c: float = 1.0, runs="runs", verbose: int = 2,
+          **hyperparameters) -> Trained:
     """Build and train one model by name on ``operator``'s training split, or load it.
 
     Plain VAEs train on the SM training events; VAE+DNN models on :func:`classifier_set`
@@ -144,9 +144,9 @@ def train(name: str, data: evaluate.EvaluationData, operator: str, *, epochs: in
     """
     from vaednn import curves, models
 
-    samples = data.train[operator]
+    samples, held_out = data.train[operator], data.validation[operator]
     key = json.dumps(dict(name=name, operator=operator, epochs=epochs, seed=seed, c=c,
-                          validation_fraction=validation_fraction, data=fingerprint(samples),
+                          data=fingerprint(samples), validation=fingerprint(held_out),
                           hyperparameters=hyperparameters), sort_keys=True, default=str)
     tag = hashlib.sha1(key.encode()).hexdigest()[:10]
     runs = Path(runs)
@@ -160,66 +160,37 @@ def train(name: str, data: evaluate.EvaluationData, operator: str, *, epochs: in
     sm_train = samples.sm.features.to_numpy()
     model = models.build(name, sm_train, seed=seed, **hyperparameters)
     log.info("%s on %s: training %d epochs", name, operator, epochs)
-    fit = dict(epochs=epochs, verbose=verbose, validation_split=validation_fraction)
+    fit = dict(epochs=epochs, verbose=verbose)
     if not models.is_classifier(model):
         order = np.random.default_rng(seed).permutation(len(sm_train))
-        history = model.fit(sm_train[order], **fit)
+        history = model.fit(sm_train[order], validation_data=(held_out.sm.features.to_numpy(),),
+                            **fit)
     else:
         x, y, w = classifier_set(samples, c=c, seed=seed)
+        x_val, y_val, w_val = classifier_set(held_out, c=c, seed=seed)
         if name == "vae_dnn_separate":
-            history = model.fit((paired_sm(sm_train, len(y), seed), x), y, sample_weight=w, **fit)
+            sm_val = held_out.sm.features.to_numpy()
+            history = model.fit((paired_sm(sm_train, len(y), seed), x), y, sample_weight=w,
+                                validation_data=((paired_sm(sm_val, len(y_val), seed), x_val),
+                                                 y_val, w_val), **fit)
         else:
-            history = model.fit(x, y, sample_weight=w, **fit)
+            history = model.fit(x, y, sample_weight=w, validation_data=(x_val, y_val, w_val),
+                                **fit)
     with files.atomic_path(path) as temporary:
         model.save(temporary)
     curves.save_history(history, history_path)
     return Trained(name, operator, model, curves.history_frame(history), path)
 
 
-@dataclasses.dataclass
-class Scored:
-    """One model's scores of an operator's SM, LIN and QUAD events, with their yields
-    (LIN and QUAD at c = 1), in the argument order of :mod:`vaednn.evaluate`."""
-
-    sm: np.ndarray
-    w_sm: np.ndarray
-    lin: np.ndarray
-    w_lin: np.ndarray
-    quad: np.ndarray
-    w_quad: np.ndarray
-
-    @property
-    def arrays(self) -> tuple:
-        """``(sm, w_sm, lin, w_lin, quad, w_quad)``."""
-        return self.sm, self.w_sm, self.lin, self.w_lin, self.quad, self.w_quad
-
-    def sm_vs_bsm(self, c: float = 1.0) -> tuple:
-        """``(score_sm, w_sm, score_bsm, w_bsm)`` with BSM = LIN x c + QUAD x c^2."""
-        return (self.sm, self.w_sm, np.concatenate([self.lin, self.quad]),
-                np.concatenate([c * self.w_lin, c**2 * self.w_quad]))
-
-
-def score_samples(scorer, samples: vdata.OperatorSamples,
-                  luminosity: float = vdata.LUMINOSITY) -> Scored:
-    """Score an operator's samples (a model or a callable, see :func:`evaluate.score`)."""
-    values = [evaluate.score(scorer, sample) for sample in samples]
-    weights = [vdata.lumi_weights(sample, luminosity) for sample in samples]
-    return Scored(values[0], weights[0], values[1], weights[1], values[2], weights[2])
-
-
-def significance_scan(scored: Scored, samples: vdata.OperatorSamples, c: float = 1.0,
-                      luminosity: float = vdata.LUMINOSITY) -> pd.DataFrame:
+def significance_scan(scored: stats.ComponentScores, c: float = 1.0) -> pd.DataFrame:
     """S, B, sigma and its MC error at every distinct cut on the score (exact, vectorised).
 
     Returns a DataFrame with columns ``cut``, ``S``, ``B``, ``sigma``, ``error``; the
     first row is the no-cut point (``cut = -inf``).
     """
-    cuts = evaluate.all_cuts(scored.sm, scored.lin, scored.quad)
-    signal, background, sigma = evaluate.significance(cuts, c, *scored.arrays)
-    norms = [evaluate.normalisation(sample, luminosity) for sample in samples]
-    _, error = evaluate.significance_error(cuts, c, scored.sm, scored.w_sm, norms[0], scored.lin,
-                                           scored.w_lin, norms[1], scored.quad, scored.w_quad,
-                                           norms[2])
+    cuts = stats.all_cuts(scored.sm, scored.lin, scored.quad)
+    signal, background, sigma = stats.significance(cuts, c, scored)
+    _, error = stats.significance_error(cuts, c, scored)
     return pd.DataFrame({"cut": cuts, "S": signal, "B": background, "sigma": sigma,
                          "error": error})
 
@@ -250,9 +221,9 @@ def reconstruction(model, features) -> tuple[np.ndarray, np.ndarray]:
     return models.scale(model, x), np.asarray(model.predict(x, batch_size=1 << 16, verbose=0))
 
 
-def comparison(data: evaluate.EvaluationData, shared: dict, per_operator: dict,
+def comparison(data: compare.EvaluationData, shared: dict, per_operator: dict,
                c: float = 1.0, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """:func:`vaednn.evaluate.compare` per operator, with models trained on that operator.
+    """:func:`vaednn.compare.compare` per operator, with models trained on that operator.
 
     ``shared``: name -> scorer used on every operator (a VAE trained on SM only);
     ``per_operator``: name -> {operator -> scorer} (a VAE+DNN trained on each operator).
@@ -261,19 +232,20 @@ def comparison(data: evaluate.EvaluationData, shared: dict, per_operator: dict,
     for operator in data.operators:
         scorers = dict(shared)
         scorers.update({name: by_op[operator] for name, by_op in per_operator.items()})
-        tables[operator] = evaluate.compare(scorers, data, c=c, operators=[operator],
-                                            seed=seed)[operator]
+        tables[operator] = compare.compare(scorers, data, c=c, operators=[operator],
+                                           seed=seed)[operator]
     return tables
 
 
-def smearing_study(scorers: dict, data: evaluate.EvaluationData, operator: str,
+def smearing_study(scorers: dict, data: compare.EvaluationData, operator: str,
                    fractions=(0.0, 0.05, 0.1, 0.2), c: float = 1.0, seed: int = 0) -> pd.DataFrame:
     """AUC and min |c| of trained models on test events smeared as a detector would.
 
     Every variable of the SM, LIN and QUAD test events gets Gaussian noise of ``fraction``
     of its value (:func:`vaednn.data.smear`, the seed's 10 % study); the models are not
     retrained, so the table says how much a resolution the training never saw degrades
-    them. Returns one row per model and fraction.
+    them. The cuts are chosen on the unsmeared validation events. Returns one row per model
+    and fraction.
     """
     test = data.test[operator]
     rows = []
@@ -283,9 +255,9 @@ def smearing_study(scorers: dict, data: evaluate.EvaluationData, operator: str,
                                                                seed=seed + index))
             for index, sample in enumerate(test)))
         for name, scorer in scorers.items():
-            scored = score_samples(scorer, smeared, data.luminosity)
-            numbers = evaluate.metrics((scored.sm, scored.lin, scored.quad), smeared, c=c,
-                                       luminosity=data.luminosity)
+            choose = compare.score_samples(scorer, data.validation[operator], data.luminosity)
+            scored = compare.score_samples(scorer, smeared, data.luminosity)
+            numbers = compare.metrics(choose, scored, c=c, intervals=False)
             rows.append({"model": name, "fraction": fraction, "AUC": numbers["AUC"],
                          "min_abs_c": numbers["min_abs_c"]})
     return pd.DataFrame(rows)
@@ -313,18 +285,12 @@ def plot_smearing(table: pd.DataFrame, axes=None):
 
 
 def save_results(tables: dict, figures) -> Path:
-    """Write the headline numbers of :func:`vaednn.evaluate.compare` tables to
-    ``<figures>/results.csv``: one row per operator and model, AUC and min |c|."""
-    rows = []
-    for operator, table in tables.items():
-        frame = table.reset_index()
-        frame.insert(0, "operator", operator)
-        rows.append(frame)
-    out = pd.concat(rows, ignore_index=True)
-    columns = [c for c in ("operator", "model", "AUC", "best_sigma", "min_abs_c") if c in out]
+    """Write :func:`vaednn.compare.results_table` of :func:`vaednn.compare.compare` tables
+    to ``<figures>/results.csv``: one row per operator and model."""
+    out = compare.results_table(tables)
     path = Path(figures) / RESULTS_FILE
     with files.atomic_path(path) as temporary:
-        out[columns].to_csv(temporary, index=False, float_format="%.4g")
+        out.to_csv(temporary, index=False, float_format="%.4g")
     return path
 
 

@@ -9,7 +9,7 @@ A full loop over 1000 cuts x 1M events takes many minutes, so it runs on an even
 subset of the cuts and its time is extrapolated linearly to all of them (each cut costs
 the same: one pass over every event). Both results are checked to agree on that subset.
 
-Usage: ``python benchmarks/bench_evaluate.py [--quick]`` (--quick: 100k events).
+Usage: ``python benchmarks/bench_stats.py [--quick]`` (--quick: 100k events).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from vaednn import evaluate
+from vaednn import stats
 
 
 def loop_above(scores, weights, cut):
@@ -75,15 +75,16 @@ def main(argv=None):
     n_events, n_cuts, n_loop_cuts = (100_000, 1000, 5) if args.quick else (1_000_000, 1000, 10)
 
     events = make_events(n_events)
+    scores = stats.ComponentScores(*events)
     loss_sm, w_sm, loss_lin, w_lin, loss_quad, w_quad = events
     score_bsm = np.concatenate([loss_lin, loss_quad])
     w_bsm = np.concatenate([0.5 * w_lin, 0.25 * w_quad])
     cuts = np.linspace(0.0, 8.0, n_cuts)
     subset = cuts[np.linspace(0, n_cuts - 1, n_loop_cuts).astype(int)]
 
-    fast_sig, (_, _, sigma) = best_of(3, lambda: evaluate.significance(cuts, 0.5, *events))
+    fast_sig, (_, _, sigma) = best_of(3, lambda: stats.significance(cuts, 0.5, scores))
     fast_roc, (eff_sm, eff_bsm, _) = best_of(
-        3, lambda: evaluate.roc(loss_sm, w_sm, score_bsm, w_bsm, cuts))
+        3, lambda: stats.roc(loss_sm, w_sm, score_bsm, w_bsm, cuts))
     slow_sig, loop_sigma = best_of(1, lambda: loop_significance(subset, 0.5, *events))
     slow_roc, (loop_sm, loop_bsm) = best_of(
         1, lambda: loop_roc(subset, loss_sm, w_sm, score_bsm, w_bsm))

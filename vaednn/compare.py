@@ -1,0 +1,517 @@
+"""Models against references on held-out events: splits, scoring, the comparison table.
+
+Every choice (the cut, the fit binning, the best single variable) is made on the
+**validation** split and every reported number comes from the **test** split
+(``choose_on="validation"``, the default). ``choose_on="test"`` is the seed's own procedure,
+the cut chosen on the very events it is judged on: optimistic, most of all in sparse tails,
+and kept only to reproduce the original numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from vaednn import data as vdata
+from vaednn import stats
+
+__all__ = [
+    "SPLIT", "SYSTEMATIC", "CHOICES", "EvaluationData", "split_three", "prepare",
+    "normalisation", "score", "score_samples", "feature_scorer", "counting_scorer",
+    "REFERENCES", "train_bdt", "best_variable", "sensitivity", "metrics", "compare",
+    "operator_matrix",
+    "RESULT_COLUMNS", "results_table", "PUBLISHED_INTERVALS", "PUBLISHED_LUMINOSITY",
+    "PUBLISHED_CL", "interval_table",
+]
+
+#: Default train / validation / test shares of every sample.
+SPLIT = (0.6, 0.2, 0.2)
+#: Relative background normalisation uncertainty of the ``*_syst`` intervals.
+SYSTEMATIC = 0.1
+#: Where choices are made: the held-out procedure, or the seed's (same events as reported).
+CHOICES = ("validation", "test")
+
+
+@dataclasses.dataclass
+class EvaluationData:
+    """Training, validation and test splits of several operators, sharing one SM sample.
+
+    Attributes:
+        train, validation, test: operator -> :class:`vaednn.data.OperatorSamples`; the SM
+            split is the same object for every operator. Each part keeps full-rate yields.
+        luminosity: fb^-1 at which yields, significances and coefficients are reported.
+    """
+
+    train: dict
+    validation: dict
+    test: dict
+    luminosity: float = vdata.LUMINOSITY
+
+    @property
+    def operators(self) -> tuple[str, ...]:
+        return tuple(self.test)
+
+    def at_luminosity(self, luminosity: float) -> EvaluationData:
+        """The same events, reported at another luminosity (fb^-1)."""
+        return dataclasses.replace(self, luminosity=luminosity)
+
+
+def split_three(sample: vdata.Sample, fractions=SPLIT, seed: int = 0):
+    """``(train, validation, test)`` parts of ``sample``, seeded, each with full-rate yields.
+
+    >>> s = vdata.Sample("x", pd.DataFrame({"a": np.arange(10.0)}), np.ones(10), 1.0, 10.0)
+    >>> [(len(p), round(p.fraction, 2)) for p in split_three(s)]
+    [(6, 0.6), (2, 0.2), (2, 0.2)]
+    """
+    fractions = tuple(float(f) for f in fractions)
+    if len(fractions) != 3 or min(fractions) <= 0 or not math.isclose(sum(fractions), 1.0):
+        raise ValueError(f"fractions must be three positive shares summing to 1, got {fractions}")
+    rest, test = vdata.split(sample, fractions[2], seed)
+    train, validation = vdata.split(rest, fractions[1] / (fractions[0] + fractions[1]), seed + 1)
+    return train, validation, test
+
+
+def prepare(source, operators, *, fractions=SPLIT, seed: int = 0,
+            luminosity: float = vdata.LUMINOSITY, process: str = "SSWW",
+            cuts: str | None = vdata.VBS_CUTS, max_events: int | None = None) -> EvaluationData:
+    """Read and split (:func:`split_three`) the SM sample and each operator's LIN and QUAD.
+
+    ``source`` is a directory of ntuples or a sample map (see :class:`vaednn.data.SampleMap`).
+    The SM sample is read and split once, so models trained on ``data.train[op].sm`` for any
+    ``op`` never see the SM validation or test events.
+    """
+    operators = list(operators)
+    if not operators:
+        raise ValueError("operators is empty")
+    read = dict(cuts=cuts, max_events=max_events)
+    sm = split_three(vdata.read_sample(source, "SM", process=process, **read), fractions, seed)
+    parts = {"train": {}, "validation": {}, "test": {}}
+    for op in operators:
+        lin, quad = (split_three(vdata.read_sample(source, component, op, process, **read),
+                                 fractions, seed) for component in ("LIN", "QUAD"))
+        for index, name in enumerate(parts):
+            parts[name][op] = vdata.OperatorSamples(op, sm[index], lin[index], quad[index])
+    return EvaluationData(**parts, luminosity=luminosity)
+
+
+def normalisation(sample: vdata.Sample, luminosity: float = vdata.LUMINOSITY) -> float:
+    """Yield per unit generator weight of ``sample`` at ``luminosity`` (the seed's ``norm``).
+
+    ``xsec[pb] * 1000 * L[fb^-1] / sumw / fraction``, the factor
+    :func:`vaednn.data.lumi_weights` multiplies the generator weights by.
+    """
+    return sample.xsec * vdata.PB_TO_FB * luminosity / sample.sumw / sample.fraction
+
+
+# --------------------------------------------------------------------------- scoring
+
+def _is_keras_model(scorer) -> bool:
+    # An object can only be a Keras model if keras has been imported; checking
+    # sys.modules keeps `compare` with plain callables free of the TensorFlow import.
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(scorer, keras.Model)
+
+
+def score(scorer, sample: vdata.Sample) -> np.ndarray:
+    """Per-event scores of ``sample``, larger meaning more BSM-like.
+
+    Args:
+        scorer: a Keras model from :mod:`vaednn.models` (a VAE+DNN gives its classifier
+            output, a VAE its reconstruction loss), or a callable taking the raw features
+            DataFrame (columns :data:`vaednn.data.FEATURES`) and returning one score per event.
+        sample: the events.
+
+    Raises:
+        ValueError: the callable returned the wrong number of scores or NaN.
+    """
+    if _is_keras_model(scorer):
+        from vaednn import models
+
+        x = sample.features.to_numpy(np.float64)
+        if models.is_classifier(scorer):
+            values = models.classifier_output(scorer, x)
+        else:
+            values = models.event_losses(scorer, x)["reco"].to_numpy()
+    elif callable(scorer):
+        values = scorer(sample.features)
+    else:
+        raise ValueError("a scorer must be a Keras model or a callable, got "
+                         f"{type(scorer).__name__}")
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if len(values) != len(sample):
+        raise ValueError(f"{sample.name}: scorer returned {len(values)} scores for "
+                         f"{len(sample)} events")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{sample.name}: scorer returned NaN or infinite scores")
+    return values
+
+
+def _components(values, samples, luminosity: float) -> stats.ComponentScores:
+    weights = [vdata.lumi_weights(s, luminosity) for s in samples]
+    norms = tuple(normalisation(s, luminosity) for s in samples)
+    return stats.ComponentScores(values[0], weights[0], values[1], weights[1], values[2],
+                                 weights[2], norms)
+
+
+def score_samples(scorer, samples: vdata.OperatorSamples,
+                  luminosity: float = vdata.LUMINOSITY) -> stats.ComponentScores:
+    """Score an operator's SM, LIN and QUAD samples (see :func:`score`), with their yields."""
+    return _components([score(scorer, s) for s in samples], samples, luminosity)
+
+
+def feature_scorer(feature: str, direction: int = 1) -> Callable[[pd.DataFrame], np.ndarray]:
+    """A scorer cutting on one raw variable: ``direction * features[feature]``.
+
+    >>> feature_scorer("mjj")(pd.DataFrame({"mjj": [500.0, 900.0]}))
+    array([500., 900.])
+    """
+    if feature not in vdata.FEATURES:
+        raise ValueError(f"unknown feature {feature!r}; expected one of {vdata.FEATURES}")
+    if direction not in (1, -1):
+        raise ValueError(f"direction must be +1 or -1, got {direction}")
+    return lambda features: direction * features[feature].to_numpy(np.float64)
+
+
+def counting_scorer(features: pd.DataFrame) -> np.ndarray:
+    """The same score for every event: no selection, a one-bin fit (counting)."""
+    return np.zeros(len(features))
+
+
+def train_bdt(samples, *, c: float = 1.0, luminosity: float = vdata.LUMINOSITY, seed: int = 0):
+    """The supervised reference: a gradient-boosted SM-vs-BSM classifier.
+
+    scikit-learn's ``HistGradientBoostingClassifier`` on the raw features of the training
+    split, on :func:`vaednn.workflow.classifier_set` (SM 0 vs LIN + QUAD at ``c`` 1, the
+    classes balanced as for the VAE+DNN) with the magnitudes of those weights: a classifier
+    cannot take negative sample weights meaningfully, and |w| teaches it where the BSM
+    samples populate phase space whatever the sign of the interference. Its score is
+    then evaluated with the signed weights like every other.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from vaednn import workflow
+
+    x, y, w = workflow.classifier_set(samples, c=c, seed=seed, luminosity=luminosity)
+    model = HistGradientBoostingClassifier(random_state=seed)
+    model.fit(x, y, sample_weight=np.abs(w))
+    return model
+
+
+def best_variable(samples, *, c: float = 1.0, luminosity: float = vdata.LUMINOSITY):
+    """The analysis without ML: the single raw variable and direction of largest AUC.
+
+    Every one of the 14 features is tried as a score in both directions (``x`` and
+    ``-x``, i.e. keep events above or below a cut), on ``samples`` (pass the validation
+    split, so the choice is not tuned on the test events).
+
+    Returns:
+        ``(feature, direction)`` with direction +1 (cut ``x > k``) or -1 (``x < k``).
+    """
+    sm, lin, quad = samples
+    w_sm = vdata.lumi_weights(sm, luminosity)
+    w_bsm = np.concatenate([c * vdata.lumi_weights(lin, luminosity),
+                            c**2 * vdata.lumi_weights(quad, luminosity)])
+    best = None
+    for feature in vdata.FEATURES:
+        area = stats.auc(sm.features[feature], w_sm,
+                         np.concatenate([lin.features[feature], quad.features[feature]]), w_bsm)
+        for direction, value in ((1, area), (-1, 1 - area)):
+            if best is None or value > best[0]:
+                best = (value, feature, direction)
+    return best[1], best[2]
+
+
+# --------------------------------------------------------------------------- figures of merit
+
+def sensitivity(choose: stats.ComponentScores, report: stats.ComponentScores, *,
+                background_uncertainty: float = 0.0, cl: float = 0.95) -> dict:
+    """The binned-fit interval of a score: binning chosen on ``choose``, yields of ``report``.
+
+    Returns:
+        ``{"lo", "hi", "falls_back", "bins", "binning"}``; where no binning satisfies
+        :func:`vaednn.stats.fit_binning`, the bounds are NaN and ``binning`` says why.
+    """
+    try:
+        edges = stats.fit_binning(choose)
+    except stats.BinningError as error:
+        return {"lo": np.nan, "hi": np.nan, "falls_back": False, "bins": 0,
+                "binning": str(error)}
+    background, lin, quad, _ = report.histogram(edges)
+    scan = stats.profile_scan(background, lin, quad,
+                              background_uncertainty=background_uncertainty, cl=cl)
+    return {"lo": scan.interval.lo, "hi": scan.interval.hi, "falls_back": scan.falls_back,
+            "bins": len(edges) - 1, "binning": ""}
+
+
+def metrics(choose: stats.ComponentScores, report: stats.ComponentScores, *, c: float = 1.0,
+            intervals: bool = True, systematic: float = SYSTEMATIC) -> dict:
+    """Every figure of merit of one score on one operator.
+
+    Args:
+        choose: the scores the choices are made on (validation split).
+        report: the scores the numbers come from (test split); pass the same object
+            for the seed's procedure.
+        c: Wilson coefficient of the BSM mixture for AUC, best sigma and its error.
+        intervals: also fit the binned likelihood intervals (95 % CL, with and without a
+            ``systematic`` background normalisation uncertainty).
+
+    Returns:
+        A dict: ``AUC``; ``best_cut`` (the cut of largest S/sqrt(B) on ``choose``),
+        ``best_sigma`` and ``sigma_error`` (at that cut on ``report``); ``c_minus``,
+        ``c_plus`` (:func:`vaednn.stats.held_out_coefficient` of each sign) and
+        ``min_abs_c``; with ``intervals``, ``c_lo_95``, ``c_hi_95``, ``c_lo_95_syst``,
+        ``c_hi_95_syst``, ``falls_back`` and ``falls_back_syst`` (q drops below the
+        threshold again outside the interval), ``bins`` and ``binning`` (why a fit failed).
+    """
+    area = stats.auc(*report.sm_vs_bsm(c))
+    best = stats.best_cut(c, choose)
+    sigma, error = stats.significance_error([best.cut], c, report)
+    c_plus, _ = stats.held_out_coefficient(choose, report, sign=1)
+    c_minus, _ = stats.held_out_coefficient(choose, report, sign=-1)
+    row = {"AUC": area, "best_sigma": float(sigma[0]), "best_cut": best.cut,
+           "sigma_error": float(error[0]), "c_minus": c_minus, "c_plus": c_plus,
+           "min_abs_c": min(-c_minus, c_plus)}
+    if intervals:
+        plain = sensitivity(choose, report)
+        syst = sensitivity(choose, report, background_uncertainty=systematic)
+        row.update({"c_lo_95": plain["lo"], "c_hi_95": plain["hi"],
+                    "c_lo_95_syst": syst["lo"], "c_hi_95_syst": syst["hi"],
+                    "falls_back": plain["falls_back"], "falls_back_syst": syst["falls_back"],
+                    "bins": plain["bins"], "binning": plain["binning"]})
+    return row
+
+
+def _score_kind(scorer) -> str:
+    if isinstance(scorer, Mapping):
+        return "precomputed"
+    if _is_keras_model(scorer):
+        from vaednn import models
+
+        return "classifier output" if models.is_classifier(scorer) else "reco loss"
+    return "callable"
+
+
+def _precomputed(given, samples, operator: str, split: str) -> list[np.ndarray]:
+    if operator not in given:
+        raise ValueError(f"precomputed scores have no entry for operator {operator!r}")
+    if split not in given[operator]:
+        raise ValueError(f"precomputed scores of {operator!r} lack the {split!r} split")
+    entry = given[operator][split]
+    out = []
+    for key, sample in zip(("sm", "lin", "quad"), samples):
+        if key not in entry:
+            raise ValueError(f"precomputed {split} scores of {operator!r} lack {key!r}")
+        values = np.asarray(entry[key], dtype=np.float64).reshape(-1)
+        if len(values) != len(sample):
+            raise ValueError(f"precomputed {operator!r} {split} {key!r}: {len(values)} scores "
+                             f"for {len(sample)} events")
+        out.append(values)
+    return out
+
+
+def compare(scorers: Mapping, data: EvaluationData, *, c: float = 1.0, operators=None,
+            references: bool = True, intervals: bool = True, choose_on: str = "validation",
+            seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Figures of merit of several models, one table per operator, with the references.
+
+    Args:
+        scorers: name -> scorer. A scorer is a Keras model (VAE: reconstruction loss;
+            VAE+DNN: classifier output), a callable on the raw features DataFrame (see
+            :func:`score`), or precomputed scores ``{operator: {"validation": {"sm": ...,
+            "lin": ..., "quad": ...}, "test": {...}}}`` in the order of the splits' events.
+        data: from :func:`prepare`.
+        c: Wilson coefficient of the BSM mixture for AUC and best sigma.
+        operators: which of ``data.operators`` to evaluate (default all).
+        references: add the rows ``"counting"`` (no selection), ``"single variable"`` (the
+            raw variable of largest AUC on validation, :func:`best_variable`), ``"mjj fit"``
+            (the published analysis' variable) and ``"BDT (supervised)"`` (:func:`train_bdt`
+            on the training split: the upper bound of a supervised search).
+        intervals: compute the binned-fit intervals (see :func:`metrics`).
+        choose_on: ``"validation"``: choices on validation, numbers from test;
+            ``"test"``: the seed's procedure, both on test (optimistic).
+        seed: seed of the BDT.
+
+    Returns:
+        operator -> DataFrame, one row per model (index ``model``), columns ``score`` (what
+        was cut or fitted on) and those of :func:`metrics`, at ``data.luminosity``.
+    """
+    if choose_on not in CHOICES:
+        raise ValueError(f"choose_on must be one of {CHOICES}, got {choose_on!r}")
+    operators = data.operators if operators is None else tuple(operators)
+    unknown = [op for op in operators if op not in data.test]
+    if unknown:
+        raise ValueError(f"operators {unknown} are not in the data ({data.operators})")
+    clash = REFERENCES & set(scorers) if references else set()
+    if clash:
+        raise ValueError(f"model names {sorted(clash)} are the names of reference rows")
+    cache: dict[tuple[str, int], np.ndarray] = {}
+
+    def scored(scorer, op, cache_as=None):
+        out = []
+        for split in ("validation", "test"):
+            samples = getattr(data, split)[op]
+            if isinstance(scorer, Mapping):
+                values = _precomputed(scorer, samples, op, split)
+            else:
+                # prepare() shares one SM split between operators: a model given for every
+                # operator scores it once.
+                key = (cache_as, id(samples.sm))
+                if cache_as is None:
+                    sm = score(scorer, samples.sm)
+                elif key not in cache:
+                    sm = cache[key] = score(scorer, samples.sm)
+                else:
+                    sm = cache[key]
+                values = [sm, score(scorer, samples.lin), score(scorer, samples.quad)]
+            out.append(_components(values, samples, data.luminosity))
+        validation, test = out
+        return (test if choose_on == "test" else validation), test
+
+    tables = {}
+    for op in operators:
+        rows = {}
+        for name, scorer in scorers.items():
+            choose, report = scored(scorer, op, cache_as=name)
+            rows[name] = {"score": _score_kind(scorer),
+                          **metrics(choose, report, c=c, intervals=intervals)}
+        if references:
+            for name, (scorer, kind) in _references(data, op, c, choose_on, seed).items():
+                choose, report = scored(scorer, op)
+                rows[name] = {"score": kind, **metrics(choose, report, c=c, intervals=intervals)}
+        tables[op] = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
+    return tables
+
+
+#: The reference rows :func:`compare` adds.
+REFERENCES = frozenset({"counting", "single variable", "mjj fit", "BDT (supervised)"})
+
+
+def _references(data: EvaluationData, op: str, c: float, choose_on: str, seed: int) -> dict:
+    """Reference row name -> ``(scorer, what it scores)`` for one operator."""
+    feature, direction = best_variable(getattr(data, choose_on)[op], c=c,
+                                       luminosity=data.luminosity)
+    bdt = train_bdt(data.train[op], c=c, luminosity=data.luminosity, seed=seed)
+
+    def bdt_scorer(features):
+        return bdt.predict_proba(features.to_numpy(np.float64))[:, 1]
+
+    return {"counting": (counting_scorer, "none"),
+            "single variable": (feature_scorer(feature, direction),
+                                f"{feature} {'>' if direction > 0 else '<'}"),
+            "mjj fit": (feature_scorer("mjj"), "mjj"),
+            "BDT (supervised)": (bdt_scorer, "P(BSM)")}
+
+
+def operator_matrix(scorers: Mapping, data: EvaluationData, *, c: float = 1.0) -> pd.DataFrame:
+    """A model trained on each operator X evaluated on every operator Y.
+
+    Args:
+        scorers: trained operator X -> scorer (as in :func:`compare`; precomputed scores
+            must then cover every operator of ``data``).
+        data: from :func:`prepare`; every operator in it is evaluated.
+        c: as in :func:`compare`.
+
+    Returns:
+        A tidy DataFrame, one row per (trained, evaluated) pair, with the columns of
+        :func:`metrics` (3 sigma reach only, no fits);
+        ``table.pivot(index="trained", columns="evaluated", values="AUC")`` is the matrix.
+    """
+    rows = []
+    for trained, scorer in scorers.items():
+        table = compare({trained: scorer}, data, c=c, references=False, intervals=False)
+        for evaluated, frame in table.items():
+            rows.append({"trained": trained, "evaluated": evaluated,
+                         **frame.iloc[0].drop("score").to_dict()})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- results table
+
+#: The results table's columns (``figures/results.csv``), in order; extra columns follow.
+RESULT_COLUMNS = ("operator", "model", "AUC", "score", "c_lo_3sigma", "c_hi_3sigma", "c_lo_95",
+                  "c_hi_95", "c_lo_95_syst", "c_hi_95_syst", "extrapolated", "falls_back",
+                  "falls_back_syst", "binning")
+
+_BOUNDS = ("c_lo_3sigma", "c_hi_3sigma", "c_lo_95", "c_hi_95", "c_lo_95_syst", "c_hi_95_syst")
+
+
+def results_table(tables: Mapping[str, pd.DataFrame], generated_at: float = 1.0) -> pd.DataFrame:
+    """One row per operator × model from :func:`compare` tables, the columns of
+    :data:`RESULT_COLUMNS` first (any further columns of the tables follow, so later rows
+    and columns pass through).
+
+    ``extrapolated`` is True where any bound has ``|c| > generated_at``, the coefficient the
+    samples were generated at: such a bound extrapolates the LIN and QUAD yields.
+    """
+    frames = []
+    for operator, table in tables.items():
+        frame = table.reset_index().rename(columns={"c_minus": "c_lo_3sigma",
+                                                    "c_plus": "c_hi_3sigma"})
+        frame.insert(0, "operator", operator)
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    for column in _BOUNDS:
+        if column not in out:
+            out[column] = np.nan
+    out["extrapolated"] = (out[list(_BOUNDS)].abs() > generated_at).any(axis=1)
+    first = [c for c in RESULT_COLUMNS if c in out]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+# --------------------------------------------------------------------------- published limits
+
+#: Expected 1 sigma intervals (Delta(-2 ln lambda) = 1, 100 fb^-1, LIN + QUAD) of the SSWW
+#: analysis of arXiv:2108.03199 (see PHYSICS.md): each from a binned fit of one variable.
+PUBLISHED_INTERVALS = {
+    "cqq3": (-0.039, 0.044), "cqq31": (-0.044, 0.061), "cqq11": (-0.146, 0.276),
+    "cqq1": (-0.151, 0.267), "cHl3": (-0.153, 0.151), "cll1": (-0.201, 0.204),
+    "cW": (-0.202, 0.202), "cHq3": (-0.218, 0.206), "cHq1": (-1.28, 1.18),
+    "cHW": (-2.07, 1.76), "cHWB": (-5.26, 6.60), "cHbox": (-5.41, 6.64), "cHDD": (-5.42, 9.08),
+}
+#: Luminosity (fb^-1) and confidence level of :data:`PUBLISHED_INTERVALS`.
+PUBLISHED_LUMINOSITY = 100.0
+PUBLISHED_CL = 0.6827
+
+
+def interval_table(scorers: Mapping, data: EvaluationData, *, cl: float = PUBLISHED_CL,
+                   luminosity: float = PUBLISHED_LUMINOSITY, systematic: float = SYSTEMATIC,
+                   operators=None) -> pd.DataFrame:
+    """Binned-fit intervals of several scores, with and without the systematic, next to the
+    published ones: the like-for-like comparison of PHYSICS.md (``cl`` 0.6827, 100 fb^-1).
+
+    Args:
+        scorers: name -> scorer (as in :func:`compare`); a ``{operator: scorer}`` mapping of
+            callables/models gives each operator its own model (a VAE+DNN per operator).
+            The ``counting`` and ``mjj fit`` rows are always added.
+        data: from :func:`prepare`; binning chosen on validation, yields from test, both
+            rescaled to ``luminosity``.
+
+    Returns:
+        One row per operator, model and ``systematic`` (0 or the given value): ``lo``,
+        ``hi``, ``falls_back``, and the published ``published_lo``, ``published_hi`` (NaN
+        for an operator without a published interval).
+    """
+    operators = data.operators if operators is None else tuple(operators)
+    rescaled = data.at_luminosity(luminosity)
+    rows = []
+    for op in operators:
+        here = {"counting": counting_scorer, "mjj fit": feature_scorer("mjj")}
+        for name, scorer in scorers.items():
+            per_operator = isinstance(scorer, Mapping) and op in scorer and not isinstance(
+                scorer[op], Mapping)
+            here[name] = scorer[op] if per_operator else scorer
+        published = PUBLISHED_INTERVALS.get(op, (np.nan, np.nan))
+        for name, scorer in here.items():
+            choose, report = (score_samples(scorer, getattr(rescaled, split)[op], luminosity)
+                              for split in ("validation", "test"))
+            for delta in (0.0, systematic):
+                fit = sensitivity(choose, report, background_uncertainty=delta, cl=cl)
+                rows.append({"operator": op, "model": name, "systematic": delta,
+                             "lo": fit["lo"], "hi": fit["hi"], "falls_back": fit["falls_back"],
+                             "published_lo": published[0], "published_hi": published[1]})
+    return pd.DataFrame(rows)
