@@ -166,12 +166,12 @@ def test_isolation_forest_refuses_bad_input():
 
 
 def test_isolation_forest_is_a_comparison_row(generated_dir):
-    from vaednn import evaluate
+    from vaednn import compare
 
-    prepared = evaluate.prepare(generated_dir, ["cW"], seed=0)
+    prepared = compare.prepare(generated_dir, ["cW"], seed=0)
     sm = prepared.train["cW"].sm
     forest = IsolationForestScore(n_estimators=50, seed=0).fit(sm.features, sm.weights)
-    (table,) = evaluate.compare({IsolationForestScore.label: forest}, prepared,
-                                references=False).values()
+    (table,) = compare.compare({IsolationForestScore.label: forest}, prepared,
+                               references=False).values()
     # cW's QUAD events are harder than SM: an unsupervised detector sees them (AUC > 0.5).
     assert table.loc[IsolationForestScore.label, "AUC"] > 0.6

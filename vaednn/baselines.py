@@ -3,10 +3,10 @@
 :class:`IsolationForestScore` is scikit-learn's IsolationForest fitted on SM training events,
 on the inputs the models see: the log10 + min-max scaling of
 :class:`vaednn.models.LogMinMaxScaling`, adapted on the same events. Fitted, it is a callable
-on raw features, as :func:`vaednn.evaluate.compare` takes scorers::
+on raw features, as :func:`vaednn.compare.compare` takes scorers::
 
     forest = IsolationForestScore(seed=0).fit(train.sm.features, train.sm.weights)
-    tables = evaluate.compare({"VAE": vae, IsolationForestScore.label: forest}, data)
+    tables = compare.compare({"VAE": vae, IsolationForestScore.label: forest}, data)
 """
 
 from __future__ import annotations
