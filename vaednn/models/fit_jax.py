@@ -9,12 +9,36 @@ model's variables, so callbacks (early stopping, checkpoints) see the trained mo
 
 from __future__ import annotations
 
+import json
+
 import jax
 import jax.numpy as jnp
 import keras
 import numpy as np
 
-__all__ = ["Runner", "stateless_terms", "compile_inference"]
+from vaednn.models import fitting
+
+__all__ = ["Runner", "stateless_terms", "compile_inference", "fit_ensemble"]
+
+_COMPILED = {}
+
+
+def shared(model, kind, make):
+    """``make(model)``, a jitted function, made once per model structure and kind.
+
+    The functions take every variable's value as an argument, so a model of the same
+    class, hyperparameters, batch size and optimizer settings (another seed, a reloaded
+    file) computes exactly what its own trace would: it reuses the compilation, which
+    costs seconds, instead of repeating it.
+    """
+    config = {k: v for k, v in model.get_config().items() if k not in ("name", "seed")}
+    optimizer = {k: v for k, v in model.optimizer.get_config().items() if k != "name"}
+    key = (json.dumps([type(model).__qualname__, config, model.batch_size,
+                       type(model.optimizer).__qualname__, optimizer],
+                      sort_keys=True, default=str), kind)
+    if key not in _COMPILED:
+        _COMPILED[key] = make(model)
+    return _COMPILED[key]
 
 
 def stateless_terms(model, trainable, non_trainable, fn):
@@ -84,29 +108,42 @@ def train_step(model):
     return step
 
 
+def _chunk_function(model):
+    step = train_step(model)
+
+    def chunk(state, arrays, steps):
+        state, (stats, p) = jax.lax.scan(step, state, _batched(arrays, model.batch_size, steps))
+        totals, norms = stats
+        return state, (totals.sum(0), norms.sum(0)), (None if p is None else p.reshape(-1))
+
+    return chunk
+
+
+def _evaluate_function(model):
+    def evaluate(trainable, non_trainable, arrays):
+        x, y, w = arrays
+        (_, stats, p), _ = stateless_terms(
+            model, trainable, non_trainable, lambda: model.batch_terms(x, y, w, training=False))
+        return _stats_vector(model, stats), p
+
+    return evaluate
+
+
+def _make_chunk(model):
+    return jax.jit(_chunk_function(model))
+
+
+def _make_evaluate(model):
+    return jax.jit(_evaluate_function(model))
+
+
 class Runner:
     """Fused training and evaluation of one model on the JAX backend."""
 
     def __init__(self, model):
         self.model = model
-        step = train_step(model)
-
-        def chunk(state, arrays, steps):
-            state, (stats, p) = jax.lax.scan(step, state, _batched(arrays, model.batch_size,
-                                                                   steps))
-            totals, norms = stats
-            return state, (totals.sum(0), norms.sum(0)), (None if p is None else p.reshape(-1))
-
-        def evaluate(trainable, non_trainable, arrays):
-            x, y, w = arrays
-            (_, stats, p), _ = stateless_terms(
-                model, trainable, non_trainable,
-                lambda: model.batch_terms(x, y, w, training=False))
-            totals, norms = _stats_vector(model, stats)
-            return (totals, norms), p
-
-        self._chunk = jax.jit(chunk)
-        self._evaluate = jax.jit(evaluate)
+        self._chunk = shared(model, "train", _make_chunk)
+        self._evaluate = shared(model, "evaluate", _make_evaluate)
 
     def _state(self):
         model = self.model
@@ -136,12 +173,18 @@ def _named(model, stats):
     return {m.name: (t, c) for m, t, c in zip(model._loss_trackers(), totals, norms)}
 
 
-def compile_inference(model, fn):
-    """``fn(x)`` (calling the model's layers) as a jitted function of the current weights."""
-    def pure(trainable, non_trainable, x):
-        return stateless_terms(model, trainable, non_trainable, lambda: fn(x))[0]
+def compile_inference(model, fn, kind):
+    """``fn(model, x)`` (calling the model's layers) as a jitted function of the current weights.
 
-    jitted = jax.jit(pure)
+    ``kind`` names ``fn`` for :func:`shared`.
+    """
+    def make(template):
+        def pure(trainable, non_trainable, x):
+            return stateless_terms(template, trainable, non_trainable,
+                                   lambda: fn(template, x))[0]
+        return jax.jit(pure)
+
+    jitted = shared(model, f"inference {kind}", make)
 
     def call(x):
         return jitted([v.value for v in model.trainable_variables],
@@ -185,22 +228,10 @@ def fit_ensemble(models, x, y=None, paths=None, *, sample_weight=None, batch_siz
     n = len(train[1])
     chunk_steps = min(int(chunk_steps), -(-n // b))
     chunk = b * chunk_steps
-    step = train_step(template)
-
-    def one_chunk(state, arrays, steps):
-        state, (stats, p) = jax.lax.scan(step, state, _batched(arrays, b, steps))
-        totals, norms = stats
-        return state, (totals.sum(0), norms.sum(0)), (None if p is None else p.reshape(-1))
-
-    def one_evaluate(trainable, non_trainable, arrays):
-        x, y, w = arrays
-        (_, stats, p), _ = stateless_terms(
-            template, trainable, non_trainable,
-            lambda: template.batch_terms(x, y, w, training=False))
-        return _stats_vector(template, stats), p
-
-    run_chunk = jax.jit(jax.vmap(one_chunk, in_axes=(0, 0, None)))
-    run_evaluate = jax.jit(jax.vmap(one_evaluate, in_axes=(0, 0, None)))
+    run_chunk = shared(template, "vmap train", lambda m: jax.jit(
+        jax.vmap(_chunk_function(m), in_axes=(0, 0, None))))
+    run_evaluate = shared(template, "vmap evaluate", lambda m: jax.jit(
+        jax.vmap(_evaluate_function(m), in_axes=(0, 0, None))))
     verbose = 1 if verbose == "auto" else verbose
     histories, lists = [], []
     for model, path in zip(models, paths or [None] * len(models)):

@@ -28,25 +28,25 @@ def _scorer(model, kind):
     """A compiled, cached inference function of ``model`` (z_mean, large batches)."""
     cache = _FUNCTIONS.setdefault(model, {})
     if kind not in cache:
-        def terms(x):
-            t = model.event_terms(x, training=False)
+        def terms(template, x):
+            t = template.event_terms(x, training=False)
             if kind == "losses":
                 return t["reco"], t["kl"]
             if kind == "classifier":
-                return model.classify(t)
+                return template.classify(t)
             return t[kind]
-        cache[kind] = _compile(model, terms)
+        cache[kind] = _compile(model, terms, kind)
     return cache[kind]
 
 
-def _compile(model, fn):
+def _compile(model, fn, kind):
     import keras
 
     if keras.backend.backend() == "jax":
         from vaednn.models.fit_jax import compile_inference
     else:
         from vaednn.models.fit_tensorflow import compile_inference
-    return compile_inference(model, fn)
+    return compile_inference(model, fn, kind)
 
 
 def _run(model, kind, x, batch_size):
