@@ -147,20 +147,17 @@ def train(name: str, data: evaluate.EvaluationData, operator: str, *, epochs: in
         return Trained(name, operator, model, curves.history_frame(pd.read_csv(history_path)), path)
 
     sm_train = samples.sm.features.to_numpy()
-    model = models.build(name, sm_train, seed=seed, **hyperparameters)
     print(f"{name} on {operator}: training {epochs} epochs", flush=True)
-    fit = dict(epochs=epochs, verbose=verbose, validation_split=validation_fraction)
-    if not models.is_classifier(model):
+    if not models.is_classifier(name):
         order = np.random.default_rng(seed).permutation(len(sm_train))
-        history = model.fit(sm_train[order], **fit)
+        x, y, w = sm_train[order], None, None
     else:
         x, y, w = classifier_set(samples, c=c, seed=seed)
         if name == "vae_dnn_separate":
-            history = model.fit((paired_sm(sm_train, len(y), seed), x), y, sample_weight=w, **fit)
-        else:
-            history = model.fit(x, y, sample_weight=w, **fit)
-    runs.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+            x = (paired_sm(sm_train, len(y), seed), x)
+    model, history = models.train(name, sm_train, x, y, w, seed=seed, epochs=epochs,
+                                  save_to=path, verbose=verbose,
+                                  validation_split=validation_fraction, **hyperparameters)
     curves.save_history(history, history_path)
     return Trained(name, operator, model, curves.history_frame(history), path)
 
