@@ -10,6 +10,7 @@ model's variables, so callbacks (early stopping, checkpoints) see the trained mo
 from __future__ import annotations
 
 import json
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -32,7 +33,10 @@ def shared(model, kind, make):
     costs seconds, instead of repeating it.
     """
     config = {k: v for k, v in model.get_config().items() if k not in ("name", "seed")}
-    optimizer = {k: v for k, v in model.optimizer.get_config().items() if k != "name"}
+    with warnings.catch_warnings():
+        # Keras 3.15 reads the learning rate with np.array(variable), deprecated in numpy 2.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        optimizer = {k: v for k, v in model.optimizer.get_config().items() if k != "name"}
     key = (json.dumps([type(model).__qualname__, config, model.batch_size,
                        type(model.optimizer).__qualname__, optimizer],
                       sort_keys=True, default=str), kind)

@@ -228,6 +228,9 @@ def fit(model, x, y=None, *, batch_size=None, epochs=1, verbose="auto", callback
     if int(chunk_steps) < 1:
         raise ValueError(f"chunk_steps must be >= 1, got {chunk_steps}")
     streaming = hasattr(x, "as_numpy_iterator")
+    if streaming and (validation_split or sample_weight is not None or y is not None):
+        raise ValueError("fit(dataset): labels and weights come from the dataset's elements; "
+                         "give validation_data, not validation_split")
     if streaming:
         train, val = None, (None if validation_data is None
                             else model._validation_arrays(validation_data))
