@@ -8,9 +8,7 @@ hardware better than K small models one at a time (``benchmarks/bench_fit.py``).
 from __future__ import annotations
 
 import keras
-import numpy as np
 
-from vaednn.models import fitting
 from vaednn.models.variants import build
 
 __all__ = ["ensemble", "Ensemble"]

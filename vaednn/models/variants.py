@@ -1,4 +1,4 @@
-"""The model variants (plain VAE, flat VAE, VAE+DNN, separate VAE+DNN), :func:`build` and :func:`train`.
+"""The model variants (VAE, flat VAE, VAE+DNN, separate VAE+DNN), :func:`build`, :func:`train`.
 
 See :mod:`vaednn.models` for the table of variants and the loss terms.
 """
@@ -565,10 +565,10 @@ def build(name, sm_train, seed=0, strategy=None, **hyperparameters):
         strategy: a ``tf.distribute`` strategy (e.g. ``tf.distribute.MirroredStrategy()``
             to train one large model on every GPU of a machine), TensorFlow backend only;
             on JAX the counterpart is ``keras.distribution`` (set a ``DataParallel``
-            distribution before building), and a strategy is refused with a ``ValueError``. The model's variables are
-            created in its scope and ``fit`` then splits each mini-batch across the
-            replicas; the fused Adam step gives way to Keras' own, which aggregates the
-            replicas' gradients. Scale ``batch_size`` with the number of replicas to keep
+            distribution before building), and a strategy is refused with a
+            ``ValueError``. The model's variables are created in its scope and ``fit``
+            then splits each mini-batch across the replicas; the fused Adam step gives way
+            to Keras' own, which aggregates the replicas' gradients. Scale ``batch_size`` with the number of replicas to keep
             each replica's share. Default: no strategy (one device).
         **hyperparameters: overrides of :data:`DEFAULTS` ``[name]``; documented in
             :class:`VAE`, :class:`VAEDNN` and :class:`SeparateVAEDNN`.
