@@ -569,7 +569,8 @@ def build(name, sm_train, seed=0, strategy=None, **hyperparameters):
             ``ValueError``. The model's variables are created in its scope and ``fit``
             then splits each mini-batch across the replicas; the fused Adam step gives way
             to Keras' own, which aggregates the replicas' gradients. Scale ``batch_size``
-            with the number of replicas to keep each replica's share. Default: no strategy (one device).
+            with the number of replicas to keep each replica's share.
+            Default: no strategy (one device).
         **hyperparameters: overrides of :data:`DEFAULTS` ``[name]``; documented in
             :class:`VAE`, :class:`VAEDNN` and :class:`SeparateVAEDNN`.
 
