@@ -17,7 +17,8 @@ Four methods, one contract (rows of the returned values add up to
   exact, values approximate.
 - ``"kernel"``: shap's ``KernelExplainer`` (weighted linear regression on sampled
   coalitions, efficiency enforced); additivity exact, values approximate.
-- ``"gradient"``: shap's ``GradientExplainer`` (expected gradients) — the fast path, for
+- ``"gradient"``: shap's ``GradientExplainer`` (expected gradients; on the JAX backend,
+  which shap does not handle, the same estimator computed here with ``jax.grad``) — the fast path, for
   scores that are differentiable Keras functions of the raw features (every score built by
   this module is). Values *and* their sum carry Monte-Carlo noise that falls as
   ``1/sqrt(nsamples)``: on a VAE's reconstruction loss the gap between the sum and
@@ -394,12 +395,43 @@ def _gradient(score: Score, X, background, seed: int, nsamples: int) -> np.ndarr
             f"method 'gradient' needs a differentiable Keras score; {score!r} is a plain callable "
             "(use reco_loss_score / kl_score / classifier_score, a Keras model, or another method)"
         )
+    if keras.backend.backend() == "jax":
+        return _expected_gradients_jax(score.keras_model, X, background, seed, nsamples)
     with _global_numpy_seed(seed):
         explainer = shap.GradientExplainer(
             score.keras_model, background.astype("float32"), batch_size=1024
         )
         values = explainer.shap_values(X.astype("float32"), nsamples=nsamples, rseed=seed)
     return np.asarray(values, dtype=np.float64).reshape(len(X), _N)
+
+
+def _expected_gradients_jax(keras_model, X, background, seed: int, nsamples: int) -> np.ndarray:
+    """shap's GradientExplainer estimator (expected gradients) for a Keras model on JAX.
+
+    shap's explainer handles TensorFlow and PyTorch models only. For each event ``x`` it
+    averages ``(x - x') · ∇f(x' + t (x - x'))`` over ``nsamples`` draws of a background
+    event ``x'`` and ``t ~ U(0, 1)``; this is the same estimator, with the gradient from
+    ``jax.grad`` of the model's ``stateless_call``.
+    """
+    import jax
+
+    trainable = [v.value for v in keras_model.trainable_variables]
+    non_trainable = [v.value for v in keras_model.non_trainable_variables]
+
+    def total(points):
+        out, _ = keras_model.stateless_call(trainable, non_trainable, [points])
+        return out.sum()
+
+    gradient = jax.jit(jax.grad(total))
+    rng = np.random.default_rng(seed)
+    X = X.astype(np.float32)
+    values = np.empty((len(X), _N))
+    for i, x in enumerate(X):
+        reference = background[rng.integers(len(background), size=nsamples)].astype(np.float32)
+        t = rng.uniform(size=(nsamples, 1)).astype(np.float32)
+        points = reference + t * (x - reference)
+        values[i] = np.mean((x - reference) * np.asarray(gradient(points)), axis=0)
+    return values
 
 
 def _values(values, what: str = "values") -> np.ndarray:

@@ -134,9 +134,13 @@ def update_readme(table: pd.DataFrame, readme: Path = ROOT / "README.md") -> boo
 def run(selected: list[Path] | None = None, quick: bool = False) -> pd.DataFrame:
     """Execute the notebooks in order and return the summary table.
 
-    ``quick`` sets ``VAEDNN_QUICK=1`` for the kernels (small data, few epochs).
+    ``quick`` sets ``VAEDNN_QUICK=1`` for the kernels (small data, few epochs). The kernels
+    run with ``KERAS_BACKEND=jax`` unless ``KERAS_BACKEND`` is already set.
     """
     paths = selected or notebooks()
+    # The kernels inherit the environment: train on the fastest backend unless told otherwise
+    # (benchmarks/bench_fit.py); set KERAS_BACKEND=tensorflow to switch.
+    os.environ.setdefault("KERAS_BACKEND", "jax")
     if not paths:
         raise FileNotFoundError(f"no notebooks found in {NOTEBOOKS_DIR}")
     if quick:

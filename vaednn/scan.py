@@ -269,7 +269,7 @@ class Grid:
         train_operators = self.train_operators or [None]
         trials = []
         for name, scanned in self._scanned.items():
-            dnn = name in models.MODEL_NAMES[4:]
+            dnn = models.is_classifier(name)
             keys = list(scanned)
             for values in itertools.product(*(scanned[k] for k in keys)):
                 for op in (train_operators if dnn else ["SM"]):
@@ -338,7 +338,7 @@ def _training_arrays(trial: Mapping, samples, options: Mapping):
     """``(x, y, w)`` a model trains on, shuffled with the trial's seed."""
     from vaednn import models
 
-    if trial["model"] not in models.MODEL_NAMES[4:]:
+    if not models.is_classifier(trial["model"]):
         x = samples.sm.features.to_numpy(np.float64)
         return x[np.random.default_rng(trial["seed"]).permutation(len(x))], None, None
     x, y, w = workflow.classifier_set(samples, c=options["c"], seed=trial["seed"],
@@ -349,8 +349,10 @@ def _training_arrays(trial: Mapping, samples, options: Mapping):
     return x, y, w
 
 
-def _fit(model, trial, samples, options):
-    """Train; return the epochs run. A NaN loss raises FloatingPointError."""
+def _fit(trial, samples, options):
+    """Build and train; return the model and the epochs run. A NaN loss raises FloatingPointError."""
+    from vaednn import models
+
     x, y, w = _training_arrays(trial, samples, options)
     training = trial["training"]
     fit_options = dict(epochs=int(training["epochs"]), verbose=0,
@@ -360,15 +362,14 @@ def _fit(model, trial, samples, options):
                            patience=int(training.get("patience", 20)))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
-        if y is None:
-            history = model.fit(x, **fit_options)
-        else:
-            history = model.fit(x, y, sample_weight=w, **fit_options)
+        model, history = models.train(trial["model"], samples.sm.features, x, y, w,
+                                      seed=trial["seed"], **trial["hyperparameters"],
+                                      **fit_options)
     losses = np.asarray(history.history.get("loss", []), dtype=float)
     stopped = [str(w.message) for w in caught if "not finite" in str(w.message)]
     if stopped or not np.isfinite(losses).all():
         raise FloatingPointError(stopped[0] if stopped else f"the loss is not finite: {losses}")
-    return len(losses)
+    return model, len(losses)
 
 
 def _row_template(trial: Mapping) -> dict:
@@ -416,9 +417,7 @@ def run_trial(trial: Mapping, data, out_dir, threads: int | None = None) -> list
         op = trial["train_operator"]
         samples = data.train[data.operators[0] if op == "SM" else op]
         tick = time.perf_counter()
-        model = models.build(trial["model"], samples.sm.features, seed=trial["seed"],
-                             **trial["hyperparameters"])
-        base["epochs"] = _fit(model, trial, samples, options)
+        model, base["epochs"] = _fit(trial, samples, options)
         base["train_seconds"] = time.perf_counter() - tick
         path = out_dir / "models" / f"{trial['model']}-{trial['trial_id']}.keras"
         with atomic_path(path) as temporary:

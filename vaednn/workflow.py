@@ -135,8 +135,8 @@ def train(name: str, data: compare.EvaluationData, operator: str, *, epochs: int
 
     Plain VAEs train on the SM training events; VAE+DNN models on :func:`classifier_set`
     (SM vs LIN + QUAD at ``c``); ``vae_dnn_separate`` pairs each mixture event with an SM
-    event (the SM sample repeated, as in the original author's script). The last
-    ``validation_fraction`` of the shuffled events gives the ``val_`` curves.
+    event (the SM sample repeated, as in the original author's script). The validation
+    split of ``data`` gives the ``val_`` curves and is what early stopping would watch.
 
     The trained model and its history are saved under ``runs`` with a key made of every
     argument and a fingerprint of the training events; the same call later (another
@@ -158,26 +158,22 @@ def train(name: str, data: compare.EvaluationData, operator: str, *, epochs: int
         return Trained(name, operator, model, curves.history_frame(pd.read_csv(history_path)), path)
 
     sm_train = samples.sm.features.to_numpy()
-    model = models.build(name, sm_train, seed=seed, **hyperparameters)
     log.info("%s on %s: training %d epochs", name, operator, epochs)
-    fit = dict(epochs=epochs, verbose=verbose)
-    if not models.is_classifier(model):
+    if not models.is_classifier(name):
         order = np.random.default_rng(seed).permutation(len(sm_train))
-        history = model.fit(sm_train[order], validation_data=(held_out.sm.features.to_numpy(),),
-                            **fit)
+        x, y, w = sm_train[order], None, None
+        validation = (held_out.sm.features.to_numpy(),)
     else:
         x, y, w = classifier_set(samples, c=c, seed=seed)
         x_val, y_val, w_val = classifier_set(held_out, c=c, seed=seed)
         if name == "vae_dnn_separate":
             sm_val = held_out.sm.features.to_numpy()
-            history = model.fit((paired_sm(sm_train, len(y), seed), x), y, sample_weight=w,
-                                validation_data=((paired_sm(sm_val, len(y_val), seed), x_val),
-                                                 y_val, w_val), **fit)
-        else:
-            history = model.fit(x, y, sample_weight=w, validation_data=(x_val, y_val, w_val),
-                                **fit)
-    with files.atomic_path(path) as temporary:
-        model.save(temporary)
+            x = (paired_sm(sm_train, len(y), seed), x)
+            x_val = (paired_sm(sm_val, len(y_val), seed), x_val)
+        validation = (x_val, y_val, w_val)
+    model, history = models.train(name, sm_train, x, y, w, seed=seed, epochs=epochs,
+                                  save_to=path, verbose=verbose, validation_data=validation,
+                                  **hyperparameters)
     curves.save_history(history, history_path)
     return Trained(name, operator, model, curves.history_frame(history), path)
 

@@ -1,0 +1,287 @@
+"""Training behind ``model.fit``: Keras callbacks and History around one fused epoch per backend.
+
+``fit`` keeps what ``keras.Model.fit`` gives (callbacks, History keys, validation, early
+stopping, checkpoints, the NaN stop, sample weights) and true mini-batch SGD at the seed's
+batch sizes, but runs ``chunk_steps`` mini-batches per compiled call instead of one Python
+round trip per mini-batch, which dominates a batch-32 step of these small networks:
+
+* JAX (:mod:`vaednn.models.fit_jax`): one jitted ``lax.scan`` over the mini-batches, built on
+  ``StatelessScope`` and ``optimizer.stateless_apply``;
+* TensorFlow (:mod:`vaednn.models.fit_tensorflow`): one ``tf.function`` with a
+  ``tf.while_loop``.
+
+Each epoch's order is a seeded permutation drawn from the model's seed and the optimizer's
+step count, so training resumed from a saved model draws the same mini-batches as
+uninterrupted training. The last mini-batch of a chunk is filled up with weight-0 copies
+of real events: every term is ``Σ w·l / Σ|w|``, so they change nothing, and every compiled
+call sees whole mini-batches.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+import weakref
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from vaednn.files import atomic_path
+
+__all__ = ["StopOnNaN", "BestCheckpoint", "fit", "evaluate", "runner", "SCORE_BATCH"]
+
+SCORE_BATCH = 1 << 16
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stop training cleanly when a loss term turns NaN/inf, and say which one.
+
+    ``fit`` adds it automatically. After a stop, :attr:`message` holds the explanation; it
+    is also issued as a ``RuntimeWarning``.
+    """
+
+    TERMS = ("reconstruction_loss", "kl_loss", "classifier_loss", "loss")
+
+    def __init__(self):
+        super().__init__()
+        self.message = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        bad = [t for t in self.TERMS if t in logs and not math.isfinite(float(logs[t]))]
+        if not bad:
+            return
+        values = ", ".join(f"{t}={float(logs[t]):.4g}" for t in self.TERMS if t in logs)
+        self.message = (
+            f"training stopped at epoch {self._epoch + 1}, chunk {batch + 1}: {bad[0]} is not "
+            f"finite ({values}). Usual causes: a learning rate too high, a loss weight too "
+            f"large, or inputs far outside the SM training range; the weights are not usable.")
+        warnings.warn(self.message, RuntimeWarning, stacklevel=2)
+        self.model.stop_training = True
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """Save the model to ``path`` whenever ``monitor`` improves, atomically.
+
+    The model is written to a temporary sibling and renamed over ``path``, so an
+    interrupted save leaves the previous best model whole and loadable.
+
+    Args:
+        path: the ``.keras`` file.
+        monitor: the logged quantity.
+        mode: ``"min"`` or ``"max"``.
+    """
+
+    def __init__(self, path, monitor, mode):
+        super().__init__()
+        self.path, self.monitor, self.mode = Path(path), monitor, mode
+        self.best = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or not math.isfinite(value):
+            return
+        if self.best is None or (value < self.best if self.mode == "min" else value > self.best):
+            self.best = value
+            with atomic_path(self.path) as temporary:
+                # keras.Model.save, not the model's own atomic save: one temporary is enough.
+                keras.Model.save(self.model, temporary)
+
+
+_RUNNERS = weakref.WeakKeyDictionary()
+
+
+def runner(model):
+    """The backend's fused training and evaluation of ``model``, compiled once per model.
+
+    A new optimizer (``compile``) or batch size gets a new runner.
+    """
+    key = (id(model.optimizer), model.batch_size)
+    cached = _RUNNERS.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    backend = keras.backend.backend()
+    if backend == "jax":
+        from vaednn.models import fit_jax
+        run = fit_jax.Runner(model)
+    elif backend == "tensorflow":
+        from vaednn.models import fit_tensorflow
+        run = fit_tensorflow.Runner(model)
+    else:
+        raise ValueError(f"KERAS_BACKEND={backend!r} is not supported: use 'jax' or "
+                         f"'tensorflow'")
+    _RUNNERS[model] = (key, run)
+    return run
+
+
+def _map(fn, arrays):
+    x, y, w = arrays
+    return (tuple(fn(a) for a in x) if isinstance(x, tuple) else fn(x)), fn(y), fn(w)
+
+
+def pad(arrays, size):
+    """Fill ``(x, y, w)`` up to ``size`` events with weight-0 copies of its first events."""
+    n = len(arrays[1])
+    if n == size:
+        return arrays
+    index = np.arange(size) % n
+    x, y, w = _map(lambda a: a[index], arrays)
+    w = w.copy()
+    w[n:] = 0.0
+    return x, y, w
+
+
+def _epoch_chunks(arrays, chunk, order):
+    for start in range(0, len(order), chunk):
+        yield _map(lambda a: a[order[start:start + chunk]], arrays)
+
+
+def _stream_chunks(dataset):
+    for element in dataset.as_numpy_iterator():
+        parts = element if isinstance(element, tuple) else (element,)
+        x = np.asarray(parts[0], np.float32)
+        y = np.asarray(parts[1], np.float32).reshape(-1) if len(parts) > 1 \
+            else np.zeros(len(x), np.float32)
+        w = np.asarray(parts[2], np.float32) if len(parts) > 2 else np.ones(len(x), np.float32)
+        yield x, y, w
+
+
+def _train_chunk(model, run, arrays, chunk):
+    """Train on one chunk, padded to ``chunk`` events; add its sums to the model's metrics."""
+    n = len(arrays[1])
+    stats, p = run.train(pad(arrays, chunk), -(-n // model.batch_size))
+    _, y, w = arrays
+    model.update_metrics(stats, y, None if p is None else p[:n], w)
+
+
+def _results(model):
+    return {m.name: float(m.result()) for m in model.metrics}
+
+
+def _reset(model):
+    for m in model.metrics:
+        m.reset_state()
+
+
+def evaluate(model, arrays, batch_size=None, run=None):
+    """Every metric of ``model`` on checked ``(x, y, w)`` arrays, with ``z_mean``."""
+    run = run or runner(model)
+    n = len(arrays[1])
+    batch = min(int(batch_size or SCORE_BATCH), SCORE_BATCH)
+    # A fixed, rounded call size: one compilation serves every chunk.
+    size = min(batch, -(-n // 1024) * 1024)
+    _reset(model)
+    for start in range(0, n, size):
+        part = _map(lambda a: a[start:start + size], arrays)
+        stats, p = run.evaluate(pad(part, size))
+        m = len(part[1])
+        model.update_metrics(stats, part[1], None if p is None else p[:m], part[2])
+    results = _results(model)
+    _reset(model)
+    return results
+
+
+def _callbacks(model, callbacks, early_stopping, patience, checkpoint, validation, verbose):
+    callbacks = list(callbacks or []) + [StopOnNaN()]
+    monitor = early_stopping or ("val_loss" if validation else "loss")
+    mode = "max" if ("auc" in monitor or "accuracy" in monitor) else "min"
+    if early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=early_stopping, mode=mode, patience=patience, restore_best_weights=True,
+            verbose=1 if verbose else 0))
+    if checkpoint:
+        callbacks.append(BestCheckpoint(checkpoint, monitor, mode))
+    return callbacks
+
+
+def _split(model, x, y, sample_weight, validation_split, validation_data):
+    train = model._prepare(x, y, sample_weight, "fit")
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+    if validation_split and validation_data is not None:
+        raise ValueError("give validation_split or validation_data, not both")
+    n = len(train[1])
+    if validation_split:
+        cut = n - int(round(n * validation_split))
+        if cut in (0, n):
+            raise ValueError(f"validation_split={validation_split} leaves an empty split "
+                             f"of {n} events")
+        return _map(lambda a: a[:cut], train), _map(lambda a: a[cut:], train)
+    if validation_data is not None:
+        return train, model._validation_arrays(validation_data)
+    return train, None
+
+
+def fit(model, x, y=None, *, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+        validation_split=0.0, validation_data=None, shuffle=True, sample_weight=None,
+        initial_epoch=0, early_stopping=None, patience=20, checkpoint=None, chunk_steps=256):
+    """Train ``model``; the arguments are :meth:`vaednn.models.VAE.fit`'s."""
+    if batch_size is not None:
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        model.batch_size = int(batch_size)
+    if int(chunk_steps) < 1:
+        raise ValueError(f"chunk_steps must be >= 1, got {chunk_steps}")
+    streaming = hasattr(x, "as_numpy_iterator")
+    if streaming and (validation_split or sample_weight is not None or y is not None):
+        raise ValueError("fit(dataset): labels and weights come from the dataset's elements; "
+                         "give validation_data, not validation_split")
+    if streaming:
+        train, val = None, (None if validation_data is None
+                            else model._validation_arrays(validation_data))
+    else:
+        train, val = _split(model, x, y, sample_weight, validation_split, validation_data)
+    callbacks = _callbacks(model, callbacks, early_stopping, patience, checkpoint,
+                           val is not None, verbose)
+    if getattr(model, "_distribute_strategy", None) is not None:
+        from vaednn.models import fit_tensorflow
+        return fit_tensorflow.fit_distributed(model, train, val, epochs, verbose, callbacks,
+                                              shuffle, initial_epoch, x if streaming else None)
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    run = runner(model)
+    b = model.batch_size
+    if streaming:
+        chunk, steps = None, None
+    else:
+        # No longer than the data: one compiled chunk length serves the whole fit.
+        chunk = b * min(int(chunk_steps), -(-len(train[1]) // b))
+        steps = -(-len(train[1]) // chunk)
+    verbose = 1 if verbose == "auto" else verbose
+    history = keras.callbacks.History()
+    callback_list = keras.callbacks.CallbackList(
+        callbacks + [history], add_progbar=bool(verbose), model=model, verbose=verbose,
+        epochs=epochs, steps=steps)
+    model.stop_training = False
+    callback_list.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        _reset(model)
+        callback_list.on_epoch_begin(epoch)
+        if streaming:
+            chunks = _stream_chunks(x)
+        else:
+            n = len(train[1])
+            # Seeded by the step count, so a resumed fit draws what an uninterrupted one would.
+            order = (np.random.default_rng([model.seed, int(model.optimizer.iterations)])
+                     .permutation(n) if shuffle else np.arange(n))
+            chunks = _epoch_chunks(train, chunk, order)
+        logs = {}
+        for step, arrays in enumerate(chunks):
+            callback_list.on_train_batch_begin(step)
+            _train_chunk(model, run, arrays, chunk or -(-len(arrays[1]) // b) * b)
+            logs = _results(model)
+            callback_list.on_train_batch_end(step, logs)
+            if model.stop_training:
+                break
+        if val is not None and not model.stop_training:
+            logs.update({f"val_{k}": v for k, v in evaluate(model, val, run=run).items()})
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs)
+    return history
