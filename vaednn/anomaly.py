@@ -74,6 +74,7 @@ __all__ = [
     "RealNVP",
     "AffineCoupling",
     "scaling_log_jacobian",
+    "train",
 ]
 
 _EPS = 1e-7
@@ -113,7 +114,8 @@ def scaling_log_jacobian(scaling: LogMinMaxScaling, x) -> np.ndarray:
 
     >>> import numpy as np
     >>> layer = LogMinMaxScaling(("a", "b"), ("b",))
-    >>> layer.adapt(np.array([[0.0, 1.0], [2.0, 100.0]]))  # ranges 2 and log10(100) = 2
+    >>> layer.build((None, 2))
+    >>> _ = layer.data_range.assign([2.0, 2.0])  # a spans 2, log10(b) spans 2 decades
     >>> x = np.array([[1.0, 10.0]])
     >>> bool(np.isclose(scaling_log_jacobian(layer, x)[0], -np.log(2) - np.log(2 * 10 * np.log(10))))
     True
@@ -127,16 +129,47 @@ def scaling_log_jacobian(scaling: LogMinMaxScaling, x) -> np.ndarray:
     return constant - np.log(x[:, mask] * math.log(10.0)).sum(axis=1)
 
 
+def _adapt_scaling(scaling: LogMinMaxScaling, x) -> np.ndarray:
+    """Fit ``scaling`` on raw events ``x`` of any feature list; return the scaled events.
+
+    ``LogMinMaxScaling.adapt`` knows the 14 ntuple features only; the flow and the Gaussian
+    VAE also run on toy features (tests), so the fit happens here, through the layer's own
+    transform with the identity min-max.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] != len(scaling.features):
+        raise ValueError(f"sm_train: expected shape (events, {len(scaling.features)}), got {x.shape}")
+    if not scaling.built:
+        scaling.build(x.shape)
+    scaling.data_min.assign(np.zeros(x.shape[1], np.float32))
+    scaling.data_range.assign(np.ones(x.shape[1], np.float32))
+    t = _to_numpy(scaling(x))
+    bad = [f for f, ok in zip(scaling.features, np.isfinite(t).all(axis=0)) if not ok]
+    if bad:
+        raise ValueError(f"sm_train: feature(s) {bad} are not finite after the log10 "
+                         f"(values <= 0 in a log feature, or NaN/inf)")
+    lo, hi = t.min(axis=0), t.max(axis=0)
+    constant = [f for f, r in zip(scaling.features, hi - lo) if r <= 0]
+    if constant:
+        raise ValueError(f"sm_train: feature(s) {constant} are constant; min-max scaling needs "
+                         f"a spread")
+    scaling.data_min.assign(lo)
+    scaling.data_range.assign(hi - lo)
+    return (t - lo) / (hi - lo)
+
+
 def _scaling_from_config(config):
     return dict(features=tuple(config.pop("features", FEATURES)),
                 log_features=tuple(config.pop("log_features", LOG_FEATURES)))
 
 
 class _Batches(keras.utils.PyDataset):
-    """Mini-batches ``(x, None, w)``, reshuffled every epoch from a seeded generator.
+    """Mini-batches ``(x, w)``, reshuffled every epoch from a seeded generator.
 
     Keras' own array shuffling draws from the backend's global random state; this one
-    depends on ``seed`` alone, so a seeded fit is repeatable on every backend.
+    depends on ``seed`` alone, so a seeded fit is repeatable on every backend. The weights
+    travel in the target slot: Keras 3.15's TensorFlow adapter cannot feed ``(x, None, w)``
+    from a ``PyDataset`` (it expects an optional, gets None).
     """
 
     def __init__(self, x, w, batch_size, seed=None):
@@ -170,11 +203,15 @@ class _EventLossModel(keras.Model):
     """A model whose ``call`` returns one loss per event; the loss is their weighted mean.
 
     Overriding ``compute_loss`` (not ``train_step``) keeps Keras' training step, so the
-    model trains on every backend. The batches of :class:`_Batches` come as ``(x, w)``:
-    Keras reads ``w`` as the target, which ``compute_loss`` takes as the event weight.
+    model trains on every backend. There is no target, so event weights come either as
+    ``fit(x, sample_weight=w)`` or in the target slot, ``fit(x, w)``, as :func:`train`
+    feeds them; not both.
     """
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if y is not None and sample_weight is not None:
+            raise ValueError(f"{self.name} has no target: give the event weights as y or as "
+                             f"sample_weight, not both")
         return _weighted_mean(y_pred, y if y is not None else sample_weight)
 
 
@@ -294,11 +331,9 @@ class RealNVP(_EventLossModel):
 
     def adapt(self, x):
         """Fit the scaling and the standardisation on raw SM training features ``x``."""
-        x = _features_array(x, "sm_train") if self.features == FEATURES else np.asarray(x, np.float32)
         if not self.built:
             self.build((None, len(self.features)))
-        self.scaling.adapt(x)
-        t = _to_numpy(self.scaling(x))
+        t = _adapt_scaling(self.scaling, x)
         self.shift.assign(t.mean(axis=0))
         self.log_scale.assign(np.log(np.maximum(t.std(axis=0), _EPS)))
 
@@ -391,10 +426,9 @@ class GaussianVAE(_EventLossModel):
 
     def adapt(self, x):
         """Fit the scaling on raw SM training features ``x``."""
-        x = _features_array(x, "sm_train") if self.features == FEATURES else np.asarray(x, np.float32)
         if not self.built:
             self.build((None, len(self.features)))
-        self.scaling.adapt(x)
+        _adapt_scaling(self.scaling, x)
 
     def decode(self, z):
         """``(μ, log s²)`` of the scaled features given latent vectors ``z``."""
@@ -457,6 +491,40 @@ class GaussianVAE(_EventLossModel):
     def from_config(cls, config):
         return cls(**_scaling_from_config(dict(config)), **{
             k: v for k, v in config.items() if k not in ("features", "log_features")})
+
+
+def train(model, x, sample_weight=None, validation=None, *, epochs=30, batch_size=512,
+          learning_rate=1e-3, patience=3, seed=0):
+    """Adapt and train a :class:`RealNVP` or :class:`GaussianVAE` on raw SM events.
+
+    Adam at ``learning_rate``; the events are reshuffled every epoch from ``seed``. With
+    ``validation = (x_val, w_val)`` training stops after ``patience`` epochs without a
+    lower validation loss and keeps the best epoch's weights.
+
+    Returns:
+        The ``keras.callbacks.History``.
+
+    Raises:
+        RuntimeError: the training loss became NaN or infinite.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    w = _weights(sample_weight, len(x))
+    model.adapt(x)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    val_batches = None
+    if validation is not None:
+        xv = np.asarray(validation[0], dtype=np.float32)
+        val_batches = _Batches(xv, _weights(validation[1], len(xv), "w_val"), _SCORE_BATCH)
+        callbacks.append(keras.callbacks.EarlyStopping(patience=patience,
+                                                       restore_best_weights=True))
+    history = model.fit(_Batches(x, w, batch_size, seed=seed), validation_data=val_batches,
+                        epochs=epochs, callbacks=callbacks, verbose=0)
+    last = history.history["loss"][-1]
+    if not math.isfinite(last):
+        raise RuntimeError(f"{model.name}: the training loss became {last} at epoch "
+                           f"{len(history.history['loss'])}; lower the learning rate")
+    return history
 
 
 # -------------------------------------------------------------------------- the scores
@@ -612,21 +680,9 @@ class _KerasScore(AnomalyScore):
 
     def _fit(self, x, w, val):
         self.model = self._new_model()
-        self.model.adapt(x)
-        self.model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
-        callbacks = [keras.callbacks.TerminateOnNaN()]
-        val_batches = None
-        if val is not None:
-            val_batches = _Batches(*val, _SCORE_BATCH)
-            callbacks.append(keras.callbacks.EarlyStopping(
-                patience=self.patience, restore_best_weights=True))
-        self.history = self.model.fit(_Batches(x, w, self.batch_size, seed=self.seed),
-                                      validation_data=val_batches, epochs=self.epochs,
-                                      callbacks=callbacks, verbose=0)
-        last = self.history.history["loss"][-1]
-        if not math.isfinite(last):
-            raise RuntimeError(f"{self.name}: the training loss became {last} at epoch "
-                               f"{len(self.history.history['loss'])}; lower learning_rate")
+        self.history = train(self.model, x, w, val, epochs=self.epochs,
+                             batch_size=self.batch_size, learning_rate=self.learning_rate,
+                             patience=self.patience, seed=self.seed)
 
     def _batched(self, fn, x):
         return np.concatenate([_to_numpy(fn(x[i:i + _SCORE_BATCH]))
