@@ -518,8 +518,9 @@ def train(model, x, sample_weight=None, validation=None, *, epochs=30, batch_siz
         val_batches = _Batches(xv, _weights(validation[1], len(xv), "w_val"), _SCORE_BATCH)
         callbacks.append(keras.callbacks.EarlyStopping(patience=patience,
                                                        restore_best_weights=True))
+    # shuffle=False: _Batches shuffles, seeded; Keras would reorder its batches unseeded.
     history = model.fit(_Batches(x, w, batch_size, seed=seed), validation_data=val_batches,
-                        epochs=epochs, callbacks=callbacks, verbose=0)
+                        epochs=epochs, callbacks=callbacks, verbose=0, shuffle=False)
     last = history.history["loss"][-1]
     if not math.isfinite(last):
         raise RuntimeError(f"{model.name}: the training loss became {last} at epoch "
