@@ -113,6 +113,9 @@ def _weights(w, n, what="sample_weight"):
 
 
 def _to_numpy(tensor):
+    if isinstance(tensor, keras.Variable):
+        # On JAX, converting the Variable itself goes through numpy-2-deprecated __array__.
+        tensor = tensor.value
     return np.asarray(keras.ops.convert_to_numpy(tensor))
 
 
