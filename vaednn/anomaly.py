@@ -722,8 +722,8 @@ class FlowScore(_KerasScore):
 
     name = "flow"
 
-    def __init__(self, coupling_layers=6, hidden_units=(64, 64), bound=3.0, epochs=30,
-                 batch_size=512, learning_rate=1e-3, patience=3, space="raw", seed=0):
+    def __init__(self, coupling_layers=6, hidden_units=(64, 64), bound=3.0, epochs=15,
+                 batch_size=1024, learning_rate=2e-3, patience=3, space="raw", seed=0):
         super().__init__(epochs, batch_size, learning_rate, patience, space, seed,
                          dict(coupling_layers=coupling_layers, hidden_units=hidden_units,
                               bound=bound))
