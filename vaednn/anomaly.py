@@ -4,7 +4,7 @@ Every score has the same interface: build it by name with :func:`make`, train it
 ``fit(x_sm, sample_weight=None, x_val=None, w_val=None)`` on raw SM features (DataFrame or
 array, columns in :data:`vaednn.data.FEATURES` order), then ``score(x)`` gives one float per
 event, larger meaning more anomalous. A score object is also a callable of the raw features,
-so it plugs into :func:`vaednn.evaluate.score` and ``compare`` as is.
+so it plugs into :func:`vaednn.compare.score` and ``compare`` as is.
 
 =========================  ==================================================================
 name (:data:`SCORES`)      score
@@ -64,7 +64,8 @@ import pandas as pd
 
 from vaednn import models
 from vaednn.data import FEATURES, LOG_FEATURES
-from vaednn.models import Decoder, Encoder, LogMinMaxScaling, Sampling, _features_array
+from vaednn.models import Decoder, Encoder, LogMinMaxScaling, Sampling
+from vaednn.models.inputs import features_array
 
 __all__ = [
     "SCORES",
@@ -567,13 +568,13 @@ class AnomalyScore:
                 their loss and keep the best epoch's weights. The scikit-learn scores, which
                 do not iterate, do not use them.
         """
-        x = _features_array(x_sm, "x_sm")
+        x = features_array(x_sm, "x_sm")
         w = _weights(sample_weight, len(x))
         if x_val is None and w_val is not None:
             raise ValueError("w_val given without x_val")
         val = None
         if x_val is not None:
-            xv = _features_array(x_val, "x_val")
+            xv = features_array(x_val, "x_val")
             val = (xv, _weights(w_val, len(xv), "w_val"))
         self._fit(x, w, val)
         self.fitted = True
@@ -583,7 +584,7 @@ class AnomalyScore:
         """One float64 per event of raw features ``x``, larger meaning more anomalous."""
         if not self.fitted:
             raise RuntimeError(f"{self.name}: call fit(x_sm) before score(x)")
-        values = np.asarray(self._score(_features_array(x, "x")), dtype=np.float64).reshape(-1)
+        values = np.asarray(self._score(features_array(x, "x")), dtype=np.float64).reshape(-1)
         if not np.isfinite(values).all():
             raise ValueError(f"{self.name}: {int((~np.isfinite(values)).sum())} non-finite scores")
         return values
