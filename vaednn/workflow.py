@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from vaednn import data as vdata
-from vaednn import evaluate
+from vaednn import evaluate, plotting
 
 RESULTS_FILE = "results.csv"
 
@@ -281,14 +281,12 @@ def smearing_study(scorers: dict, data: evaluate.EvaluationData, operator: str,
     return pd.DataFrame(rows)
 
 
+@plotting.plot_helper
 def plot_smearing(table: pd.DataFrame, axes=None):
     """AUC and min |c| versus the smearing scale, one line per model; returns the axes."""
     import matplotlib.pyplot as plt
 
-    from vaednn import plotting
-
     if axes is None:
-        plotting.use_style()
         _, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for index, (name, rows) in enumerate(table.groupby("model", sort=False)):
         for ax, metric in zip(axes, ("AUC", "min_abs_c")):
@@ -298,7 +296,8 @@ def plot_smearing(table: pd.DataFrame, axes=None):
     axes[1].set_ylabel(r"min $|c|$ for $3\sigma$")
     for ax in axes:
         ax.set_xlabel("detector resolution [× nominal]")
-    axes[0].legend()
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    plotting.experiment_label(axes[0], axes[-1])
     return axes
 
 
