@@ -126,8 +126,8 @@ def variable_label(name: str, labels: dict | None = None, units: bool = True) ->
     """The LaTeX label of a variable: from ``labels``, then :data:`FEATURE_LABELS`, else
     the name itself.
 
-    >>> variable_label("ptl1"), variable_label("ptl1", units=False)
-    ('$p_{T}^{\\ell 1}$ [GeV]', '$p_{T}^{\\ell 1}$')
+    >>> variable_label("mjj"), variable_label("mjj", units=False)
+    ('$m_{jj}$ [GeV]', '$m_{jj}$')
     >>> variable_label("score", {"score": "VAE loss"}), variable_label("score")
     ('VAE loss', 'score')
     """
