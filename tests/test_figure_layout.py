@@ -92,10 +92,11 @@ def _smearing_table():
 EXAMPLES = {
     "vaednn.plotting.plot_features": (lambda: ((_samples(),), {}), True),
     "vaednn.plotting.plot_correlations": (lambda: ((_frame(0),), {}), True),
+    # four panels in four columns: no spare panel, so the legend goes below the grid
     "vaednn.plotting.plot_reconstruction": (
-        lambda: ((np.random.default_rng(0).uniform(size=(500, 14)),
-                  np.random.default_rng(1).uniform(size=(500, 14))),
-                 {"feature_names": FEATURES}), False),
+        lambda: ((np.random.default_rng(0).uniform(size=(500, 4)),
+                  np.random.default_rng(1).uniform(size=(500, 4))),
+                 {"feature_names": FEATURES[:4]}), False),
     "vaednn.plotting.plot_latent": (lambda: ((_latents(),), {}), True),
     "vaednn.plotting.plot_latent_2d": (lambda: ((_latents(),), {}), True),
     "vaednn.curves.plot_loss_curves": (lambda: ((_history(),), {}), False),

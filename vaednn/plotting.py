@@ -239,7 +239,8 @@ def _grid_legend(fig, axes, spare):
         holder.axis("off")
         return holder.legend(handles, labels, loc="center", title=SAMPLES_NOTE,
                              title_fontsize=9)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    # room for the legend's title and one row of entries, about 0.6 inch
+    fig.tight_layout(rect=(0, min(0.3, 0.6 / fig.get_figheight()), 1, 1))
     return fig.legend(handles, labels, loc="lower center", ncols=len(labels),
                       title=SAMPLES_NOTE, title_fontsize=9)
 
@@ -323,8 +324,8 @@ def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, densit
         ax.set_xlabel(variable_label(name, labels))
     for ax in axes[::ncols]:
         ax.set_ylabel("normalised" if density else "events")
-    _grid_legend(fig, axes, spare)
     fig.tight_layout()
+    _grid_legend(fig, axes, spare)
     experiment_label(axes[0], axes[min(ncols, len(axes)) - 1])
     return fig, axes
 
@@ -371,8 +372,8 @@ def plot_reconstruction(inputs, outputs, weights=None, feature_names=None, ncols
             counts, error = _normalised(values, weights, edges, density=True)
             ax.stairs(counts, edges, color=color, linewidth=1.5, linestyle=line, label=label)
         ax.set_xlabel(f"{variable_label(str(name), units=False)} (scaled)")
-    _grid_legend(fig, axes, spare)
     fig.tight_layout()
+    _grid_legend(fig, axes, spare)
     return fig, axes
 
 
@@ -402,11 +403,8 @@ def plot_latent(latents, ncols: int = 4, bins: int = 50):
         ax.axhline(0, color="grey", linewidth=0.5)
         ax.set_xlabel(rf"$z_{{{i + 1}}}$ (mean)")
     axes[0].set_ylabel("normalised")
-    if spare:
-        _grid_legend(fig, axes, spare)
-    else:
-        axes[-1].legend(title=SAMPLES_NOTE, title_fontsize=8, fontsize=8)
     fig.tight_layout()
+    _grid_legend(fig, axes, spare)
     experiment_label(axes[0], axes[-1])
     return fig, axes
 
