@@ -45,7 +45,7 @@ Numbers and their sources (tags as in PHYSICS.md: [P] Bellan et al., arXiv:2108.
 - ``GENERATOR_CUTS``: ptj > 20 GeV, |ηj| < 5, mjj > 100 GeV, ptl > 10 GeV, |ηl| < 2.5,
   the usual MadGraph VBS run-card values [E]. Their VBS-cut efficiency comes out
   ≈ 0.69, i.e. 3.8 fb after the cuts, inside the 3.5–4 fb of PHYSICS.md [E].
-- ``SM_PARAMETERS``: the shape parameters of steps 1–5, fitted [F] (Nelder-Mead on the
+- ``SM_PARAMETERS``: the shape parameters of steps 1–6, fitted [F] (Nelder-Mead on the
   log-quantile residuals, then touched up by hand) to the SM p10–p90 quantiles, the log
   correlations, median |η_j1|, |η_l1| and opposite-hemisphere share of PHYSICS.md [C], and
   ``central_frac`` to the VBS-cut efficiency; ``deta_mu``, ``ptj1_mu`` were raised by hand
