@@ -24,10 +24,9 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-$(DATA)/ntuple_SSWW_SM.root: | $(INSTALLED)
-	$(BIN)/vaednn simulate --out $(DATA)
-
-data: $(DATA)/ntuple_SSWW_SM.root
+# Regenerated when any file is missing or was written by another generator version.
+data: | $(INSTALLED)
+	$(BIN)/python -m vaednn.simulate --check $(DATA) || $(BIN)/vaednn simulate --out $(DATA)
 
 figures: data
 	$(BIN)/vaednn summary --data $(DATA)

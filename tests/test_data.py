@@ -195,16 +195,61 @@ def test_wilson_scaling_and_mixture():
     np.testing.assert_allclose(w, [100.0, 100.0, 50.0, -150.0, 50.0])
 
 
-def test_smear_is_seeded_keeps_positive_quantities_positive_and_has_the_right_width():
-    rng = np.random.default_rng(0)
-    features = pd.DataFrame({f: rng.uniform(10, 20, 20000) for f in FEATURES})
-    smeared = data.smear(features, 0.1, seed=1)
-    pd.testing.assert_frame_equal(smeared, data.smear(features, 0.1, seed=1))
-    relative = (smeared - features) / features
-    assert relative.to_numpy().std() == pytest.approx(0.1, rel=0.02)
-    strong = data.smear(features, 0.6, seed=1)
+def _smear_input(n=40_000, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({f: rng.uniform(100, 200, n) for f in FEATURES})
+    for name in ("etaj1", "etaj2", "etal1", "etal2"):
+        frame[name] = rng.uniform(-2.5, 2.5, n)
+    frame["deltaetajj"] = rng.uniform(0, 6, n)
+    frame["deltaphijj"] = rng.uniform(0, np.pi, n)
+    return frame
+
+
+def test_smear_is_absolute_in_angles_and_met_and_relative_in_pt():
+    features = _smear_input()
+    smeared = data.smear(features, 1.0, seed=1)
+    pd.testing.assert_frame_equal(smeared, data.smear(features, 1.0, seed=1))
+    diff = smeared - features
+    res = data.DETECTOR_RESOLUTION
+    # absolute: the spread does not grow with the value
+    for name, sigma in (("etaj1", res["jet_angle"]), ("etal2", res["lepton_angle"]),
+                        ("met", res["met_gev"])):
+        assert diff[name].std() == pytest.approx(sigma, rel=0.03), name
+        large = features[name].abs() > features[name].abs().median()
+        assert diff[name][large].std() == pytest.approx(diff[name][~large].std(), rel=0.05)
+    # relative: the spread of the ratio is the resolution, 2% for leptons
+    for name in ("ptl1", "ptll"):
+        assert (diff[name] / features[name]).std() == pytest.approx(res["lepton_pt"], rel=0.03)
+    jets = diff["ptj1"] / features["ptj1"] / data.jet_pt_resolution(features["ptj1"])
+    assert jets.std() == pytest.approx(1.0, rel=0.03)
+
+
+def test_jet_resolution_follows_physics_md():
+    # PHYSICS.md: 10-15% at 50 GeV, about 5% at 500 GeV
+    assert 0.10 <= data.jet_pt_resolution(50.0) <= 0.15
+    assert data.jet_pt_resolution(500.0) == pytest.approx(0.05, abs=0.005)
+
+
+def test_smear_keeps_every_quantity_in_its_range_and_scales():
+    features = _smear_input()
+    strong = data.smear(features, 8.0, seed=2)
     assert (strong[list(data.LOG_FEATURES)] > 0).all().all()
+    assert strong["deltaetajj"].min() >= 0
+    assert strong["deltaphijj"].between(0, np.pi).all()
     pd.testing.assert_frame_equal(data.smear(features, 0.0), features)
+    once, twice = data.smear(features, 1.0, seed=3), data.smear(features, 2.0, seed=3)
+    ratio = (twice - features)["etaj2"].std() / (once - features)["etaj2"].std()
+    assert ratio == pytest.approx(2.0, rel=0.03)
+
+
+def test_smear_refuses_unknown_columns_and_negative_scales():
+    features = _smear_input(100)
+    with pytest.raises(ValueError, match="nJets"):
+        data.smear(features.assign(nJets=1.0))
+    with pytest.raises(ValueError, match="scale must be >= 0"):
+        data.smear(features, -1.0)
+    with pytest.raises(ValueError, match="ptj2"):
+        data.smear(features[["mjj", "ptj1"]])
 
 
 def test_sample_table_counts_and_yields():

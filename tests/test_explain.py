@@ -9,7 +9,7 @@ import shap
 
 from vaednn import explain, models, simulate
 from vaednn.data import FEATURES
-from vaednn.plotting import save_figure
+from vaednn.plotting import save_figure, variable_label
 
 N = len(FEATURES)
 
@@ -301,12 +301,13 @@ def test_plots(flat, events, tmp_path):
     fig, axes = plt.subplots(1, 2)
     ax = explain.plot_summary(values_bsm, ax=axes[0])
     assert ax is axes[0]
-    assert {t.get_text() for t in ax.get_yticklabels()} == set(FEATURES)
+    names = {variable_label(f, units=False): f for f in FEATURES}
+    assert {t.get_text() for t in ax.get_yticklabels()} == set(names)
 
     ax = explain.plot_mean_abs(values_sm, values_bsm, ax=axes[1])
     sm_bars, bsm_bars = ax.containers
     assert (sm_bars.get_label(), bsm_bars.get_label()) == ("SM", "BSM")
-    order = [t.get_text() for t in ax.get_yticklabels()]
+    order = [names[t.get_text()] for t in ax.get_yticklabels()]
     for bars, values in ((sm_bars, values_sm), (bsm_bars, values_bsm)):
         widths = [bar.get_width() for bar in bars]
         np.testing.assert_allclose(widths, explain.mean_abs(values)[order])

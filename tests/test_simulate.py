@@ -150,8 +150,10 @@ def test_sm_correlations_of_the_logs_are_physical(generated_dir):
 def test_summary_passes_on_the_generated_data(generated_dir):
     tables = simulate.physics_summary(generated_dir, operators=OPS)
     sm, ratios = tables["SM after the VBS cuts"], tables["cross-section ratios at c = 1"]
+    fidelity = tables["generator fidelity before the cuts"]
     assert len(sm) == len(SM_MEDIANS) + 1 and len(ratios) == 2 * len(OPS)
-    for table in (sm, ratios):
+    assert len(fidelity) == 2 + 2 * (1 + 2 * len(OPS))  # Δη, mjj shape; mjj, mll per sample
+    for table in (sm, ratios, fidelity):
         assert table["passed"].all(), table[~table["passed"]].to_string()
     cw = ratios.set_index(["check", "sample"]).loc[("sigma_QUAD/sigma_SM", "cW")]
     assert cw["value"] == pytest.approx(0.77) and cw["source"] == "S"
@@ -174,6 +176,70 @@ def test_summary_has_no_reference_for_an_unknown_operator(generated_dir, tmp_pat
     ratios = simulate.physics_summary(tmp_path, operators=["cNEW"])["cross-section ratios at c = 1"]
     assert ratios["value"].tolist() == pytest.approx([-0.485, 0.06])
     assert ratios["passed"].isna().all() and (ratios["source"] == "none").all()
+
+
+# --------------------------------------------------------------------- generator fidelity
+def test_every_final_state_respects_the_collision_energy(generated_dir):
+    for path in _paths(generated_dir):
+        a, _ = _arrays(path)
+        assert a["mhat"].max() < simulate.SQRT_S_GEV, path.name
+        assert (a["mjj"] < a["mhat"]).all() and (a["mll"] < a["mhat"]).all(), path.name
+    # the parton luminosities make mjj above 7 TeV rare (PHYSICS.md): fewer than the ~1%
+    # an x^-3.1 tail from [C]'s p90 at 2.5 TeV would put there
+    sm, _ = _arrays(ntuple_path(generated_dir, "SM"))
+    assert np.mean(sm["mjj"] > 7000) < 5e-3
+
+
+def test_parton_acceptance_vanishes_at_the_collision_energy():
+    mhat = np.array([0.0, 6500.0, 13_000.0, 20_000.0])
+    # (1 - ŝ/s)^2: 1, (3/4)^2, 0, 0
+    np.testing.assert_allclose(simulate._parton_acceptance(mhat, 2.0), [1.0, 0.5625, 0.0, 0.0])
+
+
+def test_deltaetajj_and_mjj_are_smooth_through_the_cuts_before_the_cuts(generated_dir):
+    sm = _sample(generated_dir, cuts=None)
+    w = lumi_weights(sm)
+    ratio = simulate.deta_step_across_cut(sm.features["deltaetajj"], w)
+    assert abs(ratio - 1) < 1 / 3, ratio
+    assert simulate.smoothness_chi2(sm.features["mjj"], w) < simulate.MJJ_SMOOTHNESS_MAX
+
+
+def test_the_checks_catch_a_block_pasted_on_a_gaussian_and_a_kink():
+    rng = np.random.default_rng(0)
+    # the generator before version 2: 26% uniform in [0, 2] on a Gaussian of mean 4.1
+    deta = np.concatenate([rng.uniform(0, 2, 26_000), rng.normal(4.1, 1.4, 74_000)])
+    assert simulate.deta_step_across_cut(deta, np.ones(len(deta))) > 2
+    smooth = np.exp(rng.normal(np.log(300), 0.6, 200_000))
+    assert simulate.smoothness_chi2(smooth, np.ones(len(smooth))) < 2
+    # a density whose log slope jumps at 250 GeV: an extra component ending there
+    kinked = np.concatenate([smooth, rng.uniform(150, 250, 20_000)])
+    assert simulate.smoothness_chi2(kinked, np.ones(len(kinked))) > 5
+
+
+def test_files_carry_the_generator_version_and_stale_data_is_found(tmp_path):
+    paths = write_ntuples(tmp_path, operators=("cW",), n_events=500, n_bsm=500)
+    assert all(simulate.generator_version(p) == simulate.GENERATOR_VERSION for p in paths)
+    assert simulate.stale_files(tmp_path, operators=("cW",)) == []
+    assert simulate.stale_files(tmp_path, operators=("cW", "cHl3")) == [
+        ntuple_path(tmp_path, "LIN", "cHl3"), ntuple_path(tmp_path, "QUAD", "cHl3")]
+    with uproot.update(paths[0]) as file:  # as a previous generator version would have it
+        file[simulate.VERSION_KEY] = str(simulate.GENERATOR_VERSION - 1)
+    assert simulate.stale_files(tmp_path, operators=("cW",)) == [paths[0]]
+    assert simulate._main(["--check", str(tmp_path), "--operators", "cW"]) == 1
+    write_ntuples(tmp_path, operators=("cW",), n_events=500, n_bsm=500)
+    assert simulate._main(["--check", str(tmp_path), "--operators", "cW"]) == 0
+
+
+def test_a_file_without_a_stamp_has_no_version(generated_dir, tmp_path):
+    source = ntuple_path(generated_dir, "SM")
+    target = tmp_path / source.name
+    with uproot.open(source) as old, uproot.recreate(target) as new:
+        new.mktree("SSWW_SM", {"mjj": np.float32}).extend({"mjj": old["SSWW_SM"]["mjj"].array(
+            library="np")})
+    assert simulate.generator_version(target) is None
+    assert simulate.stale_files(tmp_path, operators=()) == [target]
+    with pytest.raises(FileNotFoundError, match="nothing.root"):
+        simulate.generator_version(tmp_path / "nothing.root")
 
 
 # ------------------------------------------------------------------------- EFT samples

@@ -78,13 +78,13 @@ def test_save_results_writes_the_headline_numbers(analysis, tmp_path):
 
 def test_smearing_study_at_zero_is_the_unsmeared_result(analysis):
     scorer = compare.feature_scorer("mll")
-    table = workflow.smearing_study({"mll": scorer}, analysis, "cW", fractions=(0.0, 0.2))
+    table = workflow.smearing_study({"mll": scorer}, analysis, "cW", scales=(0.0, 2.0))
     unsmeared = compare.compare({"mll": scorer}, analysis, operators=["cW"], references=False,
                                 intervals=False)["cW"].loc["mll", "AUC"]
-    assert table.loc[table["fraction"] == 0.0, "AUC"].item() == pytest.approx(unsmeared)
-    assert table.loc[table["fraction"] == 0.2, "AUC"].item() != pytest.approx(unsmeared)
+    assert table.loc[table["scale"] == 0.0, "AUC"].item() == pytest.approx(unsmeared)
+    assert table.loc[table["scale"] == 2.0, "AUC"].item() != pytest.approx(unsmeared)
     axes = workflow.plot_smearing(table)
-    assert len(axes[0].lines) == 1 and list(axes[0].lines[0].get_xdata()) == [0.0, 20.0]
+    assert len(axes[0].lines) == 1 and list(axes[0].lines[0].get_xdata()) == [0.0, 2.0]
 
 
 def test_ensure_data_generates_once_then_reuses(tmp_path, caplog):

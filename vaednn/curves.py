@@ -13,10 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vaednn.files import atomic_path
-from vaednn.plotting import model_color, new_axes
+import matplotlib as mpl
 
-__all__ = ["history_frame", "save_history", "plot_loss_curves"]
+from vaednn.files import atomic_path
+
+from vaednn.plotting import model_color, new_axes, plot_helper
+
+__all__ = ["TERM_LABELS", "history_frame", "plot_loss_curves", "save_history"]
 
 _TIDY = ["epoch", "term", "split", "value"]
 
@@ -84,14 +87,26 @@ def save_history(history, path: str | os.PathLike) -> Path:
     return path
 
 
-def plot_loss_curves(history_or_frame, ax=None, terms=None):
+#: Labels of the usual history terms; others are shown by their own name.
+TERM_LABELS = {"loss": "total", "reconstruction_loss": "reconstruction", "kl_loss": "KL",
+               "classification_loss": "classification", "auc": "AUC",
+               "binary_accuracy": "accuracy"}
+
+
+@plot_helper
+def plot_loss_curves(history_or_frame, ax=None, terms=None, legend: bool = True):
     """Plot every term against epoch, its validation twin dashed in the same colour.
+
+    The total ``loss`` is drawn black, thicker and on top, so it stays visible where one
+    term dominates it and the curves coincide. The legend names each term once (colour)
+    and the two splits once (line style).
 
     Args:
         history_or_frame: anything :func:`history_frame` accepts.
         ax: matplotlib axes to draw on (a new figure if None).
         terms: the terms to draw (default: every term whose name ends in ``loss``; pass
             e.g. ``["auc", "binary_accuracy"]`` for the classifier metrics).
+        legend: draw the legend (turn off on all but one panel of a grid of histories).
 
     Returns:
         The list of ``Line2D`` drawn, training before validation for each term. The y axis
@@ -106,18 +121,28 @@ def plot_loss_curves(history_or_frame, ax=None, terms=None):
     if missing:
         raise ValueError(f"terms {missing} are not in the history; it has {available}")
     _, ax = new_axes(ax)
-    lines = []
-    for i, term in enumerate(terms):
+    lines, handles = [], []
+    others = [t for t in terms if t != "loss"]
+    for term in terms:
+        total = term == "loss"
+        color = "black" if total else model_color(others.index(term))
+        width, order = (2.5, 3) if total else (1.5, 2)
         for split, style in (("train", "-"), ("val", "--")):
             part = tidy[(tidy["term"] == term) & (tidy["split"] == split)]
             if len(part):
                 label = term if split == "train" else f"{term} (validation)"
-                lines += ax.plot(part["epoch"], part["value"], style, color=model_color(i),
-                                 label=label)
+                lines += ax.plot(part["epoch"], part["value"], style, color=color,
+                                 label=label, linewidth=width, zorder=order)
+        handles.append(mpl.lines.Line2D([], [], color=color, linewidth=width,
+                                        label=TERM_LABELS.get(term, term)))
+    if (tidy["split"] == "val").any():
+        handles += [mpl.lines.Line2D([], [], color="grey", linestyle=style, label=split)
+                    for style, split in (("-", "training"), ("--", "validation"))]
     drawn = tidy[tidy["term"].isin(terms)]["value"]
     if all(t.endswith("loss") for t in terms) and len(drawn) and (drawn > 0).all():
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss" if all(t.endswith("loss") for t in terms) else "value")
-    ax.legend()
+    if legend:
+        ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return lines

@@ -47,7 +47,7 @@ import pandas as pd
 from vaednn import models
 from vaednn.extras import require
 from vaednn.data import FEATURES
-from vaednn.plotting import SAMPLE_COLORS, model_color, new_axes
+from vaednn.plotting import SAMPLE_COLORS, model_color, new_axes, plot_helper, variable_label
 
 shap = require("shap", "vaednn.explain")
 
@@ -456,7 +456,27 @@ def mean_abs(values) -> pd.Series:
     return pd.Series(importance, index=list(FEATURES), name="mean_abs_shap")
 
 
-def plot_summary(values, X=None, ax=None, max_display: int = _N, title: str | None = None):
+def _labels(names) -> list[str]:
+    return [variable_label(name, units=False) for name in names]
+
+
+@contextlib.contextmanager
+def _numpy_global_seed(seed: int):
+    """Seed NumPy's legacy global generator for the block, then restore its state.
+
+    ``shap.plots.beeswarm`` jitters its dots with ``np.random`` and takes no generator.
+    """
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+@plot_helper
+def plot_summary(values, X=None, ax=None, max_display: int = _N, title: str | None = None,
+                 seed: int = 0):
     """Beeswarm of the SHAP values, one row per variable, coloured by the variable's value.
 
     Args:
@@ -466,6 +486,7 @@ def plot_summary(values, X=None, ax=None, max_display: int = _N, title: str | No
         ax: axis to draw into; a new figure when None.
         max_display: number of variables shown (the rest are summed into one row).
         title: axis title.
+        seed: seed of the beeswarm's jitter, so the same values give the same figure.
 
     Returns:
         The axis drawn into.
@@ -482,14 +503,17 @@ def plot_summary(values, X=None, ax=None, max_display: int = _N, title: str | No
                 f"X has shape {data.shape} but the SHAP values have shape {array.shape}"
             )
     fig, ax = new_axes(ax)
-    explanation = shap.Explanation(values=array, data=data, feature_names=list(FEATURES))
-    shap.plots.beeswarm(explanation, max_display=max_display, ax=ax, show=False, plot_size=None)
+    explanation = shap.Explanation(values=array, data=data, feature_names=_labels(FEATURES))
+    with _numpy_global_seed(seed):
+        shap.plots.beeswarm(explanation, max_display=max_display, ax=ax, show=False,
+                            plot_size=None)
     ax.set_xlabel("SHAP value (impact on score)")
     if title:
         ax.set_title(title)
     return ax
 
 
+@plot_helper
 def plot_mean_abs(values_sm, values_bsm, ax=None, labels: tuple[str, str] = ("SM", "BSM")):
     """Horizontal bars of mean |SHAP| per variable, SM and BSM side by side.
 
@@ -505,7 +529,7 @@ def plot_mean_abs(values_sm, values_bsm, ax=None, labels: tuple[str, str] = ("SM
     height = 0.4
     for offset, label, key in ((-height / 2, labels[0], "SM"), (height / 2, labels[1], "BSM")):
         ax.barh(y + offset, table[label], height=height, color=SAMPLE_COLORS[key], label=label)
-    ax.set_yticks(y, table.index)
+    ax.set_yticks(y, _labels(table.index))
     ax.set_xlabel("mean |SHAP value|")
     ax.legend(loc="lower right")
     return ax
@@ -599,6 +623,7 @@ def ablation(
     return table
 
 
+@plot_helper
 def plot_ablation(table: pd.DataFrame, ax=None):
     """Grouped bars of the event's SHAP values per variable, one colour per ablation.
 
@@ -616,11 +641,11 @@ def plot_ablation(table: pd.DataFrame, ax=None):
     x = np.arange(_N)
     width = 0.8 / len(table)
     for i, (name, values) in enumerate(table.loc[:, list(FEATURES)].iterrows()):
-        label = "no ablation" if name == "none" else f"{name} ablated"
+        label = "no ablation" if name == "none" else f"{variable_label(name, units=False)} ablated"
         offset = (i - (len(table) - 1) / 2) * width
         ax.bar(x + offset, values, width=width, color=model_color(i), label=label)
     ax.axhline(0.0, color="0.3", linewidth=0.8)
-    ax.set_xticks(x, FEATURES, rotation=60, ha="right")
+    ax.set_xticks(x, _labels(FEATURES), rotation=60, ha="right")
     ax.set_ylabel("SHAP value of the reconstruction loss")
     ax.legend(fontsize=8, ncols=2)
     return ax
@@ -668,6 +693,7 @@ def variables_high_loss(model, X, threshold: float, k: int = 3) -> pd.DataFrame:
     return table
 
 
+@plot_helper
 def plot_variables_high_loss(table: pd.DataFrame, ax=None):
     """Bar chart of :func:`variables_high_loss`: share of high-loss events per variable.
 
@@ -680,7 +706,7 @@ def plot_variables_high_loss(table: pd.DataFrame, ax=None):
         )
     fig, ax = new_axes(ax)
     ax.bar(np.arange(len(table)), table["fraction"], color=SAMPLE_COLORS["BSM"])
-    ax.set_xticks(np.arange(len(table)), table.index, rotation=60, ha="right")
+    ax.set_xticks(np.arange(len(table)), _labels(table.index), rotation=60, ha="right")
     k, n, threshold = (table.attrs.get(key) for key in ("k", "n_events", "threshold"))
     ax.set_ylabel(f"fraction with variable in top {k} errors" if k else "fraction of events")
     if n is not None:

@@ -5,12 +5,19 @@ never written back, so the committed notebooks stay output-free; the figures the
 to ``figures/`` and the results table to ``figures/results.csv``. Progress is logged per
 notebook and per section (the notebook's markdown headings), and the run ends with the
 summary table, which also refreshes the results section of the README.
+
+The console stays quiet: kernels talk to nbclient over IPC sockets (no TCP, so no
+transport-encryption warning), TensorFlow's C++ start-up lines are dropped, and what else
+a kernel writes to its stderr, or a cell to its stderr stream as a Python warning, is
+printed under the section it came from.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,11 +50,40 @@ def _heading(cell) -> str | None:
     return None
 
 
+#: Kernel stderr lines that are start-up noise, not news: TensorFlow's C++ logs, which absl
+#: writes before TF_CPP_MIN_LOG_LEVEL takes effect, and their preamble.
+NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog"
+                   r"|[IW]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\]"
+                   r"|To enable the following instructions)")
+
+
+def worth_showing(line: str) -> bool:
+    """Whether a kernel's stderr line reaches the console (not blank, not start-up noise).
+
+    >>> worth_showing("I0000 00:00:1795727119.389707    5328 port.cc:153] oneDNN custom ops")
+    False
+    >>> worth_showing("/x/models.py:12: UserWarning: the KL term diverged")
+    True
+    """
+    return bool(line.strip()) and not NOISE.match(line)
+
+
+def _cell_warnings(cell) -> list[str]:
+    """Python warnings a cell wrote to its stderr stream."""
+    lines = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stderr":
+            lines += [line for line in output.get("text", "").splitlines()
+                      if "Warning" in line and worth_showing(line)]
+    return lines
+
+
 def execute(path: Path, timeout: int = 3600) -> None:
     """Execute one notebook in a fresh kernel, logging each section as it starts."""
     nbclient = require("nbclient", "vaednn reproduce")
     nbformat = require("nbformat", "vaednn reproduce")
     require("ipykernel", "vaednn reproduce")
+    from traitlets.config import Config
 
     notebook = nbformat.read(path, as_version=4)
     headings = {}
@@ -65,12 +101,27 @@ def execute(path: Path, timeout: int = 3600) -> None:
             log.info("    [%d/%d] %s", step, len(code_cells), section)
             shown[0] = section
 
-    client = nbclient.NotebookClient(
-        notebook, timeout=timeout, kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-        on_cell_execute=on_cell_execute,
-    )
-    client.execute()
+    def on_cell_executed(cell, cell_index, execute_reply):
+        for line in _cell_warnings(cell):
+            log.warning("        %s", line)
+
+    with tempfile.TemporaryDirectory(prefix="vaednn-kernel-") as sockets, \
+            tempfile.TemporaryFile("w+") as kernel_stderr:
+        config = Config()
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(Path(sockets) / "kernel")
+        client = nbclient.NotebookClient(
+            notebook, timeout=timeout, kernel_name="python3", config=config,
+            resources={"metadata": {"path": str(path.parent)}},
+            on_cell_execute=on_cell_execute, on_cell_executed=on_cell_executed,
+        )
+        try:
+            client.execute(stderr=kernel_stderr)
+        finally:
+            kernel_stderr.seek(0)
+            for line in kernel_stderr.read().splitlines():
+                if worth_showing(line):
+                    log.warning("    kernel: %s", line)
 
 
 def summary(figures: Path | None = None) -> pd.DataFrame:

@@ -799,6 +799,7 @@ def _ok(results: pd.DataFrame) -> pd.DataFrame:
     return ok
 
 
+@plotting.plot_helper
 def plot_min_coefficient(results: pd.DataFrame, ax=None, *, log: bool = True):
     """The smallest |c| reaching 3 sigma, per evaluated operator (groups) and model (bars).
 
@@ -837,6 +838,7 @@ def plot_min_coefficient(results: pd.DataFrame, ax=None, *, log: bool = True):
     return drawn
 
 
+@plotting.plot_helper
 def plot_auc_vs_latent(results: pd.DataFrame, ax=None, *, operator: str | None = None):
     """AUC versus latent dimension, one line per model.
 

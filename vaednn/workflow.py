@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from vaednn import data as vdata
-from vaednn import compare, files, stats
+from vaednn import compare, files, plotting, stats
 
 RESULTS_FILE = "results.csv"
 
@@ -234,49 +234,48 @@ def comparison(data: compare.EvaluationData, shared: dict, per_operator: dict,
 
 
 def smearing_study(scorers: dict, data: compare.EvaluationData, operator: str,
-                   fractions=(0.0, 0.05, 0.1, 0.2), c: float = 1.0, seed: int = 0) -> pd.DataFrame:
+                   scales=(0.0, 0.5, 1.0, 2.0), c: float = 1.0, seed: int = 0) -> pd.DataFrame:
     """AUC and min |c| of trained models on test events smeared as a detector would.
 
-    Every variable of the SM, LIN and QUAD test events gets Gaussian noise of ``fraction``
-    of its value (:func:`vaednn.data.smear`, the seed's 10 % study); the models are not
-    retrained, so the table says how much a resolution the training never saw degrades
-    them. The cuts are chosen on the unsmeared validation events. Returns one row per model
-    and fraction.
+    Every variable of the SM, LIN and QUAD test events gets Gaussian noise of ``scale``
+    times a typical LHC detector resolution (:func:`vaednn.data.smear`: absolute in η, φ
+    and MET, relative in pT and masses); the models are not retrained, so the table says
+    how much a resolution the training never saw degrades them. The cuts are chosen on the
+    unsmeared validation events. Returns one row per model and scale.
     """
     test = data.test[operator]
     rows = []
-    for fraction in fractions:
+    for scale in scales:
         smeared = vdata.OperatorSamples(operator, *(
-            dataclasses.replace(sample, features=vdata.smear(sample.features, fraction,
+            dataclasses.replace(sample, features=vdata.smear(sample.features, scale,
                                                                seed=seed + index))
             for index, sample in enumerate(test)))
         for name, scorer in scorers.items():
             choose = compare.score_samples(scorer, data.validation[operator], data.luminosity)
             scored = compare.score_samples(scorer, smeared, data.luminosity)
             numbers = compare.metrics(choose, scored, c=c, intervals=False)
-            rows.append({"model": name, "fraction": fraction, "AUC": numbers["AUC"],
+            rows.append({"model": name, "scale": scale, "AUC": numbers["AUC"],
                          "min_abs_c": numbers["min_abs_c"]})
     return pd.DataFrame(rows)
 
 
+@plotting.plot_helper
 def plot_smearing(table: pd.DataFrame, axes=None):
-    """AUC and min |c| versus the smearing fraction, one line per model; returns the axes."""
+    """AUC and min |c| versus the smearing scale, one line per model; returns the axes."""
     import matplotlib.pyplot as plt
 
-    from vaednn import plotting
-
     if axes is None:
-        plotting.use_style()
         _, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for index, (name, rows) in enumerate(table.groupby("model", sort=False)):
         for ax, metric in zip(axes, ("AUC", "min_abs_c")):
-            ax.plot(100 * rows["fraction"], rows[metric], marker="o",
+            ax.plot(rows["scale"], rows[metric], marker="o",
                     color=plotting.model_color(index), label=name)
     axes[0].set_ylabel("AUC")
     axes[1].set_ylabel(r"min $|c|$ for $3\sigma$")
     for ax in axes:
-        ax.set_xlabel("Gaussian smearing [% of the value]")
-    axes[0].legend()
+        ax.set_xlabel("detector resolution [× nominal]")
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    plotting.experiment_label(axes[0], axes[-1])
     return axes
 
 

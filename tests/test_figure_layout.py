@@ -1,0 +1,245 @@
+"""Every plot helper renders a figure a journal would print.
+
+Each helper in ``plotting.PLOT_HELPERS`` is rendered with small inputs and checked with
+matplotlib's own bounding boxes: no two texts overlap (tick labels aside; a text may not
+sit on another panel's tick labels either), no legend covers a text, no raw branch name is
+shown, figures of events carry the experiment label, and the global rcParams are the same
+after the call. A helper added to the registry without an example here fails the
+completeness test, so new helpers are rendered too.
+"""
+
+import copy
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaednn import curves, explain, plotting, scan, workflow  # noqa: F401 (fill the registry)
+from vaednn.data import FEATURES
+
+mpl.use("agg")
+
+
+def _frame(seed, n=1000):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({name: rng.lognormal(3.0, 0.5, n) for name in FEATURES})
+    for name in ("etaj1", "etaj2", "etal1", "etal2"):
+        frame[name] = rng.normal(0, 1.5, n)
+    return frame
+
+
+def _samples():
+    n = 1000
+    lin_w = np.where(np.arange(n) % 3 == 0, -1.0, 1.0)
+    return {"SM": (_frame(0), np.ones(n)), "LIN": (_frame(1), lin_w),
+            "QUAD": (_frame(2), np.full(n, 0.5))}
+
+
+def _latents(k=3):
+    rng = np.random.default_rng(0)
+    return {"SM": (rng.normal(size=(2000, k)), np.ones(2000)),
+            "LIN": (rng.normal(0.5, 1, (2000, k)), np.where(np.arange(2000) % 3, 1.0, -1.0)),
+            "QUAD": (rng.normal(1.5, 1, (2000, k)), np.ones(2000))}
+
+
+def _shap_values(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(100, len(FEATURES))) * np.linspace(0.1, 2, len(FEATURES))
+
+
+def _scan_results():
+    rows = []
+    for trial, (model, latent) in enumerate([(m, k) for m in ("VAE", "VAE+DNN") for k in (2, 4, 8)]):
+        for operator in ("cW", "cqq3"):
+            rows.append({"status": "ok", "model": model, "operator": operator, "trial_id": trial,
+                         "hp_latent_dim": latent, "AUC": 0.6 + 0.02 * latent,
+                         "min_abs_c": 0.1 * (trial + 1)})
+    return pd.DataFrame(rows)
+
+
+def _ablation_table():
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(3, len(FEATURES))), columns=list(FEATURES),
+                         index=pd.Index(["none", "ptl1", "mll"], name="ablated"))
+    return table
+
+
+def _high_loss_table():
+    table = pd.DataFrame({"count": np.arange(len(FEATURES))[::-1],
+                          "fraction": np.linspace(0.5, 0.01, len(FEATURES))},
+                         index=pd.Index(list(FEATURES), name="feature"))
+    table.attrs.update(k=3, n_events=120, threshold=0.25)
+    return table
+
+
+def _history():
+    epochs = np.arange(1, 21)
+    return {"loss": 10 / epochs + 1.0, "reconstruction_loss": 10 / epochs + 0.9,
+            "kl_loss": 0.1 + 0.0 * epochs, "val_loss": 11 / epochs + 1.0,
+            "val_reconstruction_loss": 11 / epochs + 0.9, "val_kl_loss": 0.12 + 0.0 * epochs}
+
+
+def _smearing_table():
+    return pd.DataFrame([{"model": m, "scale": s, "AUC": 0.8 - 0.05 * s - 0.1 * i,
+                          "min_abs_c": 0.2 + 0.05 * s + 0.1 * i}
+                         for i, m in enumerate(("VAE", "VAE+DNN", "BDT (supervised)"))
+                         for s in (0.0, 0.5, 1.0, 2.0)])
+
+
+#: helper -> (arguments, whether it is a figure of events: needs the experiment label)
+EXAMPLES = {
+    "vaednn.plotting.plot_features": (lambda: ((_samples(),), {}), True),
+    "vaednn.plotting.plot_correlations": (lambda: ((_frame(0),), {}), True),
+    # four panels in four columns: no spare panel, so the legend goes below the grid
+    "vaednn.plotting.plot_reconstruction": (
+        lambda: ((np.random.default_rng(0).uniform(size=(500, 4)),
+                  np.random.default_rng(1).uniform(size=(500, 4))),
+                 {"feature_names": FEATURES[:4]}), False),
+    "vaednn.plotting.plot_latent": (lambda: ((_latents(),), {}), True),
+    "vaednn.plotting.plot_latent_2d": (lambda: ((_latents(),), {}), True),
+    "vaednn.curves.plot_loss_curves": (lambda: ((_history(),), {}), False),
+    "vaednn.explain.plot_summary": (lambda: ((_shap_values(),), {"X": _frame(0)[:100]}), False),
+    "vaednn.explain.plot_mean_abs": (lambda: ((_shap_values(0), _shap_values(1)), {}), False),
+    "vaednn.explain.plot_ablation": (lambda: ((_ablation_table(),), {}), False),
+    "vaednn.explain.plot_variables_high_loss": (lambda: ((_high_loss_table(),), {}), False),
+    "vaednn.scan.plot_min_coefficient": (lambda: ((_scan_results(),), {}), False),
+    "vaednn.scan.plot_auc_vs_latent": (lambda: ((_scan_results(),), {}), False),
+    "vaednn.workflow.plot_smearing": (lambda: ((_smearing_table(),), {}), True),
+}
+
+
+def _figure(result):
+    """The figure of whatever a helper returned (an axis, axes, a (fig, axes) pair, ...)."""
+    stack = [result]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, mpl.figure.Figure):
+            return item
+        if isinstance(item, mpl.artist.Artist) and item.figure is not None:
+            return item.figure
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, np.ndarray)):
+            stack.extend(item)
+        elif hasattr(item, "get_children"):
+            stack.extend(item.get_children())
+    raise AssertionError(f"no figure in {type(result).__name__}")
+
+
+def _tick_labels(ax):
+    labels = []
+    for axis in (ax.xaxis, ax.yaxis):
+        labels += list(axis.get_ticklabels(which="both")) + [axis.get_offset_text()]
+    return labels
+
+
+def _shown(text):
+    return (text.get_visible() and text.get_text().strip() != ""
+            and (text.axes is None or text.axes.get_visible()))
+
+
+def _overlap(a, b, tolerance=1.0):
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return width > tolerance and height > tolerance
+
+
+def overlaps(fig) -> list[str]:
+    """Pairs of texts, or a legend and a text, whose window extents overlap."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ticks = {id(t): ax for ax in fig.axes for t in _tick_labels(ax)}
+    legends = [leg for leg in fig.findobj(mpl.legend.Legend) if leg.get_visible()]
+    in_legend = {id(t) for leg in legends for t in leg.findobj(mpl.text.Text)}
+    texts = [t for t in fig.findobj(mpl.text.Text)
+             if _shown(t) and id(t) not in ticks and id(t) not in in_legend]
+    tick_texts = [t for t in fig.findobj(mpl.text.Text) if id(t) in ticks and _shown(t)]
+    boxes = {id(t): t.get_window_extent(renderer) for t in texts + tick_texts}
+    found = []
+    for i, a in enumerate(texts):
+        for b in texts[i + 1:]:
+            if _overlap(boxes[id(a)], boxes[id(b)]):
+                found.append(f"text {a.get_text()!r} overlaps text {b.get_text()!r}")
+        for b in tick_texts:
+            if ticks[id(b)] is not a.axes and a.axes is not None and _overlap(
+                    boxes[id(a)], boxes[id(b)]):
+                found.append(f"text {a.get_text()!r} overlaps a tick label {b.get_text()!r} "
+                             "of another panel")
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        for t in texts + tick_texts:
+            if _overlap(box, boxes[id(t)]):
+                found.append(f"a legend overlaps text {t.get_text()!r}")
+    return found
+
+
+def test_every_registered_helper_has_an_example():
+    assert set(plotting.PLOT_HELPERS) == set(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_helper_draws_a_clean_figure_and_leaves_rcparams_alone(name):
+    build, of_events = EXAMPLES[name]
+    args, kwargs = build()
+    before = copy.deepcopy(dict(mpl.rcParams))
+    fig = _figure(plotting.PLOT_HELPERS[name](*args, **kwargs))
+    after = dict(mpl.rcParams)
+    assert {k for k in after if after[k] != before[k]} == set(), "rcParams changed"
+    assert overlaps(fig) == []
+    assert plotting.raw_name_labels(fig) == []
+    texts = [t.get_text() for t in fig.findobj(mpl.text.Text) if _shown(t)]
+    if of_events:
+        assert any("(13 TeV)" in t for t in texts), texts
+        assert any("Simulation" in t and plotting.SAMPLES_NOTE in t for t in texts)
+    plt.close(fig)
+
+
+def test_the_overlap_check_sees_overlapping_texts_and_legends():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], label="a line")
+    ax.text(0.5, 0.5, "first words")
+    ax.text(0.5, 0.5, "second words")
+    assert len(overlaps(fig)) == 1
+    ax.legend(loc="center")
+    assert any("legend" in found for found in overlaps(fig))
+    plt.close(fig)
+
+
+def test_save_figure_refuses_raw_branch_names(tmp_path):
+    fig, ax = plt.subplots()
+    ax.set_xlabel("deltaetajj")
+    with pytest.raises(ValueError, match="raw branch names.*deltaetajj"):
+        plotting.save_figure(fig, "raw", tmp_path)
+    ax.set_xlabel(plotting.variable_label("deltaetajj"))
+    plotting.save_figure(fig, "labelled", tmp_path)
+    plt.close(fig)
+
+
+def test_saving_a_figure_twice_gives_the_same_bytes(tmp_path):
+    fig, ax = plotting.new_axes()
+    ax.plot([1, 2, 3], [3, 1, 2], label="SM")
+    ax.set_xlabel(plotting.variable_label("mjj"))
+    ax.legend()
+    plotting.experiment_label(ax)
+    first = plotting.save_figure(fig, "twice", tmp_path / "a")
+    second = plotting.save_figure(fig, "twice", tmp_path / "b")
+    for a, b in zip(first, second):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    plt.close(fig)
+
+
+def test_the_shap_beeswarm_is_the_same_for_the_same_seed(tmp_path):
+    def draw(seed, folder):
+        ax = explain.plot_summary(_shap_values(), X=_frame(0)[:100], seed=seed)
+        paths = plotting.save_figure(ax.figure, "beeswarm", tmp_path / folder)
+        plt.close(ax.figure)
+        return [p.read_bytes() for p in paths]
+
+    state = np.random.get_state()
+    first = draw(0, "a")
+    np.random.seed(123)  # the global state must not matter
+    assert draw(0, "b") == first
+    assert draw(1, "c") != first
+    np.random.set_state(state)
