@@ -24,9 +24,10 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Regenerated when any file is missing or was written by another generator version.
+# Regenerated (--force: these are the package's own files) when any file is missing or was
+# written by another generator version.
 data: | $(INSTALLED)
-	$(BIN)/python -m vaednn.simulate --check $(DATA) || $(BIN)/vaednn simulate --out $(DATA)
+	$(BIN)/python -m vaednn.simulate --check $(DATA) || $(BIN)/vaednn simulate --out $(DATA) --force
 
 figures: data
 	$(BIN)/vaednn summary --data $(DATA)
