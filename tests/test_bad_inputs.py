@@ -247,7 +247,7 @@ CASES = [
         "s", pd.DataFrame({"x": [1.0, 2.0]}), np.ones(2), 1.0, 1.0), 1.5), ValueError,
      ["test_fraction"]),
     ("smear negative", lambda t: data.smear(pd.DataFrame({"x": [1.0]}), -0.1), ValueError,
-     ["fraction must be >= 0"]),
+     ["smearing scale must be >= 0"]),
 ]
 
 

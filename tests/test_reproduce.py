@@ -1,11 +1,13 @@
 """The main job's console: one line per section, warnings that matter, no start-up noise."""
 
+import logging
+
 import nbformat
 
 from vaednn import reproduce
 
 
-def test_a_notebook_runs_quietly_but_shows_what_matters(tmp_path):
+def test_a_notebook_runs_quietly_but_shows_what_matters(tmp_path, caplog):
     noise = ("WARNING: All log messages before absl::InitializeLog() is called are written to "
              "STDERR\\nI0000 00:00:1795727119.389707    5328 port.cc:153] oneDNN custom "
              "operations are on.\\n")
@@ -18,8 +20,9 @@ def test_a_notebook_runs_quietly_but_shows_what_matters(tmp_path):
     ])
     path = tmp_path / "00_tiny.ipynb"
     nbformat.write(notebook, path)
-    lines = []
-    reproduce.execute(path, timeout=120, log=lambda text, flush=False: lines.append(text))
+    with caplog.at_level(logging.INFO, logger="vaednn"):
+        reproduce.execute(path, timeout=120)
+    lines = [record.getMessage() for record in caplog.records]
     text = "\n".join(lines)
     assert lines[0] == "    [1/2] Data" and "    [2/2] Training" in lines
     assert "UserWarning: the KL term diverged" in text

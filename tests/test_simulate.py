@@ -226,7 +226,7 @@ def test_files_carry_the_generator_version_and_stale_data_is_found(tmp_path):
         file[simulate.VERSION_KEY] = str(simulate.GENERATOR_VERSION - 1)
     assert simulate.stale_files(tmp_path, operators=("cW",)) == [paths[0]]
     assert simulate._main(["--check", str(tmp_path), "--operators", "cW"]) == 1
-    write_ntuples(tmp_path, operators=("cW",), n_events=500, n_bsm=500)
+    write_ntuples(tmp_path, operators=("cW",), n_events=500, n_bsm=500, overwrite=True)
     assert simulate._main(["--check", str(tmp_path), "--operators", "cW"]) == 0
 
 
