@@ -808,7 +808,7 @@ def _configurations(ok: pd.DataFrame) -> pd.Series:
     hp = sorted(c for c in ok.columns if c.startswith("hp_"))
     if not hp:
         return pd.Series("", index=ok.index)
-    return ok[hp].astype(str).agg("|".join, axis=1)
+    return ok[hp].apply(lambda row: repr(tuple(row)), axis=1)
 
 
 @plotting.plot_helper
@@ -893,7 +893,8 @@ def plot_auc_vs_latent(results: pd.DataFrame, ax=None, *, operator: str | None =
     for index, ((model, trained), group) in enumerate(groups):
         spread = group.groupby("hp_latent_dim")["AUC"].agg(["mean", "std"])
         drawn[(model, trained)] = ax.errorbar(
-            spread.index.to_numpy(float), spread["mean"], yerr=spread["std"], marker="o",
+            spread.index.to_numpy(float), spread["mean"].to_numpy(float),
+            yerr=spread["std"].to_numpy(float), marker="o",
             capsize=3, color=plotting.model_color(index), label=_trained_label(model, trained))
     ax.set_xlabel("latent dimension")
     ax.set_ylabel("AUC" + (f" on {operator}" if operator else ", mean over operators")
