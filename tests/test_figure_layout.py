@@ -59,7 +59,8 @@ def _scan_results():
             rows.append({"status": "ok", "model": model, "train_operator": trained, "seed": seed,
                          "operator": operator, "trial_id": trial, "hp_latent_dim": latent,
                          "AUC": 0.6 + 0.02 * latent + 0.01 * seed,
-                         "min_abs_c": 0.1 * (latent + 1) + 0.01 * seed})
+                         "min_abs_c": 0.1 * (latent + 1) * (1 + len(trained) % 3)
+                         + 0.01 * seed})
     return pd.DataFrame(rows)
 
 
@@ -120,7 +121,7 @@ def _sigma_vs_c():
     from vaednn import stats
     c_values = np.linspace(-2, 2, 21)
     return (c_values, stats.max_significance(c_values, _component_scores())), {
-        "label": "VAE", "operator": "cW"}
+        "label": "VAE", "operator": "cW", "title": "cW, test events"}
 
 
 def _ablation_table():
@@ -180,8 +181,8 @@ EXAMPLES = {
     "vaednn.plotting.plot_component_rocs": (
         lambda: (({"VAE": _component_scores(0),
                    "VAE+DNN": [_component_scores(s) for s in range(1, 6)]},), {}), False),
-    "vaednn.plotting.plot_loss_distributions": (lambda: ((_component_scores(),), {"c": 0.5}),
-                                                True),
+    "vaednn.plotting.plot_loss_distributions": (
+        lambda: ((_component_scores(),), {"c": 0.5, "title": "VAE+DNN (cW)"}), True),
     "vaednn.plotting.plot_significance": (_significance, True),
     "vaednn.plotting.plot_sigma_vs_c": (_sigma_vs_c, True),
     "vaednn.plotting.plot_interval_comparison": (lambda: ((_interval_table(),), {}), False),

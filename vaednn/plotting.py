@@ -693,7 +693,7 @@ def plot_component_rocs(curves: Mapping, axes=None, *, rejection: bool = True,
 
 @plot_helper
 def plot_loss_distributions(scores, *, c: float = 1.0, bins=60, ax=None,
-                            xlabel: str = "reconstruction loss"):
+                            xlabel: str = "reconstruction loss", title: str | None = None):
     """Weighted loss distributions of SM, LIN (x c) and QUAD (x c^2), log y, with the MC
     statistical errors √Σw² per bin.
 
@@ -706,6 +706,8 @@ def plot_loss_distributions(scores, *, c: float = 1.0, bins=60, ax=None,
         bins: number of bins or bin edges (default: 60 over the range of all losses).
         ax: axis to draw on.
         xlabel: the score's name (through :func:`variable_label`).
+        title: the legend's first line (e.g. the model): the space above the axes holds the
+            experiment label, so an ``ax.set_title`` would collide with it.
 
     Returns:
         dict name -> the drawn StepPatch (``"SM"``, ``"LIN"``, ``"QUAD"`` and, if any
@@ -736,15 +738,16 @@ def plot_loss_distributions(scores, *, c: float = 1.0, bins=60, ax=None,
     ax.set_yscale("log")
     ax.set_xlabel(variable_label(xlabel))
     ax.set_ylabel("events / bin")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), title=r"error bars: $\sqrt{\Sigma w^2}$",
-              title_fontsize=9)
+    note = r"error bars: $\sqrt{\Sigma w^2}$"
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              title=note if title is None else f"{title}\n{note}", title_fontsize=9)
     _label_once(ax)
     return drawn
 
 
 @plot_helper
 def plot_significance(cuts, sigma, error=None, *, ax=None, label=None, color=None,
-                      xlabel: str = "cut on the loss"):
+                      xlabel: str = "cut on the loss", title: str | None = None):
     """Significance versus cut, with its error as a band.
 
     Args:
@@ -754,6 +757,8 @@ def plot_significance(cuts, sigma, error=None, *, ax=None, label=None, color=Non
         error: the error of sigma (:func:`vaednn.stats.significance_error`), drawn as a band.
         ax, label, color: matplotlib options.
         xlabel: the score's name (through :func:`variable_label`).
+        title: the legend's title (instead of ``ax.set_title``, whose place above the axes
+            the experiment label takes).
 
     Returns:
         ``(line, band)``; ``band`` is None without ``error``.
@@ -770,21 +775,24 @@ def plot_significance(cuts, sigma, error=None, *, ax=None, label=None, color=Non
                                color=line.get_color(), alpha=0.3, lw=0)
     ax.set_xlabel(variable_label(xlabel))
     ax.set_ylabel(r"$S/\sqrt{B}$")
-    if label is not None:
-        ax.legend()
+    if label is not None or title is not None:
+        ax.legend(title=title, title_fontsize=9)
     _label_once(ax)
     return line, band
 
 
 @plot_helper
 def plot_sigma_vs_c(c_values, sigma_max, *, ax=None, label=None, color=None,
-                    threshold: float = stats.THRESHOLD, operator: str = "c"):
+                    threshold: float = stats.THRESHOLD, operator: str = "c",
+                    title: str | None = None):
     """Best-cut significance versus the Wilson coefficient, with the 3 sigma line.
 
     Args:
         c_values, sigma_max: as from :func:`vaednn.stats.max_significance`.
         threshold: the horizontal line (3 sigma in the seed).
         operator: the coefficient's name for the x label.
+        title: the legend's title (instead of ``ax.set_title``, whose place above the axes
+            the experiment label takes).
 
     Returns:
         ``(line, threshold_line)``; a second model drawn on the same axis reuses the
@@ -799,7 +807,7 @@ def plot_sigma_vs_c(c_values, sigma_max, *, ax=None, label=None, color=None,
                                                 label=threshold_label)
     ax.set_xlabel(operator)
     ax.set_ylabel(r"max $S/\sqrt{B}$")
-    ax.legend()
+    ax.legend(title=title, title_fontsize=9)
     _label_once(ax)
     return line, hline
 
