@@ -213,3 +213,15 @@ def test_interval_comparison_reads_a_results_table_with_seed_spreads():
     with pytest.raises(ValueError, match="missing"):
         plotting.plot_interval_comparison(table.drop(columns="c_hi_95"))
     matplotlib.pyplot.close("all")
+
+
+def test_smearing_plot_draws_the_seed_spread_when_the_table_has_it():
+    from vaednn import workflow
+    table = pd.DataFrame({"model": "VAE", "scale": [0.0, 1.0], "AUC": [0.7, 0.65],
+                          "AUC_std": [0.01, 0.03], "min_abs_c": [0.3, 0.4]})
+    auc_ax, c_ax = workflow.plot_smearing(table)
+    segments = auc_ax.containers[0].lines[2][0].get_segments()
+    np.testing.assert_allclose([s[1][1] - s[0][1] for s in segments], [0.02, 0.06])
+    assert "std over seeds" in auc_ax.get_ylabel() and "std" not in c_ax.get_ylabel()
+    assert c_ax.containers[0].lines[2] == ()  # no spread given: no error bars
+    matplotlib.pyplot.close("all")
