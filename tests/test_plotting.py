@@ -225,3 +225,15 @@ def test_smearing_plot_draws_the_seed_spread_when_the_table_has_it():
     assert "std over seeds" in auc_ax.get_ylabel() and "std" not in c_ax.get_ylabel()
     assert c_ax.containers[0].lines[2] == ()  # no spread given: no error bars
     matplotlib.pyplot.close("all")
+
+
+def test_panels_side_by_side_share_one_experiment_label_spanning_them():
+    c = np.linspace(-1, 1, 5)
+    fig, (left, right) = matplotlib.pyplot.subplots(1, 2, figsize=(7, 3))
+    for ax in (left, right):
+        plotting.plot_sigma_vs_c(c, c**2, ax=ax, label="a")
+    assert not any(t.get_text() for t in left.texts if "13 TeV" in t.get_text())
+    assert [t.get_text() for t in left.texts if "Simulation" in t.get_text()]
+    assert sum("(13 TeV)" in t.get_text() for t in right.texts) == 1
+    assert not any("Simulation" in t.get_text() for t in right.texts)
+    matplotlib.pyplot.close("all")

@@ -474,11 +474,24 @@ SPREADS = ("minmax", "std")
 
 
 def _label_once(ax):
-    """The experiment label on ``ax``, unless an earlier helper already put it there (several
-    models drawn on one axis share one label)."""
-    if not getattr(ax, "_vaednn_experiment_label", False):
-        experiment_label(ax)
-        ax._vaednn_experiment_label = True
+    """One experiment label per figure, over the top row of the panels helpers drew on.
+
+    Several models on one axis share it, and panels side by side get "Simulation" over the
+    leftmost and the luminosity over the rightmost, instead of two labels colliding in
+    each narrow panel: every call moves the figure's label to span all panels drawn so far.
+    """
+    fig = ax.figure
+    labelled = fig.__dict__.setdefault("_vaednn_labelled", [])
+    if ax in labelled:
+        return
+    labelled.append(ax)
+    for text in fig.__dict__.get("_vaednn_label_texts", []):
+        text.remove()
+    top = max(a.get_position().y1 for a in labelled)
+    row = [a for a in labelled if np.isclose(a.get_position().y1, top)]
+    left = min(row, key=lambda a: a.get_position().x0)
+    right = max(row, key=lambda a: a.get_position().x1)
+    fig._vaednn_label_texts = experiment_label(left, right)
 
 
 def _cell_text(value: float, std: float | None) -> str:
@@ -736,11 +749,18 @@ def plot_loss_distributions(scores, *, c: float = 1.0, bins=60, ax=None,
         ax.errorbar(centres[filled], np.abs(counts[filled]), yerr=error[filled], fmt="none",
                     ecolor=color, elinewidth=0.8)
     ax.set_yscale("log")
+    heights = np.abs(np.concatenate([patch.get_data().values for patch in drawn.values()]))
+    heights = heights[heights > 0]
+    if heights.size:
+        # headroom above the data for the legend, which stays inside the axes so that
+        # panels side by side (one per model) do not cover each other
+        low, high = heights.min() / 2, heights.max()
+        ax.set_ylim(low, high * (high / low) ** 0.7)
     ax.set_xlabel(variable_label(xlabel))
     ax.set_ylabel("events / bin")
     note = r"error bars: $\sqrt{\Sigma w^2}$"
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0),
-              title=note if title is None else f"{title}\n{note}", title_fontsize=9)
+    ax.legend(loc="upper right", title=note if title is None else f"{title}\n{note}",
+              title_fontsize=9)
     _label_once(ax)
     return drawn
 
