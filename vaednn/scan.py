@@ -858,8 +858,8 @@ def plot_min_coefficient(results: pd.DataFrame, ax=None, *, log: bool = True):
                                          label=r"never reaches 3$\sigma$")[0]
     ax.set_xticks(x, operators)
     ax.set_xlabel("evaluated operator")
-    ax.set_ylabel(r"min $|c|$ for $\sigma \geq 3$" + ("\n(best configuration; mean ± std over seeds)"
-                                                    if seeded else " (best trial)"))
+    spread = "\n(best configuration; mean ± std over seeds)" if seeded else " (best trial)"
+    ax.set_ylabel(r"min $|c|$ for $\sigma \geq 3$" + spread)
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return drawn
 
