@@ -517,7 +517,7 @@ def plot_operator_matrix(table, metric: str = "AUC", ax=None, *, log: bool | Non
     blank cell; NaN cells stay blank. Returns the axis.
 
     Raises:
-        ValueError: ``metric`` is not a column, or a log scale has no positive finite value.
+        ValueError: ``metric`` is not a column.
     """
     import seaborn as sns
 
@@ -534,16 +534,18 @@ def plot_operator_matrix(table, metric: str = "AUC", ax=None, *, log: bool | Non
     log = metric != "AUC" if log is None else log
     norm = None
     if log:
-        positive = shown.to_numpy()[shown.to_numpy() > 0]
-        if positive.size == 0:
-            raise ValueError(f"no positive finite {metric} to draw on a log colour scale")
-        norm = mpl.colors.LogNorm(vmin=positive.min(), vmax=positive.max())
+        # cells <= 0 have no place on a log scale: blank, their value still written
         shown = shown.where(shown > 0)
+        positive = shown.to_numpy()[np.isfinite(shown.to_numpy())]
+        if positive.size:
+            norm = mpl.colors.LogNorm(vmin=positive.min(), vmax=positive.max())
     fig, ax = new_axes(ax)
     label = METRIC_LABELS.get(metric, metric) + (" (mean ± std over seeds)" if spread is not None
                                                  else "")
+    # nothing finite to colour: give seaborn the range it cannot take from the cells
+    limits = {} if np.isfinite(shown.to_numpy()).any() else {"vmin": 0.0, "vmax": 1.0}
     sns.heatmap(shown, annot=annotations, fmt="", cmap="viridis", norm=norm, ax=ax,
-                annot_kws={"fontsize": 8}, cbar_kws={"label": label})
+                annot_kws={"fontsize": 8}, cbar_kws={"label": label}, **limits)
     for (i, j), text in np.ndenumerate(annotations):
         if text == "never":
             ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=8, color="grey")
