@@ -50,13 +50,78 @@ def _shap_values(seed=0):
 
 
 def _scan_results():
+    """Trials of a VAE (trained on SM) and a VAE+DNN trained on two operators, three seeds."""
     rows = []
-    for trial, (model, latent) in enumerate([(m, k) for m in ("VAE", "VAE+DNN") for k in (2, 4, 8)]):
+    trials = [(m, t, k, seed) for m, t in (("VAE", "SM"), ("VAE+DNN", "cW"), ("VAE+DNN", "cqq3"))
+              for k in (2, 4, 8) for seed in range(3)]
+    for trial, (model, trained, latent, seed) in enumerate(trials):
         for operator in ("cW", "cqq3"):
-            rows.append({"status": "ok", "model": model, "operator": operator, "trial_id": trial,
-                         "hp_latent_dim": latent, "AUC": 0.6 + 0.02 * latent,
-                         "min_abs_c": 0.1 * (trial + 1)})
+            rows.append({"status": "ok", "model": model, "train_operator": trained, "seed": seed,
+                         "operator": operator, "trial_id": trial, "hp_latent_dim": latent,
+                         "AUC": 0.6 + 0.02 * latent + 0.01 * seed,
+                         "min_abs_c": 0.1 * (latent + 1) * (1 + len(trained) % 3)
+                         + 0.01 * seed})
     return pd.DataFrame(rows)
+
+
+def _component_scores(seed=0, n=800):
+    from vaednn import stats
+    rng = np.random.default_rng(seed)
+    lin_w = np.where(np.arange(n) % 3 == 0, -0.01, 0.02)
+    return stats.ComponentScores(rng.exponential(1.0, n), np.full(n, 0.1),
+                                 rng.exponential(1.5, n), lin_w,
+                                 rng.exponential(2.5, n), np.full(n, 0.03))
+
+
+def _operator_matrix(metric="min_abs_c"):
+    operators = ("cW", "cHbox", "cqq3")
+    values = {("cW", "cW"): 0.2, ("cHbox", "cHbox"): 5.1, ("cqq3", "cqq3"): 0.05,
+              ("cW", "cHbox"): np.inf}
+    return pd.DataFrame([{"trained": t, "evaluated": e, metric: values.get((t, e), 0.5),
+                          f"{metric}_std": 0.01} for t in operators for e in operators])
+
+
+def _results_table():
+    """compare.results_table rows with the seed spread of the notebooks' ensembles."""
+    return pd.DataFrame([{"operator": op, "model": model, "AUC": 0.7, "AUC_std": 0.01,
+                          "n_seeds": seeds, "c_lo_95": -0.3 * scale, "c_hi_95": 0.25 * scale,
+                          "c_lo_95_std": 0.02 * scale, "c_hi_95_std": 0.03 * scale}
+                         for op, scale in (("cW", 1.0), ("cHbox", 20.0))
+                         for model, seeds in (("VAE", 5), ("VAE+DNN", 5), ("counting", 1))])
+
+
+def _interval_table():
+    rows = []
+    for op, published in (("cW", (-0.2, 0.2)), ("cqq1", (np.nan, np.nan))):
+        for model, width in (("counting", 1.0), ("VAE+DNN", 0.5)):
+            for syst in (0.0, 0.1):
+                rows.append({"operator": op, "model": model, "systematic": syst,
+                             "lo": -width * (1 + syst), "hi": width * (1 + 2 * syst),
+                             "falls_back": False, "published_lo": published[0],
+                             "published_hi": published[1]})
+    return pd.DataFrame(rows)
+
+
+def _profiles():
+    from vaednn import stats
+    b, lin, quad = np.array([100.0, 20.0]), np.array([5.0, 3.0]), np.array([2.0, 4.0])
+    return {"no syst": stats.profile_scan(b, lin, quad),
+            "10 % syst": stats.profile_scan(b, lin, quad, background_uncertainty=0.1)}
+
+
+def _significance():
+    from vaednn import stats
+    scores = _component_scores()
+    cuts = stats.all_cuts(scores.sm, scores.lin, scores.quad)
+    sigma, error = stats.significance_error(cuts, 1.0, scores)
+    return (cuts, sigma, error), {"label": "VAE", "xlabel": "reconstruction loss"}
+
+
+def _sigma_vs_c():
+    from vaednn import stats
+    c_values = np.linspace(-2, 2, 21)
+    return (c_values, stats.max_significance(c_values, _component_scores())), {
+        "label": "VAE", "operator": "cW", "title": "cW, test events"}
 
 
 def _ablation_table():
@@ -107,6 +172,21 @@ EXAMPLES = {
     "vaednn.scan.plot_min_coefficient": (lambda: ((_scan_results(),), {}), False),
     "vaednn.scan.plot_auc_vs_latent": (lambda: ((_scan_results(),), {}), False),
     "vaednn.workflow.plot_smearing": (lambda: ((_smearing_table(),), {}), True),
+    "vaednn.plotting.plot_operator_matrix": (lambda: ((_operator_matrix(), "min_abs_c"), {}),
+                                             False),
+    "vaednn.plotting.plot_roc": (
+        lambda: (({"VAE": _component_scores(0).sm_vs_bsm(),
+                   "VAE+DNN": [_component_scores(s).sm_vs_bsm() for s in range(1, 6)]},),
+                 {}), False),
+    "vaednn.plotting.plot_component_rocs": (
+        lambda: (({"VAE": _component_scores(0),
+                   "VAE+DNN": [_component_scores(s) for s in range(1, 6)]},), {}), False),
+    "vaednn.plotting.plot_loss_distributions": (
+        lambda: ((_component_scores(),), {"c": 0.5, "title": "VAE+DNN (cW)"}), True),
+    "vaednn.plotting.plot_significance": (_significance, True),
+    "vaednn.plotting.plot_sigma_vs_c": (_sigma_vs_c, True),
+    "vaednn.plotting.plot_interval_comparison": (lambda: ((_interval_table(),), {}), False),
+    "vaednn.plotting.plot_profile": (lambda: ((_profiles(),), {"operator": "cW"}), False),
 }
 
 

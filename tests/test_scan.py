@@ -186,10 +186,12 @@ def test_plots_of_the_results(ray_scan):
     results, _ = ray_scan
     fig, (left, right) = plt.subplots(1, 2)
     bars = scan.plot_min_coefficient(results, ax=left)
-    assert set(bars) == {"vae", "vae_dnn_reco"}
+    ok = results[results["status"] == "ok"]
+    assert set(bars) == set(zip(ok["model"], ok["train_operator"]))
     assert all(len(container) == len(OPERATORS) for container in bars.values())
     lines = scan.plot_auc_vs_latent(results, ax=right)
-    x, _ = lines["vae"].lines[0].get_data()
+    vae = next(key for key in lines if key[0] == "vae")
+    x, _ = lines[vae].lines[0].get_data()
     assert list(x) == [2.0, 3.0]
     plt.close(fig)
 
@@ -225,9 +227,55 @@ def test_summary_ranks_by_the_metric_with_failures_last():
 
 
 def test_min_coefficient_plot_marks_operators_never_reached():
-    table = pd.DataFrame({"trial_id": ["a", "a"], "model": "vae", "operator": ["cW", "cHbox"],
+    table = pd.DataFrame({"trial_id": ["a", "a"], "model": "vae", "train_operator": "SM",
+                          "seed": 0, "operator": ["cW", "cHbox"],
                           "min_abs_c": [0.3, np.inf], "status": "ok"})
     drawn = scan.plot_min_coefficient(table)
-    assert len(drawn["vae"]) == 1
+    assert len(drawn[("vae", "SM")]) == 1
     assert len(drawn["never 3 sigma"].get_xdata()) == 1
+    plt.close("all")
+
+
+def _seeded_results():
+    """Two training operators of one model, three seeds and two latent sizes each; the cHbox
+    trials score far lower, so pooling the two would give a wide spread."""
+    rows = []
+    for trained, base in (("cW", 0.85), ("cHbox", 0.55)):
+        for latent in (2, 4):
+            for seed, shift in enumerate((-0.01, 0.0, 0.04)):
+                trial = f"{trained}-{latent}-{seed}"
+                for operator, offset in (("cW", 0.0), ("cHbox", 0.02)):
+                    rows.append({"trial_id": trial, "model": "vae_dnn", "train_operator": trained,
+                                 "seed": seed, "operator": operator, "status": "ok",
+                                 "hp_latent_dim": latent,
+                                 "AUC": base + shift + offset + 0.01 * latent,
+                                 "min_abs_c": (1 - base) * latent + shift + offset})
+    return pd.DataFrame(rows)
+
+
+def test_auc_vs_latent_has_one_line_per_training_operator_with_the_seed_spread():
+    results = _seeded_results()
+    drawn = scan.plot_auc_vs_latent(results, operator="cW")
+    assert set(drawn) == {("vae_dnn", "cW"), ("vae_dnn", "cHbox")}
+    line = drawn[("vae_dnn", "cW")].lines[0]
+    seeds = np.array([-0.01, 0.0, 0.04])
+    np.testing.assert_allclose(line.get_ydata(), [0.85 + seeds.mean() + 0.01 * k for k in (2, 4)])
+    # the error bar is the standard deviation over seeds with ddof = 1
+    segment = drawn[("vae_dnn", "cW")].lines[2][0].get_segments()[0]
+    assert segment[1][1] - segment[0][1] == pytest.approx(2 * seeds.std(ddof=1))
+    assert "mean ± std over seeds" in line.axes.get_ylabel()
+    assert drawn[("vae_dnn", "cW")].get_label() == "vae_dnn (trained on cW)"
+    plt.close("all")
+
+
+def test_min_coefficient_bars_are_per_training_operator_means_over_seeds():
+    results = _seeded_results()
+    drawn = scan.plot_min_coefficient(results)
+    seeds = np.array([-0.01, 0.0, 0.04])
+    bars = drawn[("vae_dnn", "cHbox")]
+    # best configuration: latent 2; evaluated operators cW then cHbox
+    np.testing.assert_allclose([b.get_height() for b in bars],
+                               [0.45 * 2 + seeds.mean(), 0.45 * 2 + seeds.mean() + 0.02])
+    segment = bars.errorbar.lines[2][0].get_segments()[0]
+    assert segment[1][1] - segment[0][1] == pytest.approx(2 * seeds.std(ddof=1))
     plt.close("all")

@@ -497,11 +497,23 @@ def test_fit_binning_names_the_bin_when_impossible():
 def test_plot_roc_draws_each_model_with_its_auc(events):
     loss_sm, w_sm, loss_lin, w_lin, loss_quad, w_quad = events
     curves = {"LIN": (loss_sm, w_sm, loss_lin, w_lin), "QUAD": (loss_sm, w_sm, loss_quad, w_quad)}
-    lines = plotting.plot_roc(curves, max_points=50)
+    lines = plotting.plot_roc(curves, max_points=50, rejection=False)
     assert len(lines) == 3 and len(lines[0].get_xdata()) <= 50
     expected = stats.auc(loss_sm, w_sm, loss_quad, w_quad)
     assert lines[1].get_label() == f"QUAD (AUC = {expected:.3f})"
     assert lines[0].get_xdata()[0] == 1.0 and lines[0].get_xdata()[-1] == 0.0
+    plt.close("all")
+
+
+def test_plot_roc_shows_background_rejection_against_signal_efficiency(events):
+    loss_sm, w_sm, _, _, loss_quad, w_quad = events
+    (line, guess) = plotting.plot_roc({"QUAD": (loss_sm, w_sm, loss_quad, w_quad)})
+    eff_sm, eff_bsm, _ = stats.roc(loss_sm, w_sm, loss_quad, w_quad)
+    passing = eff_sm > 0  # no SM event left: infinite rejection, not drawn
+    np.testing.assert_allclose(line.get_xdata(), eff_bsm[passing])
+    np.testing.assert_allclose(line.get_ydata(), 1 / eff_sm[passing])
+    assert line.axes.get_yscale() == "log"
+    np.testing.assert_allclose(guess.get_ydata() * guess.get_xdata(), 1.0)  # random: 1/eps
     plt.close("all")
 
 

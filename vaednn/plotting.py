@@ -32,7 +32,8 @@ __all__ = [
     "plot_features", "plot_helper", "plot_latent", "plot_latent_2d", "plot_reconstruction",
     "raw_name_labels", "save_figure", "style", "use_style", "variable_label",
     "weighted_histogram", "METRIC_LABELS", "plot_operator_matrix", "plot_roc",
-    "plot_loss_distributions", "plot_significance", "plot_sigma_vs_c",
+    "plot_loss_distributions", "plot_significance", "plot_sigma_vs_c", "plot_component_rocs",
+    "SPREADS",
     "plot_interval_comparison", "plot_profile",
 ]
 
@@ -468,59 +469,248 @@ METRIC_LABELS = {
     "c_minus": r"max $c < 0$ for $\sigma \geq 3$",
 }
 
+#: How a spread over seeds is drawn: the full range, or the mean ± one standard deviation.
+SPREADS = ("minmax", "std")
 
-def plot_operator_matrix(table, metric: str = "AUC", ax=None):
+
+def _label_once(ax):
+    """One experiment label per figure, over the top row of the panels helpers drew on.
+
+    Several models on one axis share it, and panels side by side get "Simulation" over the
+    leftmost and the luminosity over the rightmost, instead of two labels colliding in
+    each narrow panel: every call moves the figure's label to span all panels drawn so far.
+    """
+    fig = ax.figure
+    labelled = fig.__dict__.setdefault("_vaednn_labelled", [])
+    if ax in labelled:
+        return
+    labelled.append(ax)
+    for text in fig.__dict__.get("_vaednn_label_texts", []):
+        text.remove()
+    top = max(a.get_position().y1 for a in labelled)
+    row = [a for a in labelled if np.isclose(a.get_position().y1, top)]
+    left = min(row, key=lambda a: a.get_position().x0)
+    right = max(row, key=lambda a: a.get_position().x1)
+    fig._vaednn_label_texts = experiment_label(left, right)
+
+
+def _cell_text(value: float, std: float | None) -> str:
+    if not np.isfinite(value):
+        return "never" if value == np.inf else ""
+    text = f"{value:.3g}"
+    return text if std is None or not np.isfinite(std) else f"{text}\n±{std:.2g}"
+
+
+@plot_helper
+def plot_operator_matrix(table, metric: str = "AUC", ax=None, *, log: bool | None = None):
     """Heatmap of :func:`vaednn.compare.operator_matrix`: rows the training operator,
     columns the tested one.
 
-    Cells where the value is not finite (a coefficient that never reaches 3 sigma) are
-    left blank. Returns the axis seaborn drew on.
+    Args:
+        table: long table with ``trained``, ``evaluated`` and ``metric`` columns; a
+            ``<metric>_std`` column (the spread over seeds) is written under each value.
+        metric: the column to show.
+        log: logarithmic colour scale (default: for every metric but ``AUC``), so one large
+            coefficient (cHbox's) does not flatten the others into one colour.
+
+    Cells that are infinite (a coefficient that never reaches 3 sigma) read "never" on a
+    blank cell; NaN cells stay blank. Returns the axis.
+
+    Raises:
+        ValueError: ``metric`` is not a column.
     """
     import seaborn as sns
 
     if metric not in table:
         raise ValueError(f"metric {metric!r} is not a column of the table ({list(table.columns)})")
     matrix = table.pivot(index="trained", columns="evaluated", values=metric).astype(float)
-    matrix = matrix.where(np.isfinite(matrix))
-    _, ax = new_axes(ax)
-    sns.heatmap(matrix, annot=True, fmt=".3g", cmap="viridis", ax=ax,
-                cbar_kws={"label": METRIC_LABELS.get(metric, metric)})
+    std_column = f"{metric}_std"
+    spread = (table.pivot(index="trained", columns="evaluated", values=std_column)
+              .reindex_like(matrix).astype(float) if std_column in table else None)
+    annotations = np.array([[_cell_text(matrix.iat[i, j],
+                                        None if spread is None else spread.iat[i, j])
+                             for j in range(matrix.shape[1])] for i in range(matrix.shape[0])])
+    shown = matrix.where(np.isfinite(matrix))
+    log = metric != "AUC" if log is None else log
+    norm = None
+    if log:
+        # cells <= 0 have no place on a log scale: blank, their value still written
+        shown = shown.where(shown > 0)
+        positive = shown.to_numpy()[np.isfinite(shown.to_numpy())]
+        if positive.size:
+            norm = mpl.colors.LogNorm(vmin=positive.min(), vmax=positive.max())
+    fig, ax = new_axes(ax)
+    label = METRIC_LABELS.get(metric, metric) + (" (mean ± std over seeds)" if spread is not None
+                                                 else "")
+    # nothing finite to colour: give seaborn the range it cannot take from the cells
+    limits = {} if np.isfinite(shown.to_numpy()).any() else {"vmin": 0.0, "vmax": 1.0}
+    sns.heatmap(shown, annot=annotations, fmt="", cmap="viridis", norm=norm, ax=ax,
+                annot_kws={"fontsize": 8}, cbar_kws={"label": label}, **limits)
+    for (i, j), text in np.ndenumerate(annotations):
+        if text == "never":
+            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=8, color="grey")
     ax.set_xlabel("evaluated on")
     ax.set_ylabel("trained on")
     return ax
 
 
-def plot_roc(curves: Mapping, ax=None, max_points: int = 2000):
+def _is_curve(value) -> bool:
+    """One ``(score_sm, w_sm, score_bsm, w_bsm)`` tuple, not a list of them (seeds)."""
+    return isinstance(value, tuple) and len(value) == 4 and np.ndim(value[0]) == 1
+
+
+def _roc_xy(curve, rejection: bool):
+    eff_sm, eff_bsm, _ = stats.roc(*curve)
+    if not rejection:
+        return eff_sm, eff_bsm
+    # 1/eps_SM is infinite where no SM event passes: those cuts have no place on the axis.
+    kept = eff_sm > 0
+    return eff_bsm[kept], 1.0 / eff_sm[kept]
+
+
+def _seed_band(curves, rejection: bool, spread: str, n_grid: int = 200):
+    """Mean curve and band of several seeds' ROCs, on a common grid of the x efficiency."""
+    grid = np.linspace(0.0, 1.0, n_grid)
+    ys = []
+    for curve in curves:
+        eff_sm, eff_bsm, _ = stats.roc(*curve)
+        x, y = (eff_bsm, eff_sm) if rejection else (eff_sm, eff_bsm)
+        order = np.argsort(x, kind="stable")
+        ys.append(np.interp(grid, x[order], y[order]))
+    ys = np.array(ys)
+    if rejection:
+        with np.errstate(divide="ignore"):
+            ys = 1.0 / ys
+        # where a seed passes no SM event the rejection is infinite: no point there
+        kept = np.isfinite(ys).all(axis=0) & (ys > 0).all(axis=0)
+        grid, ys = grid[kept], ys[:, kept]
+    mean = ys.mean(axis=0)
+    if spread == "minmax":
+        low, high = ys.min(axis=0), ys.max(axis=0)
+    else:
+        std = ys.std(axis=0, ddof=1)
+        low, high = mean - std, mean + std
+    return grid, mean, low, high
+
+
+@plot_helper
+def plot_roc(curves: Mapping, ax=None, max_points: int = 2000, *, rejection: bool = True,
+             spread: str = "minmax"):
     """ROC curves of several models on one axis, each with its AUC in the legend.
 
+    By default as HEP readers expect: background rejection 1/ε_SM on a log axis versus the
+    signal efficiency ε_BSM (``rejection=False``: the linear ε_BSM versus ε_SM, with the
+    diagonal of a random guess).
+
     Args:
-        curves: label -> ``(score_sm, w_sm, score_bsm, w_bsm)``.
+        curves: label -> ``(score_sm, w_sm, score_bsm, w_bsm)``, or label -> a list of such
+            tuples, one per seed: then the line is their mean (interpolated on a common grid),
+            the band their spread, and the legend the mean AUC ± its standard deviation
+            (ddof = 1) with the number of seeds.
         ax: axis to draw on (default a new figure).
-        max_points: each curve is drawn through at most this many of its points, evenly
-            spaced along it (the legend's AUC is always computed from every event).
+        max_points: each single curve is drawn through at most this many of its points,
+            evenly spaced along it (the legend's AUC is always computed from every event).
+        rejection: background rejection versus signal efficiency (default) or linear ROC.
+        spread: the band of several seeds: ``"minmax"`` (full range) or ``"std"`` (±1σ).
 
     Returns:
-        The list of drawn curves (Line2D), then the diagonal of a random guess.
+        The list of drawn curves (Line2D), then the curve of a random guess.
+
+    Raises:
+        ValueError: an unknown ``spread``, or a label with fewer than two seeds in a list.
     """
+    if spread not in SPREADS:
+        raise ValueError(f"spread must be one of {SPREADS}, got {spread!r}")
     _, ax = new_axes(ax)
     lines = []
-    for index, (label, (score_sm, w_sm, score_bsm, w_bsm)) in enumerate(curves.items()):
-        eff_sm, eff_bsm, _ = stats.roc(score_sm, w_sm, score_bsm, w_bsm)
-        keep = np.unique(np.linspace(0, len(eff_sm) - 1, min(max_points, len(eff_sm))).astype(int))
-        area = stats.auc(score_sm, w_sm, score_bsm, w_bsm)
-        (line,) = ax.plot(eff_sm[keep], eff_bsm[keep], color=model_color(index),
-                          label=f"{label} (AUC = {area:.3f})")
+    band_name = "min–max" if spread == "minmax" else r"$\pm 1\sigma$"
+    for index, (label, value) in enumerate(curves.items()):
+        color = model_color(index)
+        if _is_curve(value):
+            x, y = _roc_xy(value, rejection)
+            keep = np.unique(np.linspace(0, len(x) - 1, min(max_points, len(x))).astype(int))
+            area = stats.auc(*value)
+            (line,) = ax.plot(x[keep], y[keep], color=color, label=f"{label} (AUC = {area:.3f})")
+        else:
+            seeds = list(value)
+            if len(seeds) < 2:
+                raise ValueError(f"{label!r}: a list of curves needs at least two seeds, got "
+                                 f"{len(seeds)}")
+            areas = np.array([stats.auc(*curve) for curve in seeds])
+            grid, mean, low, high = _seed_band(seeds, rejection, spread)
+            (line,) = ax.plot(grid, mean, color=color,
+                              label=f"{label} (AUC = {areas.mean():.3f} ± {areas.std(ddof=1):.3f},"
+                                    f" {len(seeds)} seeds, {band_name})")
+            ax.fill_between(grid, low, high, color=color, alpha=0.25, lw=0)
         lines.append(line)
-    (diagonal,) = ax.plot([0, 1], [0, 1], ls=":", color="grey", label="random")
-    ax.set_xlabel("SM efficiency")
-    ax.set_ylabel("BSM efficiency")
-    ax.legend(loc="lower right")
-    return [*lines, diagonal]
+    if rejection:
+        grid = np.linspace(0.01, 1.0, 100)
+        (guess,) = ax.plot(grid, 1.0 / grid, ls=":", color="grey", label="random")
+        ax.set_yscale("log")
+        ax.set_xlim(0.0, 1.0)
+        ax.set_xlabel(r"signal efficiency $\varepsilon_{\mathrm{BSM}}$")
+        ax.set_ylabel(r"background rejection $1/\varepsilon_{\mathrm{SM}}$")
+        ax.legend(loc="upper right")
+    else:
+        (guess,) = ax.plot([0, 1], [0, 1], ls=":", color="grey", label="random")
+        ax.set_xlabel(r"SM efficiency $\varepsilon_{\mathrm{SM}}$")
+        ax.set_ylabel(r"BSM efficiency $\varepsilon_{\mathrm{BSM}}$")
+        ax.legend(loc="lower right")
+    return [*lines, guess]
 
 
+def _component_curve(scores: stats.ComponentScores, name: str):
+    """SM versus one component; LIN with any negative weight enters as |w| (flagged)."""
+    weights = getattr(scores, f"w_{name}")
+    negative = bool((weights < 0).any())
+    weights = np.abs(weights) if negative else weights
+    return (scores.sm, scores.w_sm, getattr(scores, name), weights), negative
+
+
+@plot_helper
+def plot_component_rocs(curves: Mapping, axes=None, *, rejection: bool = True,
+                        spread: str = "minmax"):
+    """Per model, the ROC of SM against LIN and of SM against QUAD, side by side.
+
+    :func:`vaednn.stats.roc` takes signed weights: a LIN sample whose weights nearly cancel
+    (cW) has efficiencies far outside [0, 1]. Where LIN has negative weights its panel
+    therefore uses |w| (the shape of the interference's magnitude), and says so in its title.
+
+    Args:
+        curves: label -> :class:`vaednn.stats.ComponentScores`, or label -> a list of them
+            (one per seed; drawn as in :func:`plot_roc`).
+        axes: two axes to draw on (default a new figure with two panels).
+        rejection, spread: as in :func:`plot_roc`.
+
+    Returns:
+        The two axes (LIN, QUAD).
+    """
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.5))
+    axes = list(axes)
+    if len(axes) != 2:
+        raise ValueError(f"plot_component_rocs draws two panels, got {len(axes)} axes")
+    for ax, name in zip(axes, ("lin", "quad")):
+        per_model, signed = {}, False
+        for label, value in curves.items():
+            runs = [value] if isinstance(value, stats.ComponentScores) else list(value)
+            drawn = [_component_curve(run, name) for run in runs]
+            signed |= any(negative for _, negative in drawn)
+            per_model[label] = (drawn[0][0] if isinstance(value, stats.ComponentScores)
+                                else [curve for curve, _ in drawn])
+        plot_roc(per_model, ax=ax, rejection=rejection, spread=spread)
+        component = name.upper()
+        ax.set_title(f"SM vs |{component}| (weights taken as |w|)" if signed
+                     else f"SM vs {component}", fontsize=11)
+    axes[0].figure.tight_layout()
+    return axes
+
+
+@plot_helper
 def plot_loss_distributions(scores, *, c: float = 1.0, bins=60, ax=None,
-                            xlabel: str = "reconstruction loss"):
-    """Weighted loss distributions of SM, LIN (x c) and QUAD (x c^2), log y.
+                            xlabel: str = "reconstruction loss", title: str | None = None):
+    """Weighted loss distributions of SM, LIN (x c) and QUAD (x c^2), log y, with the MC
+    statistical errors √Σw² per bin.
 
     A log axis cannot show negative yields, and LIN bins can be negative: those are drawn
     as their magnitude with a dashed line (labelled), never dropped.
@@ -530,6 +720,9 @@ def plot_loss_distributions(scores, *, c: float = 1.0, bins=60, ax=None,
         c: the Wilson coefficient the BSM samples are scaled to.
         bins: number of bins or bin edges (default: 60 over the range of all losses).
         ax: axis to draw on.
+        xlabel: the score's name (through :func:`variable_label`).
+        title: the legend's first line (e.g. the model): the space above the axes holds the
+            experiment label, so an ``ax.set_title`` would collide with it.
 
     Returns:
         dict name -> the drawn StepPatch (``"SM"``, ``"LIN"``, ``"QUAD"`` and, if any
@@ -538,10 +731,14 @@ def plot_loss_distributions(scores, *, c: float = 1.0, bins=60, ax=None,
     samples = {"SM": (scores.sm, scores.w_sm), "LIN": (scores.lin, c * scores.w_lin),
                "QUAD": (scores.quad, c**2 * scores.w_quad)}
     edges = np.histogram_bin_edges(np.concatenate([s for s, _ in samples.values()]), bins=bins)
+    # hist's last bin is open above, numpy's closed: keep the largest score in the last bin.
+    edges[-1] = np.nextafter(edges[-1], np.inf)
+    centres = 0.5 * (edges[1:] + edges[:-1])
     _, ax = new_axes(ax)
     drawn = {}
     for name, (values, weights) in samples.items():
-        counts, _ = np.histogram(values, bins=edges, weights=weights)
+        counts, sumw2 = weighted_histogram(values, weights, edges)
+        error = np.sqrt(sumw2)
         color = SAMPLE_COLORS[name]
         label = name if name == "SM" else f"{name} (c = {c:g})"
         drawn[name] = ax.stairs(np.where(counts > 0, counts, 0.0), edges, color=color,
@@ -550,15 +747,29 @@ def plot_loss_distributions(scores, *, c: float = 1.0, bins=60, ax=None,
             drawn[f"{name} < 0"] = ax.stairs(np.where(counts < 0, -counts, 0.0), edges,
                                              color=color, ls="--", lw=1.5,
                                              label=f"|{label}|, negative bins")
+        filled = counts != 0
+        ax.errorbar(centres[filled], np.abs(counts[filled]), yerr=error[filled], fmt="none",
+                    ecolor=color, elinewidth=0.8)
     ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
+    heights = np.abs(np.concatenate([patch.get_data().values for patch in drawn.values()]))
+    heights = heights[heights > 0]
+    if heights.size:
+        # headroom above the data for the legend, which stays inside the axes so that
+        # panels side by side (one per model) do not cover each other
+        low, high = heights.min() / 2, heights.max()
+        ax.set_ylim(low, high * (high / low) ** 0.7)
+    ax.set_xlabel(variable_label(xlabel))
     ax.set_ylabel("events / bin")
-    ax.legend()
+    note = r"error bars: $\sqrt{\Sigma w^2}$"
+    ax.legend(loc="upper right", title=note if title is None else f"{title}\n{note}",
+              title_fontsize=9)
+    _label_once(ax)
     return drawn
 
 
+@plot_helper
 def plot_significance(cuts, sigma, error=None, *, ax=None, label=None, color=None,
-                      xlabel: str = "cut on the loss"):
+                      xlabel: str = "cut on the loss", title: str | None = None):
     """Significance versus cut, with its error as a band.
 
     Args:
@@ -567,6 +778,9 @@ def plot_significance(cuts, sigma, error=None, *, ax=None, label=None, color=Non
             the axis and is not drawn).
         error: the error of sigma (:func:`vaednn.stats.significance_error`), drawn as a band.
         ax, label, color: matplotlib options.
+        xlabel: the score's name (through :func:`variable_label`).
+        title: the legend's title (instead of ``ax.set_title``, whose place above the axes
+            the experiment label takes).
 
     Returns:
         ``(line, band)``; ``band`` is None without ``error``.
@@ -581,25 +795,30 @@ def plot_significance(cuts, sigma, error=None, *, ax=None, label=None, color=Non
         error = np.asarray(error, dtype=float)[shown]
         band = ax.fill_between(cuts[shown], sigma[shown] - error, sigma[shown] + error,
                                color=line.get_color(), alpha=0.3, lw=0)
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(variable_label(xlabel))
     ax.set_ylabel(r"$S/\sqrt{B}$")
-    if label is not None:
-        ax.legend()
+    if label is not None or title is not None:
+        ax.legend(title=title, title_fontsize=9)
+    _label_once(ax)
     return line, band
 
 
+@plot_helper
 def plot_sigma_vs_c(c_values, sigma_max, *, ax=None, label=None, color=None,
-                    threshold: float = stats.THRESHOLD, operator: str = "c"):
+                    threshold: float = stats.THRESHOLD, operator: str = "c",
+                    title: str | None = None):
     """Best-cut significance versus the Wilson coefficient, with the 3 sigma line.
 
     Args:
         c_values, sigma_max: as from :func:`vaednn.stats.max_significance`.
         threshold: the horizontal line (3 sigma in the seed).
         operator: the coefficient's name for the x label.
+        title: the legend's title (instead of ``ax.set_title``, whose place above the axes
+            the experiment label takes).
 
     Returns:
         ``(line, threshold_line)``; a second model drawn on the same axis reuses the
-        threshold line of the first.
+        threshold line (and the experiment label) of the first.
     """
     _, ax = new_axes(ax)
     (line,) = ax.plot(c_values, sigma_max, label=label, color=color)
@@ -610,17 +829,48 @@ def plot_sigma_vs_c(c_values, sigma_max, *, ax=None, label=None, color=None,
                                                 label=threshold_label)
     ax.set_xlabel(operator)
     ax.set_ylabel(r"max $S/\sqrt{B}$")
-    ax.legend()
+    ax.legend(title=title, title_fontsize=9)
+    _label_once(ax)
     return line, hline
 
 
+#: Columns of a results table (:func:`vaednn.compare.results_table`) read as an interval.
+_RESULT_INTERVAL = {"c_lo_95": "lo", "c_hi_95": "hi", "c_lo_95_std": "lo_std",
+                    "c_hi_95_std": "hi_std"}
+
+
+def _interval_rows(table):
+    """The table in :func:`vaednn.compare.interval_table`'s shape: a results table (with
+    ``c_lo_95``/``c_hi_95`` and their ``_std``) becomes rows without systematic or
+    published interval (those are at another luminosity and CL)."""
+    if "lo" in table and "hi" in table:
+        return table
+    missing = [c for c in ("operator", "model", "c_lo_95", "c_hi_95") if c not in table]
+    if missing:
+        raise ValueError("the table has neither lo/hi (compare.interval_table) nor the "
+                         f"results columns; missing {missing}")
+    rows = table.rename(columns=_RESULT_INTERVAL)
+    defaults = {"systematic": 0.0, "published_lo": np.nan, "published_hi": np.nan}
+    return rows.assign(**{k: v for k, v in defaults.items() if k not in rows})
+
+
+@plot_helper
 def plot_interval_comparison(table, ax=None):
-    """Intervals per operator and model from :func:`vaednn.compare.interval_table`, next to
-    the published ones (black): one horizontal bar per row, hatched with the systematic.
+    """Intervals per operator and model, next to the published ones (black): one horizontal
+    bar per row, dashed with the systematic.
+
+    Args:
+        table: from :func:`vaednn.compare.interval_table` (``lo``, ``hi``, ``systematic``,
+            ``published_lo``, ``published_hi``), or a results table
+            (:func:`vaednn.compare.results_table`: ``c_lo_95``, ``c_hi_95``). Optional
+            spread over seeds: ``lo_std``/``hi_std`` (or ``c_lo_95_std``/``c_hi_95_std``)
+            are drawn as error bars on the bounds, and ``n_seeds`` is named in the legend.
+        ax: axis to draw on.
 
     Each bar is drawn on a symmetric-log x axis so that operators a hundred times apart share
-    it; an infinite bound runs to the axis edge with an arrow. Returns the axis.
+    it; an infinite bound runs to the axis edge. Returns the axis.
     """
+    table = _interval_rows(table)
     _, ax = new_axes(ax, figsize=(8, 0.35 * len(table) + 1.5))
     models = list(dict.fromkeys(table["model"]))
     operators = list(dict.fromkeys(table["operator"]))
@@ -638,10 +888,17 @@ def plot_interval_comparison(table, ax=None):
             y -= 0.3
             index = models.index(row["model"])
             syst = row["systematic"] > 0
+            seeds = int(row["n_seeds"]) if "n_seeds" in row and np.isfinite(row["n_seeds"]) else 1
+            name = f"{row['model']}" + (f" ({seeds} seeds)" if seeds > 1 else "")
             lo, hi = np.clip([row["lo"], row["hi"]], -edge, edge)
             ax.plot([lo, hi], [y, y], color=model_color(index), lw=2, ls="--" if syst else "-",
-                    label=(f"{row['model']}" + (" (10 % syst.)" if syst else ""))
-                    if op == operators[0] else None)
+                    label=(name + (" (10 % syst.)" if syst else "")) if op == operators[0]
+                    else None)
+            errors = [row.get("lo_std", np.nan), row.get("hi_std", np.nan)]
+            for bound, err in zip((lo, hi), errors):
+                if np.isfinite(err) and abs(bound) < edge:
+                    ax.errorbar([bound], [y], xerr=[err], fmt="none", ecolor=model_color(index),
+                                capsize=3, elinewidth=1)
         ticks.append((top + y) / 2)
         labels.append(op)
         y -= 0.6
@@ -650,10 +907,13 @@ def plot_interval_comparison(table, ax=None):
     ax.axvline(0.0, color="grey", lw=0.5)
     ax.set_yticks(ticks, labels)
     ax.set_xlabel(r"Wilson coefficient $c$ [TeV$^{-2}$]")
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    has_spread = any(c in table for c in ("lo_std", "hi_std"))
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              title="error bars: std over seeds" if has_spread else None, title_fontsize=8)
     return ax
 
 
+@plot_helper
 def plot_profile(scans, ax=None, operator: str = "c"):
     """``q(c) = -2 ln lambda`` of :func:`vaednn.stats.profile_scan` results, with the
     threshold of the first; ``scans`` maps a label to a scan. Returns the drawn lines."""

@@ -261,17 +261,24 @@ def smearing_study(scorers: dict, data: compare.EvaluationData, operator: str,
 
 @plotting.plot_helper
 def plot_smearing(table: pd.DataFrame, axes=None):
-    """AUC and min |c| versus the smearing scale, one line per model; returns the axes."""
+    """AUC and min |c| versus the smearing scale, one line per model; returns the axes.
+
+    Where the table has ``AUC_std`` or ``min_abs_c_std`` (a spread over seeds), it is drawn
+    as error bars and the axis label says so.
+    """
     import matplotlib.pyplot as plt
 
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    metrics = ("AUC", "min_abs_c")
     for index, (name, rows) in enumerate(table.groupby("model", sort=False)):
-        for ax, metric in zip(axes, ("AUC", "min_abs_c")):
-            ax.plot(rows["scale"], rows[metric], marker="o",
-                    color=plotting.model_color(index), label=name)
-    axes[0].set_ylabel("AUC")
-    axes[1].set_ylabel(r"min $|c|$ for $3\sigma$")
+        for ax, metric in zip(axes, metrics):
+            spread = rows[f"{metric}_std"].to_numpy(float) if f"{metric}_std" in rows else None
+            ax.errorbar(rows["scale"].to_numpy(float), rows[metric].to_numpy(float), yerr=spread,
+                        marker="o", capsize=3, color=plotting.model_color(index), label=name)
+    for ax, metric, label in zip(axes, metrics, ("AUC", r"min $|c|$ for $3\sigma$")):
+        seeded = f"{metric}_std" in table
+        ax.set_ylabel(label + ("\n(mean ± std over seeds)" if seeded else ""))
     for ax in axes:
         ax.set_xlabel("detector resolution [× nominal]")
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
