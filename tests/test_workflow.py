@@ -90,6 +90,16 @@ def test_seed_average_of_a_hand_made_case():
         workflow.seed_average([])
 
 
+def test_reconstruction_width_is_the_ratio_of_spreads():
+    inputs = np.array([[0.0, 0.0], [1.0, 2.0], [2.0, 4.0]])
+    outputs = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]])
+    width = workflow.reconstruction_width(inputs, outputs, ["a", "b"])
+    assert list(width.index) == ["a", "b"] and width["a"] == 0.0
+    assert width["b"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="do not match"):
+        workflow.reconstruction_width(inputs, outputs, ["a"])
+
+
 def test_parameters_follow_the_environment(monkeypatch):
     monkeypatch.setenv("VAEDNN_QUICK", "1")
     monkeypatch.setenv("VAEDNN_RUNS", "/somewhere/runs")

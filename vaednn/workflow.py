@@ -336,25 +336,39 @@ def _members(scorer) -> list:
     return [scorer.model if isinstance(scorer, Trained) else scorer]
 
 
+def reconstruction_width(inputs, outputs, names) -> pd.Series:
+    """Standard deviation of each reconstructed variable over that of the input, narrowest
+    first: near 0 the VAE outputs one value whatever the event (a spike), at 1 it follows
+    the input's spread. ``inputs``/``outputs`` as :func:`reconstruction` returns them."""
+    inputs, outputs = np.asarray(inputs), np.asarray(outputs)
+    if inputs.shape != outputs.shape or inputs.shape[1] != len(names):
+        raise ValueError(f"inputs {inputs.shape}, outputs {outputs.shape} and {len(names)} "
+                         f"names do not match")
+    ratio = outputs.std(axis=0) / inputs.std(axis=0)
+    return pd.Series(ratio, index=list(names), name="reconstructed / input spread").sort_values()
+
+
 def comparison(data: compare.EvaluationData, shared: dict, per_operator: dict,
-               c: float = 1.0, seed: int = 0) -> dict[str, pd.DataFrame]:
+               c: float = 1.0, seed: int = 0, operators=None,
+               references: bool = True) -> dict[str, pd.DataFrame]:
     """:func:`vaednn.compare.compare` per operator, averaged over the seeds of ensembles.
 
     ``shared``: name -> scorer used on every operator (a VAE trained on SM only);
     ``per_operator``: name -> {operator -> scorer} (a VAE+DNN trained on each operator). A
     scorer may be a list (an ensemble from :func:`train_ensemble`): member ``i`` of every
     list is evaluated together, and :func:`seed_average` makes one row per model with
-    ``n_seeds`` and the spread. The reference rows are computed once (``n_seeds`` 1).
+    ``n_seeds`` and the spread. The reference rows (``references``) are computed once
+    (``n_seeds`` 1). ``operators``: which of ``data.operators`` (default all).
     """
     tables = {}
-    for operator in data.operators:
+    for operator in data.operators if operators is None else operators:
         scorers = {name: _members(s) for name, s in shared.items()}
         scorers.update({name: _members(by_op[operator]) for name, by_op in per_operator.items()})
         rounds = max(len(members) for members in scorers.values())
         per_seed = [compare.compare({name: members[i] for name, members in scorers.items()
                                      if i < len(members)},
                                     data, c=c, operators=[operator], seed=seed,
-                                    references=i == 0)[operator]
+                                    references=references and i == 0)[operator]
                     for i in range(rounds)]
         tables[operator] = seed_average(per_seed)
     return tables
@@ -446,6 +460,49 @@ def plot_smearing(table: pd.DataFrame, axes=None):
         ax.set_xlabel("detector resolution [× nominal]")
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
     plotting.experiment_label(axes[0], axes[-1])
+    return axes
+
+
+def seed_curves(ensembles: dict, term: str, split: str = "val") -> pd.DataFrame:
+    """One training curve per model and seed: ``term`` (e.g. ``"auc"``, ``"kl_loss"``) of
+    ``split`` at every epoch, from ``name -> [Trained, ...]`` (:func:`train_ensemble`).
+
+    Returns:
+        A tidy frame with columns ``model``, ``seed`` (position in the ensemble), ``epoch``,
+        ``value``.
+    """
+    frames = []
+    for name, members in ensembles.items():
+        for index, member in enumerate(members):
+            h = member.history
+            rows = h[(h["term"] == term) & (h["split"] == split)]
+            if rows.empty:
+                raise ValueError(f"{name}: no {split} {term!r} in the history; terms: "
+                                 f"{sorted(set(h['term']))}")
+            frames.append(rows[["epoch", "value"]].assign(model=name, seed=index))
+    return pd.concat(frames, ignore_index=True)[["model", "seed", "epoch", "value"]]
+
+
+@plotting.plot_helper
+def plot_seed_curves(curves: pd.DataFrame, ylabel: str, axes=None, log: bool = False):
+    """One panel per model of :func:`seed_curves`, one line per seed; returns the axes."""
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(curves["model"]))
+    if axes is None:
+        _, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.6), sharey=True,
+                               squeeze=False)
+        axes = axes[0]
+    for ax, name in zip(axes, names):
+        for seed, rows in curves[curves["model"] == name].groupby("seed"):
+            ax.plot(rows["epoch"], rows["value"], color=plotting.model_color(seed),
+                    label=f"seed {seed}")
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        if log:
+            ax.set_yscale("log")
+    axes[0].set_ylabel(ylabel)
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return axes
 
 
