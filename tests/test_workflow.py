@@ -237,3 +237,7 @@ def test_readme_table_marks_extrapolated_bounds():
     assert shown.loc[0, "3σ reach (S/√B)"] == "[-0.5, 2.5 †]"
     assert shown.loc[0, "95% CL fit"] == "[-0.3, 0.4]"
     assert shown.loc[0, "95% CL fit, 10% syst."] == "[-1.2 †, inf †]"
+    spread = reproduce.readme_table(table.assign(AUC_std=[0.0123], n_seeds=[5]))
+    assert spread.loc[0, "AUC"] == "0.700 ± 0.012" and spread.loc[0, "n_seeds"] == 5
+    single = reproduce.readme_table(table.assign(AUC_std=[np.nan], n_seeds=[1]))
+    assert single.loc[0, "AUC"] == "0.700"

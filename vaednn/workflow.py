@@ -484,8 +484,13 @@ def seed_curves(ensembles: dict, term: str, split: str = "val") -> pd.DataFrame:
 
 
 @plotting.plot_helper
-def plot_seed_curves(curves: pd.DataFrame, ylabel: str, axes=None, log: bool = False):
-    """One panel per model of :func:`seed_curves`, one line per seed; returns the axes."""
+def plot_seed_curves(curves: pd.DataFrame, ylabel: str, axes=None, log: bool = False,
+                     titles: bool = True, xlabel: bool = True, legend: bool = True):
+    """One panel per model of :func:`seed_curves`, one line per seed; returns the axes.
+
+    ``titles``, ``xlabel`` and ``legend`` switch off the model names, the epoch label and
+    the legend, for a row of panels stacked under or over another one.
+    """
     import matplotlib.pyplot as plt
 
     names = list(dict.fromkeys(curves["model"]))
@@ -497,12 +502,15 @@ def plot_seed_curves(curves: pd.DataFrame, ylabel: str, axes=None, log: bool = F
         for seed, rows in curves[curves["model"] == name].groupby("seed"):
             ax.plot(rows["epoch"], rows["value"], color=plotting.model_color(seed),
                     label=f"seed {seed}")
-        ax.set_title(name)
-        ax.set_xlabel("epoch")
+        if titles:
+            ax.set_title(name)
+        if xlabel:
+            ax.set_xlabel("epoch")
         if log:
             ax.set_yscale("log")
     axes[0].set_ylabel(ylabel)
-    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    if legend:
+        axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return axes
 
 
