@@ -204,7 +204,9 @@ def test_notebooks_are_numbered_chapters_without_outputs():
         notebook = nbformat.read(path, as_version=4)
         code = [c for c in notebook.cells if c.cell_type == "code"]
         assert all(not c.outputs and c.execution_count is None for c in code), path.name
-        assert "VAEDNN_QUICK" in code[0].source, f"{path.name}: first cell holds the parameters"
+        assert "workflow.parameters()" in code[0].source, \
+            f"{path.name}: the first cell takes the shared parameters from workflow.parameters()"
+        assert "os.environ" not in code[0].source, f"{path.name}: the environment is read in the library"
         assert "parameters" in code[0].metadata.get("tags", [])
         for cell in code:
             assert "class " not in cell.source and "def " not in cell.source, \

@@ -172,7 +172,7 @@ def fingerprint(samples) -> str:
 #: Early stopping of the VAE+DNN models, as the original scripts: the validation AUC, best
 #: weights restored. Without it the classifier's AUC can collapse to 0.5 for epochs after a
 #: jump of the KL term, and the last epoch is then what gets reported.
-CLASSIFIER_FIT = {"early_stopping": "val_auc", "patience": 10}
+CLASSIFIER_FIT = {"early_stopping": "val_auc", "patience": 5}
 
 
 def _training_arrays(name: str, samples, held_out, c: float, seed: int):
