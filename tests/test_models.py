@@ -269,6 +269,13 @@ def test_build_rejects_unknown_names_and_hyperparameters(sm_train):
     assert models.build("vae", sm_train, latent_dim=5).hyperparameters["latent_dim"] == 5
 
 
+def test_build_clips_gradients_when_asked(sm_train):
+    assert models.build("vae", sm_train).optimizer.clipnorm is None
+    assert models.build("vae_dnn_latent", sm_train, clipnorm=0.5).optimizer.clipnorm == 0.5
+    with pytest.raises(ValueError, match="clipnorm must be None or a finite number > 0"):
+        models.build("vae", sm_train, clipnorm=0.0)
+
+
 @tensorflow_only
 @pytest.mark.parametrize("kind", ["one_device", "mirrored"])
 def test_build_under_a_distribution_strategy_trains_like_one_device(kind):

@@ -50,6 +50,78 @@ def test_train_caches_the_model_and_its_history(analysis, tmp_path, caplog):
     assert other.path != first.path
 
 
+def test_train_ensemble_caches_each_member_and_stops_on_val_auc(analysis, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="vaednn")
+    first = workflow.train_ensemble("vae_dnn_latent", analysis, "cW", [3, 5], epochs=2,
+                                    runs=tmp_path, clipnorm=1.0)
+    assert [t.path.is_file() for t in first] == [True, True]
+    assert first[0].path != first[1].path
+    assert first[0].model.optimizer.clipnorm == 1.0
+    assert "val_auc" in {f"val_{t}" for t in first[0].history["term"]}
+    x = analysis.test["cW"].quad.features
+    from vaednn import models
+
+    outputs = [models.classifier_output(t.model, x) for t in first]
+    assert not np.allclose(outputs[0], outputs[1]), "the seeds give different models"
+    again = workflow.train_ensemble("vae_dnn_latent", analysis, "cW", [3, 5], epochs=2,
+                                    runs=tmp_path, clipnorm=1.0)
+    assert caplog.text.count("loading the trained model") == 2
+    np.testing.assert_allclose(models.classifier_output(again[1].model, x), outputs[1])
+
+
+def test_seed_average_of_a_hand_made_case():
+    seed_0 = pd.DataFrame({"AUC": [0.6, 0.7], "c_minus": [-0.5, -1.0], "c_lo_95": [-0.2, -0.3],
+                           "score": ["reco loss", "mjj"], "falls_back": [False, False]},
+                          index=pd.Index(["VAE", "counting"], name="model"))
+    seed_1 = pd.DataFrame({"AUC": [0.8], "c_minus": [-0.7], "c_lo_95": [-0.4],
+                           "score": ["reco loss"], "falls_back": [True]},
+                          index=pd.Index(["VAE"], name="model"))
+    out = workflow.seed_average([seed_0, seed_1])
+    assert list(out.index) == ["VAE", "counting"]
+    assert out.loc["VAE", "AUC"] == pytest.approx(0.7)
+    assert out.loc["VAE", "AUC_std"] == pytest.approx(np.sqrt(0.02)), "ddof = 1"
+    assert out.loc["VAE", "c_lo_3sigma_std"] == pytest.approx(np.sqrt(0.02))
+    assert out.loc["VAE", "c_lo_95"] == pytest.approx(-0.3)
+    assert bool(out.loc["VAE", "falls_back"]) and out.loc["VAE", "score"] == "reco loss"
+    assert list(out["n_seeds"]) == [2, 1]
+    assert np.isnan(out.loc["counting", "AUC_std"]), "one value has no spread"
+    assert out.loc["counting", "AUC"] == 0.7
+    with pytest.raises(ValueError, match="at least one table"):
+        workflow.seed_average([])
+
+
+def test_reconstruction_width_is_the_ratio_of_spreads():
+    inputs = np.array([[0.0, 0.0], [1.0, 2.0], [2.0, 4.0]])
+    outputs = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]])
+    width = workflow.reconstruction_width(inputs, outputs, ["a", "b"])
+    assert list(width.index) == ["a", "b"] and width["a"] == 0.0
+    assert width["b"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="do not match"):
+        workflow.reconstruction_width(inputs, outputs, ["a"])
+
+
+def test_parameters_follow_the_environment(monkeypatch):
+    monkeypatch.setenv("VAEDNN_QUICK", "1")
+    monkeypatch.setenv("VAEDNN_RUNS", "/somewhere/runs")
+    quick = workflow.parameters()
+    assert quick.quick and quick.runs == "/somewhere/runs" and len(quick.seeds) >= 2
+    monkeypatch.setenv("VAEDNN_QUICK", "0")
+    full = workflow.parameters()
+    assert not full.quick and len(full.seeds) >= 5 and full.events > quick.events
+    monkeypatch.setenv("VAEDNN_QUICK", "yes")
+    with pytest.raises(ValueError, match="VAEDNN_QUICK must be 0 or 1"):
+        workflow.parameters()
+
+
+def test_check_claim_uses_the_range_of_the_run(monkeypatch):
+    monkeypatch.setenv("VAEDNN_QUICK", "1")
+    assert workflow.check_claim(0.55, "AUC", full=(0.8, 1.0), quick=(0.5, 1.0)) == 0.55
+    assert workflow.check_claim(0.55, "AUC", full=(0.8, 1.0), quick=None) == 0.55
+    monkeypatch.setenv("VAEDNN_QUICK", "0")
+    with pytest.raises(AssertionError, match=r"AUC = 0.55 is outside .*\[0.8, 1.0\]"):
+        workflow.check_claim(0.55, "AUC", full=(0.8, 1.0), quick=(0.5, 1.0))
+
+
 def test_significance_scan_finds_the_exact_best_cut(analysis):
     test = analysis.test["cW"]
     scored = compare.score_samples(compare.feature_scorer("mll"), test)
@@ -74,6 +146,19 @@ def test_save_results_writes_the_headline_numbers(analysis, tmp_path):
                                    "BDT (supervised)"}
     rate_only = table[(table["operator"] == "cHl3") & (table["model"] == "mll")]
     assert 0.4 < rate_only["AUC"].item() < 0.6, "a rate-only operator has the SM's shapes"
+    assert (table["n_seeds"] == 1).all() and table["AUC_std"].isna().all()
+
+
+def test_comparison_averages_an_ensemble_over_its_seeds(analysis):
+    members = [compare.feature_scorer("mll"), compare.feature_scorer("mjj")]
+    tables = workflow.comparison(analysis, shared={"pair": members}, per_operator={}, c=1.0)
+    single = workflow.comparison(analysis, shared={"mll": members[0], "mjj": members[1]},
+                                 per_operator={}, c=1.0)
+    for op in ("cW", "cHl3"):
+        row, alone = tables[op].loc["pair"], single[op]
+        assert row["n_seeds"] == 2 and tables[op].loc["counting", "n_seeds"] == 1
+        assert row["AUC"] == pytest.approx(alone.loc[["mll", "mjj"], "AUC"].mean())
+        assert row["AUC_std"] == pytest.approx(alone.loc[["mll", "mjj"], "AUC"].std(ddof=1))
 
 
 def test_smearing_study_at_zero_is_the_unsmeared_result(analysis):
@@ -119,7 +204,9 @@ def test_notebooks_are_numbered_chapters_without_outputs():
         notebook = nbformat.read(path, as_version=4)
         code = [c for c in notebook.cells if c.cell_type == "code"]
         assert all(not c.outputs and c.execution_count is None for c in code), path.name
-        assert "VAEDNN_QUICK" in code[0].source, f"{path.name}: first cell holds the parameters"
+        assert "workflow.parameters()" in code[0].source, \
+            f"{path.name}: the first cell takes the shared parameters from workflow.parameters()"
+        assert "os.environ" not in code[0].source, f"{path.name}: the environment is read in the library"
         assert "parameters" in code[0].metadata.get("tags", [])
         for cell in code:
             assert "class " not in cell.source and "def " not in cell.source, \
@@ -152,3 +239,7 @@ def test_readme_table_marks_extrapolated_bounds():
     assert shown.loc[0, "3σ reach (S/√B)"] == "[-0.5, 2.5 †]"
     assert shown.loc[0, "95% CL fit"] == "[-0.3, 0.4]"
     assert shown.loc[0, "95% CL fit, 10% syst."] == "[-1.2 †, inf †]"
+    spread = reproduce.readme_table(table.assign(AUC_std=[0.0123], n_seeds=[5]))
+    assert spread.loc[0, "AUC"] == "0.700 ± 0.012" and spread.loc[0, "n_seeds"] == 5
+    single = reproduce.readme_table(table.assign(AUC_std=[np.nan], n_seeds=[1]))
+    assert single.loc[0, "AUC"] == "0.700"

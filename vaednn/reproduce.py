@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from vaednn import plotting
@@ -143,12 +144,20 @@ def _bound(value: float) -> str:
     return f"{value:.3g}" + (" †" if abs(value) > 1 else "")
 
 
+def _auc(value: float, spread: float) -> str:
+    return f"{value:.3f}" if not np.isfinite(spread) else f"{value:.3f} ± {spread:.3f}"
+
+
 def readme_table(table: pd.DataFrame) -> pd.DataFrame:
     """The results table as the README shows it: each interval as ``[lo, hi]``, a bound
-    beyond |c| = 1 marked †; tables without interval columns pass through unchanged."""
+    beyond |c| = 1 marked †, the AUC as ``mean ± spread`` over seeds where the row has a
+    spread (``AUC_std``; ``n_seeds`` shown next to it); tables without interval columns
+    pass through unchanged."""
     if not all(column in table for bounds in _INTERVALS.values() for column in bounds):
         return table
-    shown = table[[c for c in ("operator", "model", "AUC", "score") if c in table]].copy()
+    shown = table[[c for c in ("operator", "model", "AUC", "n_seeds", "score") if c in table]].copy()
+    if "AUC_std" in table:
+        shown["AUC"] = [_auc(a, s) for a, s in zip(table["AUC"], table["AUC_std"])]
     for name, (lo, hi) in _INTERVALS.items():
         shown[name] = [f"[{_bound(a)}, {_bound(b)}]" for a, b in zip(table[lo], table[hi])]
     return shown

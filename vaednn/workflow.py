@@ -1,8 +1,8 @@
 """The steps the notebooks share: data on disk, training sets, cached training, results.
 
-A notebook's parameters cell names the data source, the output folders, the number of
-events and epochs, the operator, ``c`` and the seed; everything below calls these
-functions and the modules they wrap, so a chapter re-run with the same parameters reuses
+A notebook's first cell unpacks :func:`parameters` (the data source, the output folders,
+the number of events and epochs, the seeds) and names its own choices (the operator,
+``c``); everything below calls these functions and the modules they wrap, so a chapter re-run with the same parameters reuses
 the models an earlier chapter trained (``runs/``) instead of training them again.
 """
 
@@ -14,6 +14,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -26,9 +27,49 @@ RESULTS_FILE = "results.csv"
 log = logging.getLogger("vaednn")
 
 
-def quick_mode() -> bool:
-    """True when ``VAEDNN_QUICK=1`` (set by ``make test``): small data, few epochs."""
-    return os.environ.get("VAEDNN_QUICK", "0") == "1"
+class Parameters(NamedTuple):
+    """What every chapter shares, from the environment (:func:`parameters`)."""
+
+    quick: bool
+    data: str
+    figures: str
+    runs: str
+    events: int
+    bsm_events: int
+    epochs: int
+    seeds: tuple[int, ...]
+
+
+#: Seeds of the ensembles behind every AUC and interval: a spread needs several trainings.
+SEEDS = (0, 1, 2, 3, 4)
+QUICK_SEEDS = (0, 1)
+
+
+def parameters() -> Parameters:
+    """The notebooks' shared parameters, unpacked in one line at the top of a chapter.
+
+    ``VAEDNN_QUICK=1`` (set by ``make test``) gives small data, 3 epochs and 2 seeds;
+    otherwise 200k SM and 100k events per LIN/QUAD sample, 40 epochs (early stopping ends
+    the VAE+DNN sooner) and the 5 :data:`SEEDS`. ``VAEDNN_DATA``, ``VAEDNN_FIGURES`` and
+    ``VAEDNN_RUNS`` move the data, the figures and the trained models (paths are relative
+    to the notebooks' folder, where ``make figures`` runs them).
+
+    Returns:
+        ``Parameters(quick, data, figures, runs, events, bsm_events, epochs, seeds)``.
+    """
+    flag = os.environ.get("VAEDNN_QUICK", "0")
+    if flag not in ("0", "1"):
+        raise ValueError(f"VAEDNN_QUICK must be 0 or 1, got {flag!r}")
+    quick = flag == "1"
+    return Parameters(
+        quick=quick,
+        data=os.environ.get("VAEDNN_DATA", "../data/quick" if quick else "../data/generated"),
+        figures=os.environ.get("VAEDNN_FIGURES", "../figures"),
+        runs=os.environ.get("VAEDNN_RUNS", "../runs"),
+        events=20_000 if quick else 200_000,
+        bsm_events=10_000 if quick else 100_000,
+        epochs=3 if quick else 40,
+        seeds=QUICK_SEEDS if quick else SEEDS)
 
 
 def ensure_data(source, events: int, bsm_events: int, seed: int = 0,
@@ -128,6 +169,55 @@ def fingerprint(samples) -> str:
     return digest.hexdigest()[:12]
 
 
+#: Early stopping of the VAE+DNN models, as the original scripts: the validation AUC, best
+#: weights restored. Without it the classifier's AUC can collapse to 0.5 for epochs after a
+#: jump of the KL term, and the last epoch is then what gets reported.
+CLASSIFIER_FIT = {"early_stopping": "val_auc", "patience": 5}
+
+
+def _training_arrays(name: str, samples, held_out, c: float, seed: int):
+    """``(x, y, w, validation)`` of model ``name`` on one operator's training split."""
+    from vaednn import models
+
+    sm_train = samples.sm.features.to_numpy()
+    if not models.is_classifier(name):
+        order = np.random.default_rng(seed).permutation(len(sm_train))
+        return sm_train[order], None, None, (held_out.sm.features.to_numpy(),)
+    x, y, w = classifier_set(samples, c=c, seed=seed)
+    x_val, y_val, w_val = classifier_set(held_out, c=c, seed=seed)
+    if name == "vae_dnn_separate":
+        sm_val = held_out.sm.features.to_numpy()
+        x = (paired_sm(sm_train, len(y), seed), x)
+        x_val = (paired_sm(sm_val, len(y_val), seed), x_val)
+    return x, y, w, (x_val, y_val, w_val)
+
+
+def _fit_options(name: str, hyperparameters: dict) -> dict:
+    from vaednn import models
+
+    defaults = CLASSIFIER_FIT if models.is_classifier(name) else {}
+    return {**defaults, **hyperparameters}
+
+
+def _run_path(runs, name, operator, samples, held_out, **settings) -> Path:
+    key = json.dumps(dict(name=name, operator=operator, data=fingerprint(samples),
+                          validation=fingerprint(held_out), **settings),
+                     sort_keys=True, default=str)
+    tag = hashlib.sha1(key.encode()).hexdigest()[:10]
+    return Path(runs) / f"{name}_{operator}_{tag}.keras"
+
+
+def _load(name, operator, path) -> Trained | None:
+    from vaednn import curves
+
+    history_path = path.with_suffix(".csv")
+    if not (path.is_file() and history_path.is_file()):
+        return None
+    log.info("%s on %s: loading the trained model %s", name, operator, path)
+    return Trained(name, operator, files.load_model(path),
+                   curves.history_frame(pd.read_csv(history_path)), path)
+
+
 def train(name: str, data: compare.EvaluationData, operator: str, *, epochs: int,
           seed: int = 0, c: float = 1.0, runs="runs", verbose: int = 2,
           **hyperparameters) -> Trained:
@@ -136,7 +226,9 @@ def train(name: str, data: compare.EvaluationData, operator: str, *, epochs: int
     Plain VAEs train on the SM training events; VAE+DNN models on :func:`classifier_set`
     (SM vs LIN + QUAD at ``c``); ``vae_dnn_separate`` pairs each mixture event with an SM
     event (the SM sample repeated, as in the original author's script). The validation
-    split of ``data`` gives the ``val_`` curves and is what early stopping would watch.
+    split of ``data`` gives the ``val_`` curves and drives early stopping: VAE+DNN models
+    stop on the validation AUC with the best weights restored (:data:`CLASSIFIER_FIT`,
+    overridden by passing ``early_stopping``/``patience``).
 
     The trained model and its history are saved under ``runs`` with a key made of every
     argument and a fingerprint of the training events; the same call later (another
@@ -145,37 +237,57 @@ def train(name: str, data: compare.EvaluationData, operator: str, *, epochs: int
     from vaednn import curves, models
 
     samples, held_out = data.train[operator], data.validation[operator]
-    key = json.dumps(dict(name=name, operator=operator, epochs=epochs, seed=seed, c=c,
-                          data=fingerprint(samples), validation=fingerprint(held_out),
-                          hyperparameters=hyperparameters), sort_keys=True, default=str)
-    tag = hashlib.sha1(key.encode()).hexdigest()[:10]
-    runs = Path(runs)
-    path = runs / f"{name}_{operator}_{tag}.keras"
-    history_path = path.with_suffix(".csv")
-    if path.is_file() and history_path.is_file():
-        log.info("%s on %s: loading the trained model %s", name, operator, path)
-        model = files.load_model(path)
-        return Trained(name, operator, model, curves.history_frame(pd.read_csv(history_path)), path)
-
-    sm_train = samples.sm.features.to_numpy()
+    hyperparameters = _fit_options(name, hyperparameters)
+    path = _run_path(runs, name, operator, samples, held_out, epochs=epochs, seed=seed, c=c,
+                     hyperparameters=hyperparameters)
+    loaded = _load(name, operator, path)
+    if loaded is not None:
+        return loaded
     log.info("%s on %s: training %d epochs", name, operator, epochs)
-    if not models.is_classifier(name):
-        order = np.random.default_rng(seed).permutation(len(sm_train))
-        x, y, w = sm_train[order], None, None
-        validation = (held_out.sm.features.to_numpy(),)
-    else:
-        x, y, w = classifier_set(samples, c=c, seed=seed)
-        x_val, y_val, w_val = classifier_set(held_out, c=c, seed=seed)
-        if name == "vae_dnn_separate":
-            sm_val = held_out.sm.features.to_numpy()
-            x = (paired_sm(sm_train, len(y), seed), x)
-            x_val = (paired_sm(sm_val, len(y_val), seed), x_val)
-        validation = (x_val, y_val, w_val)
-    model, history = models.train(name, sm_train, x, y, w, seed=seed, epochs=epochs,
-                                  save_to=path, verbose=verbose, validation_data=validation,
-                                  **hyperparameters)
-    curves.save_history(history, history_path)
+    x, y, w, validation = _training_arrays(name, samples, held_out, c, seed)
+    model, history = models.train(name, samples.sm.features.to_numpy(), x, y, w, seed=seed,
+                                  epochs=epochs, save_to=path, verbose=verbose,
+                                  validation_data=validation, **hyperparameters)
+    curves.save_history(history, path.with_suffix(".csv"))
     return Trained(name, operator, model, curves.history_frame(history), path)
+
+
+def train_ensemble(name: str, data: compare.EvaluationData, operator: str, seeds, *,
+                   epochs: int, c: float = 1.0, runs="runs", verbose: int = 0,
+                   **hyperparameters) -> list[Trained]:
+    """:func:`train` for several seeds at once (:func:`vaednn.models.ensemble`, vmapped on
+    JAX): one :class:`Trained` per seed, in the order of ``seeds``.
+
+    Every member is cached under ``runs`` as its own ``.keras`` file with its history; the
+    key holds the whole seed list (the members share one training-set order, drawn with
+    ``seeds[0]``, and differ in initial weights, sampling noise and epoch shuffling), so
+    the same call from another notebook loads them. Missing members are trained together.
+    """
+    from vaednn import curves, models
+
+    seeds = [int(s) for s in seeds]
+    samples, held_out = data.train[operator], data.validation[operator]
+    hyperparameters = _fit_options(name, hyperparameters)
+    paths = {s: _run_path(runs, name, operator, samples, held_out, epochs=epochs, seed=s, c=c,
+                          ensemble=seeds, hyperparameters=hyperparameters) for s in seeds}
+    done = {s: _load(name, operator, path) for s, path in paths.items()}
+    missing = [s for s in seeds if done[s] is None]
+    if missing:
+        log.info("%s on %s: training %d seeds together, %d epochs", name, operator,
+                 len(missing), epochs)
+        x, y, w, validation = _training_arrays(name, samples, held_out, c, seeds[0])
+        build = {k: v for k, v in hyperparameters.items() if k in models.DEFAULTS[name]
+                 or k in models.OPTIMIZER_OPTIONS}
+        fit = {k: v for k, v in hyperparameters.items() if k not in build}
+        members = models.ensemble(name, samples.sm.features.to_numpy(), missing, **build)
+        histories = members.fit(x, y, sample_weight=w, epochs=epochs, verbose=verbose,
+                                validation_data=validation, **fit)
+        for seed, model, history in zip(missing, members.models, histories):
+            model.save(paths[seed])
+            curves.save_history(history, paths[seed].with_suffix(".csv"))
+            done[seed] = Trained(name, operator, model, curves.history_frame(history),
+                                 paths[seed])
+    return [done[s] for s in seeds]
 
 
 def significance_scan(scored: stats.ComponentScores, c: float = 1.0) -> pd.DataFrame:
@@ -217,20 +329,92 @@ def reconstruction(model, features) -> tuple[np.ndarray, np.ndarray]:
     return models.scale(model, x), np.asarray(model.predict(x, batch_size=1 << 16, verbose=0))
 
 
+def _members(scorer) -> list:
+    """A scorer or an ensemble's list of :class:`Trained`/scorers, as a list of scorers."""
+    if isinstance(scorer, (list, tuple)):
+        return [m.model if isinstance(m, Trained) else m for m in scorer]
+    return [scorer.model if isinstance(scorer, Trained) else scorer]
+
+
+def reconstruction_width(inputs, outputs, names) -> pd.Series:
+    """Standard deviation of each reconstructed variable over that of the input, narrowest
+    first: near 0 the VAE outputs one value whatever the event (a spike), at 1 it follows
+    the input's spread. ``inputs``/``outputs`` as :func:`reconstruction` returns them."""
+    inputs, outputs = np.asarray(inputs), np.asarray(outputs)
+    if inputs.shape != outputs.shape or inputs.shape[1] != len(names):
+        raise ValueError(f"inputs {inputs.shape}, outputs {outputs.shape} and {len(names)} "
+                         f"names do not match")
+    ratio = outputs.std(axis=0) / inputs.std(axis=0)
+    return pd.Series(ratio, index=list(names), name="reconstructed / input spread").sort_values()
+
+
 def comparison(data: compare.EvaluationData, shared: dict, per_operator: dict,
-               c: float = 1.0, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """:func:`vaednn.compare.compare` per operator, with models trained on that operator.
+               c: float = 1.0, seed: int = 0, operators=None,
+               references: bool = True) -> dict[str, pd.DataFrame]:
+    """:func:`vaednn.compare.compare` per operator, averaged over the seeds of ensembles.
 
     ``shared``: name -> scorer used on every operator (a VAE trained on SM only);
-    ``per_operator``: name -> {operator -> scorer} (a VAE+DNN trained on each operator).
+    ``per_operator``: name -> {operator -> scorer} (a VAE+DNN trained on each operator). A
+    scorer may be a list (an ensemble from :func:`train_ensemble`): member ``i`` of every
+    list is evaluated together, and :func:`seed_average` makes one row per model with
+    ``n_seeds`` and the spread. The reference rows (``references``) are computed once
+    (``n_seeds`` 1). ``operators``: which of ``data.operators`` (default all).
     """
     tables = {}
-    for operator in data.operators:
-        scorers = dict(shared)
-        scorers.update({name: by_op[operator] for name, by_op in per_operator.items()})
-        tables[operator] = compare.compare(scorers, data, c=c, operators=[operator],
-                                           seed=seed)[operator]
+    for operator in data.operators if operators is None else operators:
+        scorers = {name: _members(s) for name, s in shared.items()}
+        scorers.update({name: _members(by_op[operator]) for name, by_op in per_operator.items()})
+        rounds = max(len(members) for members in scorers.values())
+        per_seed = [compare.compare({name: members[i] for name, members in scorers.items()
+                                     if i < len(members)},
+                                    data, c=c, operators=[operator], seed=seed,
+                                    references=references and i == 0)[operator]
+                    for i in range(rounds)]
+        tables[operator] = seed_average(per_seed)
     return tables
+
+
+#: Column of a :func:`vaednn.compare.compare` table -> the name of its spread over seeds in
+#: ``results.csv`` (the 3 sigma reach is ``c_minus``/``c_plus`` there, ``c_lo_3sigma``/
+#: ``c_hi_3sigma`` in the results table).
+SPREADS = {"AUC": "AUC_std", "c_minus": "c_lo_3sigma_std", "c_plus": "c_hi_3sigma_std",
+           "c_lo_95": "c_lo_95_std", "c_hi_95": "c_hi_95_std",
+           "c_lo_95_syst": "c_lo_95_syst_std", "c_hi_95_syst": "c_hi_95_syst_std"}
+
+
+def seed_average(tables) -> pd.DataFrame:
+    """One row per model from per-seed :func:`vaednn.compare.compare` tables (index ``model``).
+
+    A model found in k tables gets the mean of each numeric column over its k rows and
+    ``n_seeds`` = k; the :data:`SPREADS` columns (``AUC_std`` and ``<bound>_std`` for
+    every interval bound) are the standard deviations over seeds with ddof = 1, so a deterministic row (one table:
+    counting, single variable, mjj fit, BDT) has ``n_seeds`` 1 and NaN spreads: one value
+    has no spread, and NaN says so where 0 would claim a measured one. Boolean columns are
+    true if any seed's is; text columns (``score``, ``binning``) come from the first seed.
+    Rows keep the order of first appearance.
+    """
+    tables = list(tables)
+    if not tables:
+        raise ValueError("seed_average: give at least one table")
+    stacked = pd.concat(tables)
+    order = list(dict.fromkeys(stacked.index))
+    groups = stacked.groupby(level=0, sort=False)
+    columns = {}
+    for column in stacked.columns:
+        values = stacked[column]
+        if pd.api.types.is_bool_dtype(values):
+            columns[column] = groups[column].any()
+        elif pd.api.types.is_numeric_dtype(values):
+            columns[column] = groups[column].mean()
+        else:
+            columns[column] = groups[column].first()
+    out = pd.DataFrame(columns).loc[order]
+    for column, name in SPREADS.items():
+        if column in stacked.columns:
+            out[name] = groups[column].std(ddof=1).loc[order]
+    out["n_seeds"] = groups.size().loc[order].astype(int)
+    out.index.name = stacked.index.name
+    return out
 
 
 def smearing_study(scorers: dict, data: compare.EvaluationData, operator: str,
@@ -286,6 +470,57 @@ def plot_smearing(table: pd.DataFrame, axes=None):
     return axes
 
 
+def seed_curves(ensembles: dict, term: str, split: str = "val") -> pd.DataFrame:
+    """One training curve per model and seed: ``term`` (e.g. ``"auc"``, ``"kl_loss"``) of
+    ``split`` at every epoch, from ``name -> [Trained, ...]`` (:func:`train_ensemble`).
+
+    Returns:
+        A tidy frame with columns ``model``, ``seed`` (position in the ensemble), ``epoch``,
+        ``value``.
+    """
+    frames = []
+    for name, members in ensembles.items():
+        for index, member in enumerate(members):
+            h = member.history
+            rows = h[(h["term"] == term) & (h["split"] == split)]
+            if rows.empty:
+                raise ValueError(f"{name}: no {split} {term!r} in the history; terms: "
+                                 f"{sorted(set(h['term']))}")
+            frames.append(rows[["epoch", "value"]].assign(model=name, seed=index))
+    return pd.concat(frames, ignore_index=True)[["model", "seed", "epoch", "value"]]
+
+
+@plotting.plot_helper
+def plot_seed_curves(curves: pd.DataFrame, ylabel: str, axes=None, log: bool = False,
+                     titles: bool = True, xlabel: bool = True, legend: bool = True):
+    """One panel per model of :func:`seed_curves`, one line per seed; returns the axes.
+
+    ``titles``, ``xlabel`` and ``legend`` switch off the model names, the epoch label and
+    the legend, for a row of panels stacked under or over another one.
+    """
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(curves["model"]))
+    if axes is None:
+        _, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.6), sharey=True,
+                               squeeze=False)
+        axes = axes[0]
+    for ax, name in zip(axes, names):
+        for seed, rows in curves[curves["model"] == name].groupby("seed"):
+            ax.plot(rows["epoch"], rows["value"], color=plotting.model_color(seed),
+                    label=f"seed {seed}")
+        if titles:
+            ax.set_title(name)
+        if xlabel:
+            ax.set_xlabel("epoch")
+        if log:
+            ax.set_yscale("log")
+    axes[0].set_ylabel(ylabel)
+    if legend:
+        axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    return axes
+
+
 def save_results(tables: dict, figures) -> Path:
     """Write :func:`vaednn.compare.results_table` of :func:`vaednn.compare.compare` tables
     to ``<figures>/results.csv``: one row per operator and model."""
@@ -301,3 +536,18 @@ def check_range(value: float, low: float, high: float, what: str) -> float:
     if not low <= value <= high:
         raise AssertionError(f"{what} = {value:.4g} is outside the expected range [{low}, {high}]")
     return value
+
+
+def check_claim(value: float, what: str, *, full: tuple[float, float],
+                quick: tuple[float, float] | None) -> float:
+    """:func:`check_range` of a number a notebook's text states, with the range of the run.
+
+    ``full`` is the range of ``make figures``; ``quick`` that of the small quick run
+    (``VAEDNN_QUICK=1``), or None for a claim only the full run can support: then the
+    quick run checks nothing and says so in the log.
+    """
+    quick_run = parameters().quick
+    if quick_run and quick is None:
+        log.info("%s = %.4g: a full-run claim, not checked in quick mode", what, value)
+        return value
+    return check_range(value, *(quick if quick_run else full), what)

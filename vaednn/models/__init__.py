@@ -66,6 +66,7 @@ from vaednn.models.scoring import (
 from vaednn.models.variants import (
     DEFAULTS,
     MODEL_NAMES,
+    OPTIMIZER_OPTIONS,
     VAE,
     VAEDNN,
     FlatVAE,
@@ -77,6 +78,7 @@ from vaednn.models.variants import (
 __all__ = [
     "MODEL_NAMES",
     "DEFAULTS",
+    "OPTIMIZER_OPTIONS",
     "build",
     "train",
     "ensemble",

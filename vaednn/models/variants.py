@@ -29,8 +29,8 @@ from vaednn.models.layers import (
 )
 from vaednn.models.losses import EPS, bce_per_event, kl_per_event, weighted_mean
 
-__all__ = ["MODEL_NAMES", "DEFAULTS", "VAE", "FlatVAE", "VAEDNN", "SeparateVAEDNN", "build",
-           "is_classifier", "train"]
+__all__ = ["MODEL_NAMES", "DEFAULTS", "OPTIMIZER_OPTIONS", "VAE", "FlatVAE", "VAEDNN",
+           "SeparateVAEDNN", "build", "is_classifier", "train"]
 
 MODEL_NAMES = (
     "vae", "vae_model2", "vae_model3", "vae_flat",
@@ -75,6 +75,9 @@ DEFAULTS["vae_dnn_separate"] = dict(
     _DNN, encoder_units=(100, 50, 50, 50, 7), latent_dim=3, decoder_units=(7, 50, 50, 50, 100),
     reco_weight=1.0, kl_weight=1e-6, classifier_weight=10.0, classifier_units=(50,),
     classifier_activation="softmax", classifier_input="reco_kl", batch_size=128)
+
+#: Options of the Adam optimizer that :func:`build` takes next to the hyperparameters.
+OPTIMIZER_OPTIONS = ("clipnorm",)
 
 _CLASSIFIER_INPUTS = ("latent", "reco", "reco_kl")
 _EPS = 1e-7
@@ -572,7 +575,9 @@ def build(name, sm_train, seed=0, strategy=None, **hyperparameters):
             with the number of replicas to keep each replica's share.
             Default: no strategy (one device).
         **hyperparameters: overrides of :data:`DEFAULTS` ``[name]``; documented in
-            :class:`VAE`, :class:`VAEDNN` and :class:`SeparateVAEDNN`.
+            :class:`VAE`, :class:`VAEDNN` and :class:`SeparateVAEDNN`; and the
+            :data:`OPTIMIZER_OPTIONS`: ``clipnorm`` (default None: no clipping) clips each
+            gradient to that L2 norm, which tames the VAE+DNN's KL spikes.
 
     Returns:
         The compiled model (Adam at ``learning_rate``).
@@ -589,10 +594,14 @@ def build(name, sm_train, seed=0, strategy=None, **hyperparameters):
     """
     if name not in _CLASSES:
         raise ValueError(f"unknown model {name!r}; choose one of {MODEL_NAMES}")
-    unknown = set(hyperparameters) - set(DEFAULTS[name])
+    unknown = set(hyperparameters) - set(DEFAULTS[name]) - set(OPTIMIZER_OPTIONS)
     if unknown:
         raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)} for {name!r}; valid: "
-                         f"{sorted(DEFAULTS[name])}")
+                         f"{sorted(DEFAULTS[name]) + list(OPTIMIZER_OPTIONS)}")
+    clipnorm = hyperparameters.pop("clipnorm", None)
+    if clipnorm is not None and not (isinstance(clipnorm, int | float)
+                                     and math.isfinite(clipnorm) and clipnorm > 0):
+        raise ValueError(f"clipnorm must be None or a finite number > 0, got {clipnorm!r}")
     hp = {**DEFAULTS[name], **hyperparameters}
     rate = hp["learning_rate"]
     if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
@@ -607,7 +616,8 @@ def build(name, sm_train, seed=0, strategy=None, **hyperparameters):
         model.scaling.adapt(sm_train)
         sample = features_array(sm_train, "sm_train")[:2]
         model((sample, sample) if isinstance(model, SeparateVAEDNN) else sample)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=hp["learning_rate"]),
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=hp["learning_rate"],
+                                                      clipnorm=clipnorm),
                       jit_compile=False)
     return model
 
@@ -640,8 +650,9 @@ def train(name, sm_train, x, y=None, sample_weight=None, *, seed=0, epochs=1, sa
     """
     if name not in _CLASSES:
         raise ValueError(f"unknown model {name!r}; choose one of {MODEL_NAMES}")
-    hyperparameters = {k: v for k, v in options.items() if k in DEFAULTS[name]}
-    fit_options = {k: v for k, v in options.items() if k not in DEFAULTS[name]}
+    hyperparameters = {k: v for k, v in options.items()
+                       if k in DEFAULTS[name] or k in OPTIMIZER_OPTIONS}
+    fit_options = {k: v for k, v in options.items() if k not in hyperparameters}
     model = build(name, sm_train, seed=seed, **hyperparameters)
     history = model.fit(x, y, sample_weight=sample_weight, epochs=epochs, **fit_options)
     if save_to is not None:
