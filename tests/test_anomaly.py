@@ -15,8 +15,6 @@ from vaednn import anomaly
 from vaednn.data import FEATURES, LOG_FEATURES
 
 N = 1000
-TF_ONLY = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                             reason="vaednn.models trains in a TensorFlow loop")
 FAST = {"flow": dict(epochs=3, coupling_layers=2, hidden_units=(16,), batch_size=128),
         "gaussian_vae": dict(epochs=3, encoder_units=(16,), decoder_units=(16,), latent_dim=3,
                              batch_size=128),
@@ -77,8 +75,6 @@ def trained_toys():
 def fitted(request):
     """``(name, score)``: each score trained with seed 7 on the same SM-like events."""
     name = request.param
-    if name.startswith("vae_") and keras.backend.backend() != "tensorflow":
-        pytest.skip("vaednn.models trains in a TensorFlow loop")
     return name, anomaly.make(name, seed=7, **FAST[name]).fit(raw_events(N, 0),
                                                               x_val=raw_events(300, 1))
 
@@ -161,7 +157,6 @@ def test_weights_are_normalised_by_their_absolute_sum():
     assert float(keras.ops.convert_to_numpy(anomaly._weighted_mean(values, w))) == pytest.approx(1.75)
 
 
-@TF_ONLY
 def test_vae_scores_share_the_models_event_losses():
     from vaednn import models
 

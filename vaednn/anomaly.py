@@ -29,7 +29,7 @@ momenta and masses, min-max on the SM training events), and the Keras models car
 layer, so a ``.keras`` file holds its preprocessing. :class:`GaussianVAE` and
 :class:`RealNVP` use ``keras.ops`` and ``keras.random`` only and override ``compute_loss``,
 so they train on every Keras backend (TensorFlow, JAX). The ``vae_*`` scores wrap
-:mod:`vaednn.models`, whose training loop is TensorFlow's.
+:mod:`vaednn.models`, which trains on both backends too.
 
 Densities live in a space: ``"scaled"`` (the log10 + min-max features the model sees) or
 ``"raw"`` (the ntuple's features, GeV and radians). They differ by the log-Jacobian of the
