@@ -1086,7 +1086,9 @@ def plot_width_ratios(ratios: pd.DataFrame, column: str = "ratio", ax=None):
         for index, label in enumerate(labels):
             rows = ratios[ratios["model"] == label].set_index("operator").reindex(operators)
             x = np.arange(len(operators)) - 0.4 + step * (index + 0.5)
-            ax.errorbar(x, rows[column], yerr=rows[f"{column}_std"], fmt="o", capsize=2,
+            # Colours repeat after a while; the marker tells those models apart.
+            marker = "osD^vPX"[index // len(plotting.MODEL_COLORS) % 7]
+            ax.errorbar(x, rows[column], yerr=rows[f"{column}_std"], fmt=marker, capsize=2,
                         color=plotting.model_color(index), label=label)
         ax.axhline(1.0, color="grey", lw=0.8, ls="--")
         ax.set_xticks(np.arange(len(operators)), operators)
