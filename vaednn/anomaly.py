@@ -101,7 +101,28 @@ DEFAULT = "flow"
 _EPS = 1e-7
 _LOG_2PI = math.log(2.0 * math.pi)
 _SCORE_BATCH = 1 << 15
+_CHUNK = 1 << 13
 SPACES = ("scaled", "raw")
+
+
+def _in_chunks(fn, x, size=_CHUNK):
+    """``fn`` over chunks of ``size`` events of ``x``, concatenated, as float64 numpy.
+
+    The last chunk is padded (its first event repeated) and the padding's outputs dropped,
+    so ``fn`` always sees one shape: on JAX every eager op compiles once per input shape,
+    and samples of many sizes would otherwise recompile the whole model for each.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if len(x) == 0:
+        return _to_numpy(fn(x)).astype(np.float64)
+    out = []
+    for i in range(0, len(x), size):
+        chunk = x[i:i + size]
+        n = len(chunk)
+        if n < size:
+            chunk = np.concatenate([chunk, np.repeat(chunk[:1], size - n, axis=0)])
+        out.append(_to_numpy(fn(chunk))[:n])
+    return np.concatenate(out).astype(np.float64)
 
 
 def _check_space(space):
@@ -196,9 +217,9 @@ class _Batches(keras.utils.PyDataset):
     from a ``PyDataset`` (it expects an optional, gets None).
     """
 
-    def __init__(self, x, w, batch_size, seed=None):
+    def __init__(self, x, w, batch_size, seed=None, pad=True):
         super().__init__()
-        self.x, self.w, self.batch_size = x, w, int(batch_size)
+        self.x, self.w, self.batch_size, self.pad = x, w, int(batch_size), pad
         self.rng = None if seed is None else np.random.default_rng(seed)
         self.order = np.arange(len(x))
         self.on_epoch_end()
@@ -208,7 +229,14 @@ class _Batches(keras.utils.PyDataset):
 
     def __getitem__(self, i):
         index = self.order[i * self.batch_size:(i + 1) * self.batch_size]
-        return self.x[index], self.w[index]
+        x, w = self.x[index], self.w[index]
+        short = self.batch_size - len(index)
+        if short > 0 and self.pad:
+            # Zero-weight copies fill the last batch: the loss Σ w l / Σ |w| is unchanged,
+            # and every step has one shape, so JAX compiles the training step once.
+            x = np.concatenate([x, np.repeat(x[:1], short, axis=0)])
+            w = np.concatenate([w, np.zeros(short, dtype=w.dtype)])
+        return x, w
 
     def on_epoch_end(self):
         if self.rng is not None:
@@ -378,12 +406,11 @@ class RealNVP(_EventLossModel):
     def call(self, x, training=False):
         return -self.scaled_log_prob(self.scaling(x))
 
-    def log_density(self, x, space="scaled", batch_size=_SCORE_BATCH):
+    def log_density(self, x, space="scaled", batch_size=_CHUNK):
         """``log p`` of raw events ``x`` (n, d) as a numpy array, in ``space``."""
         _check_space(space)
         x = np.asarray(x, dtype=np.float32)
-        out = np.concatenate([-_to_numpy(self(x[i:i + batch_size]))
-                              for i in range(0, max(len(x), 1), batch_size)]).astype(np.float64)
+        out = -_in_chunks(self, x, batch_size)
         return out + scaling_log_jacobian(self.scaling, x) if space == "raw" else out
 
     def compute_output_shape(self, input_shape):
@@ -539,7 +566,8 @@ def train(model, x, sample_weight=None, validation=None, *, epochs=30, batch_siz
     val_batches = None
     if validation is not None:
         xv = np.asarray(validation[0], dtype=np.float32)
-        val_batches = _Batches(xv, _weights(validation[1], len(xv), "w_val"), _SCORE_BATCH)
+        val_batches = _Batches(xv, _weights(validation[1], len(xv), "w_val"), _SCORE_BATCH,
+                               pad=False)
         callbacks.append(keras.callbacks.EarlyStopping(patience=patience,
                                                        restore_best_weights=True))
     # shuffle=False: _Batches shuffles, seeded; Keras would reorder its batches unseeded.
@@ -718,8 +746,7 @@ class _KerasScore(AnomalyScore):
                              patience=self.patience, seed=self.seed)
 
     def _batched(self, fn, x):
-        return np.concatenate([_to_numpy(fn(x[i:i + _SCORE_BATCH]))
-                               for i in range(0, max(len(x), 1), _SCORE_BATCH)]).astype(np.float64)
+        return _in_chunks(fn, x)
 
     def adopt(self, model):
         """Take a trained (e.g. loaded) ``model`` of this score's kind; returns ``self``."""
@@ -809,8 +836,7 @@ class GaussianVAEScore(_KerasScore):
 
 
 def _scaled(scaling, x):
-    return np.concatenate([_to_numpy(scaling(x[i:i + _SCORE_BATCH]))
-                           for i in range(0, max(len(x), 1), _SCORE_BATCH)]).astype(np.float64)
+    return _in_chunks(scaling, x)
 
 
 def _nonnegative(w, name):
