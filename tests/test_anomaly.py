@@ -15,8 +15,6 @@ from vaednn import anomaly
 from vaednn.data import FEATURES, LOG_FEATURES
 
 N = 1000
-TF_ONLY = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                             reason="vaednn.models trains in a TensorFlow loop")
 FAST = {"flow": dict(epochs=3, coupling_layers=2, hidden_units=(16,), batch_size=128),
         "gaussian_vae": dict(epochs=3, encoder_units=(16,), decoder_units=(16,), latent_dim=3,
                              batch_size=128),
@@ -77,8 +75,6 @@ def trained_toys():
 def fitted(request):
     """``(name, score)``: each score trained with seed 7 on the same SM-like events."""
     name = request.param
-    if name.startswith("vae_") and keras.backend.backend() != "tensorflow":
-        pytest.skip("vaednn.models trains in a TensorFlow loop")
     return name, anomaly.make(name, seed=7, **FAST[name]).fit(raw_events(N, 0),
                                                               x_val=raw_events(300, 1))
 
@@ -161,7 +157,6 @@ def test_weights_are_normalised_by_their_absolute_sum():
     assert float(keras.ops.convert_to_numpy(anomaly._weighted_mean(values, w))) == pytest.approx(1.75)
 
 
-@TF_ONLY
 def test_vae_scores_share_the_models_event_losses():
     from vaednn import models
 
@@ -186,3 +181,68 @@ def test_bad_input_is_named():
         TOY_MODELS["flow"](0).adapt(np.array([[0.0, 1.0], [1.0, -2.0]]))
     with pytest.raises(ValueError, match="w_val given without x_val"):
         anomaly.make("gmm").fit(raw_events(50, 0), w_val=np.ones(5))
+
+
+def test_log_energy_sum_is_minus_the_scaling_jacobian_up_to_a_constant():
+    x = raw_events(200, 6)
+    score = anomaly.make("gmm", n_components=1).fit(raw_events(500, 0))
+    total = anomaly.log_energy_sum(x) + anomaly.scaling_log_jacobian(score.scaling, x.to_numpy())
+    data_range = anomaly._to_numpy(score.scaling.data_range).astype(np.float64)
+    # Σ log x + (-Σ log range - Σ log(x ln 10)) = -Σ log range - n_log·log(ln 10)
+    expected = -np.log(data_range).sum() - len(LOG_FEATURES) * math.log(math.log(10.0))
+    np.testing.assert_allclose(total, expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="must be > 0"):
+        anomaly.log_energy_sum(x.assign(mjj=0.0))
+
+
+def test_fit_seeds_shares_one_vae_ensemble_between_the_vae_scores():
+    from vaednn import models
+
+    x, probe = raw_events(N, 0), raw_events(100, 4)
+    fitted = anomaly.fit_seeds({"vae_reco": dict(epochs=1), "vae_kl": dict(epochs=1),
+                                "isolation_forest": dict(n_estimators=20)}, x, [4, 5])
+    assert [s.seed for s in fitted["vae_kl"]] == [4, 5] == [s.seed for s in fitted["isolation_forest"]]
+    for reco, kl in zip(fitted["vae_reco"], fitted["vae_kl"]):
+        assert reco.model is kl.model and reco.fitted and kl.fitted
+        np.testing.assert_allclose(kl(probe), models.event_losses(kl.model, probe)["kl"], rtol=1e-6)
+    assert not np.allclose(fitted["vae_reco"][0](probe), fitted["vae_reco"][1](probe))
+    with pytest.raises(ValueError, match="seeds must be distinct"):
+        anomaly.fit_seeds({"gmm": {}}, x, [1, 1])
+
+
+def _study_rows(operator, model, widths, aucs):
+    return [{"operator": operator, "model": model, "seed": seed, "AUC": auc, "score": "callable",
+             "c_lo_95": -w / 2, "c_hi_95": w / 2, "c_lo_95_syst": -w, "c_hi_95_syst": w,
+             "falls_back": seed == 1, "binning": ""}
+            for seed, (w, auc) in enumerate(zip(widths, aucs))]
+
+
+def test_width_ratios_and_seed_tables_by_hand():
+    study = pd.DataFrame(_study_rows("cW", "flow", [0.5, 0.7], [0.7, 0.8]))
+    counting = pd.DataFrame({"AUC": [0.5], "c_lo_95": [-0.5], "c_hi_95": [0.5],
+                             "c_lo_95_syst": [-2.0], "c_hi_95_syst": [2.0]},
+                            index=pd.Index(["counting"], name="model"))
+    ratios = anomaly.width_ratios(study, {"cW": counting}).set_index("model")
+    assert ratios.loc["flow", "ratio"] == pytest.approx(0.6)
+    assert ratios.loc["flow", "ratio_std"] == pytest.approx(math.sqrt(0.02))
+    # with the systematic: widths 1.0 and 1.4 over 4.0
+    assert ratios.loc["flow", "ratio_syst"] == pytest.approx(0.3)
+    assert ratios.loc["counting", "ratio"] == 1.0 and ratios.loc["counting", "ratio_std"] == 0.0
+    assert ratios.loc["flow", "n_seeds"] == 2 and ratios.loc["flow", "AUC"] == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="no 'counting' row"):
+        anomaly.width_ratios(study, {"cW": counting.rename(index={"counting": "x"})})
+    table = anomaly.seed_tables(study)["cW"].loc["flow"]
+    assert table["AUC"] == pytest.approx(0.75) and table["AUC_std"] == pytest.approx(math.sqrt(0.005))
+    assert table["n_seeds"] == 2 and table["falls_back"] and table["c_hi_95"] == pytest.approx(0.3)
+
+
+def test_plot_width_ratios_draws_a_point_per_model_and_operator():
+    import matplotlib.pyplot as plt
+
+    ratios = pd.DataFrame({"operator": ["cW", "cW", "cqq1", "cqq1"], "model": ["a", "b", "a", "b"],
+                           "ratio": [0.7, 0.9, 0.6, 0.8], "ratio_std": [0.01, 0.0, 0.02, 0.0]})
+    ax = anomaly.plot_width_ratios(ratios)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["cW", "cqq1"]
+    points = sorted(y for bars in ax.containers for y in bars.lines[0].get_ydata())
+    assert points == pytest.approx([0.6, 0.7, 0.8, 0.9])
+    plt.close("all")

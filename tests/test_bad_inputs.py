@@ -355,7 +355,7 @@ def test_simulate_overwrites_only_when_asked(tmp_path):
 
 def test_a_failed_results_write_keeps_the_old_file(tmp_path, monkeypatch):
     table = {"cW": pd.DataFrame({"AUC": [0.7]}, index=pd.Index(["vae"], name="model"))}
-    path = workflow.save_results(table, tmp_path)
+    path = workflow.save_results(table, tmp_path, trained_on={"vae": "SM"})
     old = path.read_text()
 
     def half_then_fail(self, target, **kwargs):
@@ -364,7 +364,7 @@ def test_a_failed_results_write_keeps_the_old_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
     with pytest.raises(OSError, match="disk full"):
-        workflow.save_results(table, tmp_path)
+        workflow.save_results(table, tmp_path, trained_on={"vae": "SM"})
     assert path.read_text() == old
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 

@@ -142,7 +142,15 @@ def test_results_table_rows_columns_and_extrapolation_flag(tables):
     extra.loc["IsolationForest"] = extra.loc["met"]
     extra.loc["IsolationForest", "c_plus"] = 2.5  # a 3 sigma reach beyond the generated c = 1
     extra["n_seeds"] = 1
-    out = compare.results_table({"cA": extra, "cB": tables["cB"]})
+    with pytest.raises(ValueError, match=r"no trained_on entry for model\(s\) \['IsolationForest', 'met'"):
+        compare.results_table({"cA": extra})
+    out = compare.results_table({"cA": extra, "cB": tables["cB"]},
+                                trained_on={"IsolationForest": "SM", "met": "none",
+                                            "mjj": "none"})
+    trained_on = out.set_index(["operator", "model"])["trained_on"]
+    assert trained_on[("cA", "BDT (supervised)")] == "cA"
+    assert trained_on[("cB", "BDT (supervised)")] == "cB"
+    assert trained_on[("cA", "IsolationForest")] == "SM" and trained_on[("cB", "counting")] == "none"
     assert list(out.columns[:len(compare.RESULT_COLUMNS)]) == list(compare.RESULT_COLUMNS)
     assert "n_seeds" in out.columns and "IsolationForest" in set(out["model"])
     assert len(out) == 7 + 6

@@ -138,7 +138,7 @@ def test_significance_scan_finds_the_exact_best_cut(analysis):
 def test_save_results_writes_the_headline_numbers(analysis, tmp_path):
     tables = workflow.comparison(analysis, shared={"mll": compare.feature_scorer("mll")},
                                  per_operator={}, c=1.0)
-    path = workflow.save_results(tables, tmp_path)
+    path = workflow.save_results(tables, tmp_path, trained_on={"mll": "none"})
     table = pd.read_csv(path)
     assert list(table.columns[:len(compare.RESULT_COLUMNS)]) == list(compare.RESULT_COLUMNS)
     assert set(table["operator"]) == {"cW", "cHl3"}
@@ -147,6 +147,9 @@ def test_save_results_writes_the_headline_numbers(analysis, tmp_path):
     rate_only = table[(table["operator"] == "cHl3") & (table["model"] == "mll")]
     assert 0.4 < rate_only["AUC"].item() < 0.6, "a rate-only operator has the SM's shapes"
     assert (table["n_seeds"] == 1).all() and table["AUC_std"].isna().all()
+    by_row = table.set_index(["operator", "model"])["trained_on"]
+    assert by_row[("cW", "BDT (supervised)")] == "cW" and by_row[("cHl3", "BDT (supervised)")] == "cHl3"
+    assert by_row[("cW", "counting")] == "none"
 
 
 def test_comparison_averages_an_ensemble_over_its_seeds(analysis):
@@ -159,6 +162,38 @@ def test_comparison_averages_an_ensemble_over_its_seeds(analysis):
         assert row["n_seeds"] == 2 and tables[op].loc["counting", "n_seeds"] == 1
         assert row["AUC"] == pytest.approx(alone.loc[["mll", "mjj"], "AUC"].mean())
         assert row["AUC_std"] == pytest.approx(alone.loc[["mll", "mjj"], "AUC"].std(ddof=1))
+
+
+
+def _table(models, auc):
+    return pd.DataFrame({"AUC": auc, "c_lo_95": -0.5, "c_hi_95": 0.5},
+                        index=pd.Index(models, name="model"))
+
+
+def test_save_results_upserts_rows_by_operator_and_model(tmp_path):
+    path = workflow.save_results({"cW": _table(["VAE", "counting"], [0.6, 0.5]),
+                                  "cqq1": _table(["VAE"], [0.7])}, tmp_path)
+    # A second notebook adds its scores and refreshes one row; the rest stays as it was.
+    workflow.save_results({"cW": _table(["flow", "VAE"], [0.8, 0.65])}, tmp_path,
+                          trained_on={"flow": "SM"})
+    table = pd.read_csv(path)
+    assert list(zip(table["operator"], table["model"])) == [
+        ("cW", "VAE"), ("cW", "counting"), ("cqq1", "VAE"), ("cW", "flow")]
+    assert table["AUC"].tolist() == [0.65, 0.5, 0.7, 0.8]
+    assert table["trained_on"].tolist() == ["SM", "none", "SM", "SM"]
+    first = [c for c in compare.RESULT_COLUMNS if c in table]
+    assert list(table.columns[:len(first)]) == first
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_save_results_replaces_an_older_format(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="vaednn")
+    path = tmp_path / workflow.RESULTS_FILE
+    path.write_text("operator,model,AUC,min_abs_c\ncW,VAE,0.6,0.3\ncW,gone,0.5,1\n")
+    workflow.save_results({"cW": _table(["VAE"], [0.7])}, tmp_path)
+    table = pd.read_csv(path)
+    assert table["model"].tolist() == ["VAE"] and "min_abs_c" not in table
+    assert "an older results table" in caplog.text
 
 
 def test_smearing_study_at_zero_is_the_unsmeared_result(analysis):

@@ -29,7 +29,7 @@ momenta and masses, min-max on the SM training events), and the Keras models car
 layer, so a ``.keras`` file holds its preprocessing. :class:`GaussianVAE` and
 :class:`RealNVP` use ``keras.ops`` and ``keras.random`` only and override ``compute_loss``,
 so they train on every Keras backend (TensorFlow, JAX). The ``vae_*`` scores wrap
-:mod:`vaednn.models`, whose training loop is TensorFlow's.
+:mod:`vaednn.models`, which trains on both backends too.
 
 Densities live in a space: ``"scaled"`` (the log10 + min-max features the model sees) or
 ``"raw"`` (the ntuple's features, GeV and radians). They differ by the log-Jacobian of the
@@ -55,8 +55,11 @@ seeded resample with probabilities ∝ ``w``. The generated SM samples have equa
 
 from __future__ import annotations
 
+import copy
 import functools
+import json
 import math
+from collections.abc import Mapping
 
 import keras
 import numpy as np
@@ -83,6 +86,13 @@ __all__ = [
     "AffineCoupling",
     "scaling_log_jacobian",
     "train",
+    "LABELS",
+    "fit_seeds",
+    "log_energy_sum",
+    "seed_study",
+    "seed_tables",
+    "width_ratios",
+    "plot_width_ratios",
 ]
 
 #: The package's default anomaly score (see the module docstring).
@@ -91,7 +101,28 @@ DEFAULT = "flow"
 _EPS = 1e-7
 _LOG_2PI = math.log(2.0 * math.pi)
 _SCORE_BATCH = 1 << 15
+_CHUNK = 1 << 13
 SPACES = ("scaled", "raw")
+
+
+def _in_chunks(fn, x, size=_CHUNK):
+    """``fn`` over chunks of ``size`` events of ``x``, concatenated, as float64 numpy.
+
+    The last chunk is padded (its first event repeated) and the padding's outputs dropped,
+    so ``fn`` always sees one shape: on JAX every eager op compiles once per input shape,
+    and samples of many sizes would otherwise recompile the whole model for each.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if len(x) == 0:
+        return _to_numpy(fn(x)).astype(np.float64)
+    out = []
+    for i in range(0, len(x), size):
+        chunk = x[i:i + size]
+        n = len(chunk)
+        if n < size:
+            chunk = np.concatenate([chunk, np.repeat(chunk[:1], size - n, axis=0)])
+        out.append(_to_numpy(fn(chunk))[:n])
+    return np.concatenate(out).astype(np.float64)
 
 
 def _check_space(space):
@@ -186,9 +217,9 @@ class _Batches(keras.utils.PyDataset):
     from a ``PyDataset`` (it expects an optional, gets None).
     """
 
-    def __init__(self, x, w, batch_size, seed=None):
+    def __init__(self, x, w, batch_size, seed=None, pad=True):
         super().__init__()
-        self.x, self.w, self.batch_size = x, w, int(batch_size)
+        self.x, self.w, self.batch_size, self.pad = x, w, int(batch_size), pad
         self.rng = None if seed is None else np.random.default_rng(seed)
         self.order = np.arange(len(x))
         self.on_epoch_end()
@@ -198,7 +229,14 @@ class _Batches(keras.utils.PyDataset):
 
     def __getitem__(self, i):
         index = self.order[i * self.batch_size:(i + 1) * self.batch_size]
-        return self.x[index], self.w[index]
+        x, w = self.x[index], self.w[index]
+        short = self.batch_size - len(index)
+        if short > 0 and self.pad:
+            # Zero-weight copies fill the last batch: the loss Σ w l / Σ |w| is unchanged,
+            # and every step has one shape, so JAX compiles the training step once.
+            x = np.concatenate([x, np.repeat(x[:1], short, axis=0)])
+            w = np.concatenate([w, np.zeros(short, dtype=w.dtype)])
+        return x, w
 
     def on_epoch_end(self):
         if self.rng is not None:
@@ -368,12 +406,11 @@ class RealNVP(_EventLossModel):
     def call(self, x, training=False):
         return -self.scaled_log_prob(self.scaling(x))
 
-    def log_density(self, x, space="scaled", batch_size=_SCORE_BATCH):
+    def log_density(self, x, space="scaled", batch_size=_CHUNK):
         """``log p`` of raw events ``x`` (n, d) as a numpy array, in ``space``."""
         _check_space(space)
         x = np.asarray(x, dtype=np.float32)
-        out = np.concatenate([-_to_numpy(self(x[i:i + batch_size]))
-                              for i in range(0, max(len(x), 1), batch_size)]).astype(np.float64)
+        out = -_in_chunks(self, x, batch_size)
         return out + scaling_log_jacobian(self.scaling, x) if space == "raw" else out
 
     def compute_output_shape(self, input_shape):
@@ -529,7 +566,8 @@ def train(model, x, sample_weight=None, validation=None, *, epochs=30, batch_siz
     val_batches = None
     if validation is not None:
         xv = np.asarray(validation[0], dtype=np.float32)
-        val_batches = _Batches(xv, _weights(validation[1], len(xv), "w_val"), _SCORE_BATCH)
+        val_batches = _Batches(xv, _weights(validation[1], len(xv), "w_val"), _SCORE_BATCH,
+                               pad=False)
         callbacks.append(keras.callbacks.EarlyStopping(patience=patience,
                                                        restore_best_weights=True))
     # shuffle=False: _Batches shuffles, seeded; Keras would reorder its batches unseeded.
@@ -629,10 +667,18 @@ class VAEScore(AnomalyScore):
         self.model = None
 
     def _fit(self, x, w, val):
-        self.model = models.build(self.model_name, x, seed=self.seed, **self.hyperparameters)
-        self.model.fit(x, sample_weight=w, epochs=self.epochs, verbose=0,
-                       validation_data=val, early_stopping="val_loss" if val else None,
-                       patience=self.patience)
+        model = models.build(self.model_name, x, seed=self.seed, **self.hyperparameters)
+        model.fit(x, **self._fit_options(w, val))
+        self._adopt(model, x)
+
+    def _fit_options(self, w, val):
+        return dict(sample_weight=w, epochs=self.epochs, verbose=0, validation_data=val,
+                    early_stopping="val_loss" if val else None, patience=self.patience)
+
+    def _adopt(self, model, x):
+        """Take ``model``, trained on the raw SM events ``x``, as this score's VAE."""
+        self.model = model
+        self.fitted = True
 
     def _score(self, x):
         losses = models.event_losses(self.model, x)
@@ -660,8 +706,8 @@ class FeatureErrorScore(VAEScore):
         self.reference = reference
         self.name = "vae_feature_errors"
 
-    def _fit(self, x, w, val):
-        super()._fit(x, w, val)
+    def _adopt(self, model, x):
+        super()._adopt(model, x)
         errors = models.feature_errors(self.model, x).to_numpy(np.float64)
         if self.reference == "median":
             ref = np.median(errors, axis=0)
@@ -700,8 +746,21 @@ class _KerasScore(AnomalyScore):
                              patience=self.patience, seed=self.seed)
 
     def _batched(self, fn, x):
-        return np.concatenate([_to_numpy(fn(x[i:i + _SCORE_BATCH]))
-                               for i in range(0, max(len(x), 1), _SCORE_BATCH)]).astype(np.float64)
+        return _in_chunks(fn, x)
+
+    def adopt(self, model):
+        """Take a trained (e.g. loaded) ``model`` of this score's kind; returns ``self``."""
+        if not isinstance(model, (RealNVP, GaussianVAE)) or model.name != self.name:
+            raise ValueError(f"{self.name}: cannot adopt a {type(model).__name__} named "
+                             f"{model.name!r}")
+        self.model, self.fitted = model, True
+        return self
+
+    def in_space(self, space):
+        """The same trained model, its density evaluated in ``space`` (no retraining)."""
+        other = copy.copy(self)
+        other.space = _check_space(space)
+        return other
 
     def _in_space(self, neg_log_p, x):
         if self.space == "raw":
@@ -777,8 +836,7 @@ class GaussianVAEScore(_KerasScore):
 
 
 def _scaled(scaling, x):
-    return np.concatenate([_to_numpy(scaling(x[i:i + _SCORE_BATCH]))
-                           for i in range(0, max(len(x), 1), _SCORE_BATCH)]).astype(np.float64)
+    return _in_chunks(scaling, x)
 
 
 def _nonnegative(w, name):
@@ -872,3 +930,197 @@ def make(name: str, seed: int = 0, **hyperparameters) -> AnomalyScore:
     if name not in SCORES:
         raise ValueError(f"unknown anomaly score {name!r}; choose one of {sorted(SCORES)}")
     return SCORES[name](seed=seed, **hyperparameters)
+
+
+# --------------------------------------------------------------------------- seed spreads
+
+#: Score name -> its row name in the results table (``figures/results.csv``).
+LABELS = {
+    "vae_reco": "VAE reco loss (SM-only)",
+    "vae_kl": "VAE KL term (SM-only)",
+    "vae_sum": "VAE loss (SM-only)",
+    "vae_feature_errors": "VAE feature errors (SM-only)",
+    "gaussian_vae": "Gaussian VAE (SM-only)",
+    "flow": "flow (SM-only)",
+    "isolation_forest": "IsolationForest (unsupervised)",
+    "gmm": "Gaussian mixture (SM-only)",
+}
+
+
+def fit_seeds(scores: Mapping[str, dict], x_sm, seeds, *, sample_weight=None, x_val=None,
+              w_val=None) -> dict[str, list[AnomalyScore]]:
+    """Train every score once per seed on the same SM events.
+
+    The ``vae_*`` scores of one VAE configuration (the same ``model``, epochs and
+    hyperparameters) share their VAEs: the seeds train together as one
+    :func:`vaednn.models.ensemble` (vmapped on JAX), and reco, KL, sum and the feature
+    errors are read off the same members.
+
+    Args:
+        scores: score name (:data:`SCORES`) -> its hyperparameters (as for :func:`make`).
+        x_sm, sample_weight, x_val, w_val: as :meth:`AnomalyScore.fit`.
+        seeds: distinct seeds; member ``i`` of every score has ``seeds[i]``.
+
+    Returns:
+        score name -> one fitted score per seed.
+    """
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct and at least one, got {seeds}")
+    out = {name: [make(name, seed=s, **dict(hp)) for s in seeds] for name, hp in scores.items()}
+    x = features_array(x_sm, "x_sm")
+    w = _weights(sample_weight, len(x))
+    val = None if x_val is None else (features_array(x_val, "x_val"),
+                                      _weights(w_val, len(x_val), "w_val"))
+    shared = {}
+    for name, members in out.items():
+        if isinstance(members[0], VAEScore):
+            first = members[0]
+            key = json.dumps([first.model_name, first.epochs, first.patience,
+                              first.hyperparameters], sort_keys=True, default=str)
+            shared.setdefault(key, []).append(name)
+        else:
+            for member in members:
+                member.fit(x, w, *(val or (None, None)))
+    for names in shared.values():
+        first = out[names[0]][0]
+        group = models.ensemble(first.model_name, x, seeds, **first.hyperparameters)
+        group.fit(x, **first._fit_options(w, val))
+        for name in names:
+            for member, model in zip(out[name], group.models):
+                member._adopt(model, x)
+    return out
+
+
+def log_energy_sum(features) -> np.ndarray:
+    """``Σ log x_f`` over the momenta and masses (:data:`vaednn.data.LOG_FEATURES`).
+
+    A fixed variable, trained on nothing: up to a constant it is minus the log-Jacobian of
+    the log10 scaling (:func:`scaling_log_jacobian`), the term that turns a density of the
+    scaled features into a density of the raw ones. A raw-space density score that does no
+    better than this variable has learnt nothing beyond "energetic events are rare".
+    """
+    frame = features if isinstance(features, pd.DataFrame) else pd.DataFrame(
+        np.asarray(features), columns=list(FEATURES))
+    values = frame.loc[:, list(LOG_FEATURES)].to_numpy(np.float64)
+    if not (values > 0).all():
+        raise ValueError("log_energy_sum: momenta and masses must be > 0")
+    return np.log(values).sum(axis=1)
+
+
+def seed_study(scorers: Mapping, data, *, operators=None, c: float = 1.0) -> pd.DataFrame:
+    """Figures of merit of every seed of every score, on held-out events.
+
+    Args:
+        scorers: row name -> a list of fitted scores (one per seed, from :func:`fit_seeds`)
+            or one fixed scorer (a callable of the raw features, e.g. :func:`log_energy_sum`).
+        data: :class:`vaednn.compare.EvaluationData`; choices on validation, numbers from
+            test.
+        operators: which operators (default all of ``data``).
+        c: Wilson coefficient of the BSM mixture (AUC, cuts).
+
+    Returns:
+        A tidy frame: one row per model, seed (NaN for a fixed scorer) and operator, with
+        the columns of :func:`vaednn.compare.metrics`.
+    """
+    from vaednn import compare
+
+    rows = []
+    for label, members in scorers.items():
+        members = list(members) if isinstance(members, (list, tuple)) else [members]
+        for member in members:
+            tables = compare.compare({label: member}, data, c=c, operators=operators,
+                                     references=False)
+            for op, table in tables.items():
+                rows.append({"operator": op, "model": label,
+                             "seed": getattr(member, "seed", np.nan),
+                             **table.loc[label].to_dict()})
+    return pd.DataFrame(rows)
+
+
+def seed_tables(study: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """:func:`seed_study` rows averaged over seeds, one :func:`vaednn.compare.compare`-like
+    table per operator (index ``model``): the mean of every number, ``AUC_std`` (the
+    spread over seeds, 0 for one seed) and ``n_seeds``; flags are true if any seed's is."""
+    tables = {}
+    for op, rows in study.groupby("operator", sort=False):
+        out = {}
+        for label, group in rows.groupby("model", sort=False):
+            numbers = group.select_dtypes("number").drop(columns="seed")
+            row = numbers.mean().to_dict()
+            for flag in ("falls_back", "falls_back_syst"):
+                if flag in group:
+                    row[flag] = bool(group[flag].astype(bool).any())
+            row.update(score=group["score"].iloc[0], binning="; ".join(
+                sorted(set(group.get("binning", pd.Series([""])).astype(str)) - {""})),
+                AUC_std=float(group["AUC"].std(ddof=1)) if len(group) > 1 else 0.0,
+                n_seeds=len(group))
+            out[label] = row
+        tables[op] = pd.DataFrame.from_dict(out, orient="index").rename_axis("model")
+    return tables
+
+
+def width_ratios(study: pd.DataFrame, references: Mapping[str, pd.DataFrame],
+                 baseline: str = "counting") -> pd.DataFrame:
+    """95 % interval widths relative to ``baseline``, mean and spread over seeds.
+
+    Args:
+        study: from :func:`seed_study`.
+        references: operator -> :func:`vaednn.compare.compare` table holding ``baseline``
+            and any reference rows (mjj fit, supervised models); they enter with one seed.
+        baseline: the row every width is divided by.
+
+    Returns:
+        One row per operator and model: ``ratio`` and ``ratio_syst`` (without and with the
+        background uncertainty, seed means), ``ratio_std`` and ``ratio_syst_std`` (seed
+        spreads, 0 for one seed), ``AUC``, ``AUC_std``, ``n_seeds``.
+    """
+    rows = []
+    for op, table in references.items():
+        if baseline not in table.index:
+            raise ValueError(f"references[{op!r}] has no {baseline!r} row")
+        base = table.loc[baseline]
+        width = {"": base["c_hi_95"] - base["c_lo_95"],
+                 "_syst": base["c_hi_95_syst"] - base["c_lo_95_syst"]}
+        per_seed = [study[study["operator"] == op]]
+        per_seed.append(table.reset_index().assign(operator=op, seed=np.nan))
+        for label, group in pd.concat(per_seed, ignore_index=True).groupby("model", sort=False):
+            row = {"operator": op, "model": label, "n_seeds": len(group),
+                   "AUC": group["AUC"].mean(),
+                   "AUC_std": group["AUC"].std(ddof=1) if len(group) > 1 else 0.0}
+            for suffix, w in width.items():
+                ratio = (group[f"c_hi_95{suffix}"] - group[f"c_lo_95{suffix}"]) / w
+                row[f"ratio{suffix}"] = ratio.mean()
+                row[f"ratio{suffix}_std"] = ratio.std(ddof=1) if len(group) > 1 else 0.0
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plot_width_ratios(ratios: pd.DataFrame, column: str = "ratio", ax=None):
+    """Interval width relative to counting per model and operator, with seed error bars.
+
+    One marker per model, the operators side by side on the x axis; returns the axes.
+    """
+    from vaednn import plotting
+
+    @plotting.plot_helper
+    def draw(ax=None):
+        fig, ax = plotting.new_axes(ax, figsize=(11, 4.8))
+        operators = list(dict.fromkeys(ratios["operator"]))
+        labels = list(dict.fromkeys(ratios["model"]))
+        step = 0.8 / max(len(labels), 1)
+        for index, label in enumerate(labels):
+            rows = ratios[ratios["model"] == label].set_index("operator").reindex(operators)
+            x = np.arange(len(operators)) - 0.4 + step * (index + 0.5)
+            # Colours repeat after a while; the marker tells those models apart.
+            marker = "osD^vPX"[index // len(plotting.MODEL_COLORS) % 7]
+            ax.errorbar(x, rows[column], yerr=rows[f"{column}_std"], fmt=marker, capsize=2,
+                        color=plotting.model_color(index), label=label)
+        ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+        ax.set_xticks(np.arange(len(operators)), operators)
+        ax.set_ylabel("95% CL interval width / counting")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+        plotting.experiment_label(ax)
+        return ax
+
+    return draw(ax=ax)

@@ -25,7 +25,7 @@ __all__ = [
     "normalisation", "score", "score_samples", "feature_scorer", "counting_scorer",
     "REFERENCES", "train_bdt", "best_variable", "sensitivity", "metrics", "compare",
     "operator_matrix",
-    "RESULT_COLUMNS", "results_table", "PUBLISHED_INTERVALS", "PUBLISHED_LUMINOSITY",
+    "RESULT_COLUMNS", "TRAINED_ON", "EACH_OPERATOR", "results_table", "PUBLISHED_INTERVALS", "PUBLISHED_LUMINOSITY",
     "PUBLISHED_CL", "interval_table",
 ]
 
@@ -433,26 +433,53 @@ def operator_matrix(scorers: Mapping, data: EvaluationData, *, c: float = 1.0) -
 # --------------------------------------------------------------------------- results table
 
 #: The results table's columns (``figures/results.csv``), in order; extra columns follow.
-RESULT_COLUMNS = ("operator", "model", "AUC", "score", "c_lo_3sigma", "c_hi_3sigma", "c_lo_95",
-                  "c_hi_95", "c_lo_95_syst", "c_hi_95_syst", "extrapolated", "falls_back",
-                  "falls_back_syst", "binning")
+RESULT_COLUMNS = ("operator", "model", "trained_on", "AUC", "score", "c_lo_3sigma", "c_hi_3sigma",
+                  "c_lo_95", "c_hi_95", "c_lo_95_syst", "c_hi_95_syst", "extrapolated",
+                  "falls_back", "falls_back_syst", "binning")
+
+#: A ``trained_on`` value meaning "the operator of the row": a model trained per operator.
+EACH_OPERATOR = "each operator"
+
+#: Model name -> what it was trained on, for the rows every results table can have:
+#: ``"SM"`` (SM events alone), ``"none"`` (nothing trained), or :data:`EACH_OPERATOR`.
+TRAINED_ON = {
+    "counting": "none", "single variable": "none", "mjj fit": "none",
+    "BDT (supervised)": EACH_OPERATOR, "VAE": "SM", "VAE+DNN": EACH_OPERATOR,
+    "IsolationForest (unsupervised)": "SM",
+}
 
 _BOUNDS = ("c_lo_3sigma", "c_hi_3sigma", "c_lo_95", "c_hi_95", "c_lo_95_syst", "c_hi_95_syst")
 
 
-def results_table(tables: Mapping[str, pd.DataFrame], generated_at: float = 1.0) -> pd.DataFrame:
+def results_table(tables: Mapping[str, pd.DataFrame], generated_at: float = 1.0,
+                  trained_on: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per operator × model from :func:`compare` tables, the columns of
     :data:`RESULT_COLUMNS` first (any further columns of the tables follow, so later rows
     and columns pass through).
 
     ``extrapolated`` is True where any bound has ``|c| > generated_at``, the coefficient the
     samples were generated at: such a bound extrapolates the LIN and QUAD yields.
+
+    ``trained_on`` says what each model learnt from: ``SM`` for SM-only scores, the row's
+    operator for supervised ones, ``none`` for counting and the single-variable fits. It
+    comes from :data:`TRAINED_ON`, updated by the ``trained_on`` argument (model name ->
+    ``"SM"``, ``"none"``, an operator name, or :data:`EACH_OPERATOR`).
+
+    Raises:
+        ValueError: a model has no ``trained_on`` entry.
     """
+    known = {**TRAINED_ON, **(trained_on or {})}
     frames = []
     for operator, table in tables.items():
         frame = table.reset_index().rename(columns={"c_minus": "c_lo_3sigma",
                                                     "c_plus": "c_hi_3sigma"})
+        missing = sorted(set(frame["model"]) - set(known))
+        if missing:
+            raise ValueError(f"results_table: no trained_on entry for model(s) {missing}; pass "
+                             f"trained_on={{name: 'SM' | 'none' | operator | EACH_OPERATOR}}")
         frame.insert(0, "operator", operator)
+        frame["trained_on"] = [operator if known[m] == EACH_OPERATOR else known[m]
+                               for m in frame["model"]]
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
     for column in _BOUNDS:

@@ -1,9 +1,12 @@
-"""A VAE anomaly detector with the scikit-learn / PyOD interface.
+"""An SM-only anomaly detector with the scikit-learn / PyOD interface.
 
-:class:`Detector` wraps the plain VAE variants of :mod:`vaednn.models` for users who expect
+:class:`Detector` wraps the package's default anomaly score (:data:`vaednn.anomaly.DEFAULT`,
+the flow, the best SM-only score of notebook 07), the Gaussian VAE and
+the plain VAE variants of :mod:`vaednn.models` for users who expect
 ``fit`` / ``decision_function`` / ``predict``::
 
-    detector = vaednn.Detector("vae", epochs=20, contamination=0.05).fit(x_sm, sample_weight=w)
+    detector = vaednn.Detector(epochs=20, contamination=0.05).fit(x_sm, sample_weight=w)
+    original = vaednn.Detector("vae", score="reco")  # the original analysis' VAE
     scores = detector.decision_function(x)   # higher = more anomalous
     flags = detector.predict(x)              # 1 above detector.threshold_, else 0
 
@@ -13,9 +16,10 @@ training events). Parameters are explicit and only stored by ``__init__``, so
 ``sklearn.base.clone``, ``get_params``/``set_params`` and a ``Pipeline`` work; they are
 checked when ``fit`` runs.
 
-The anomaly score is chosen by name from :data:`SCORES` (default :data:`DEFAULT_SCORE`); a new
-score is a class with ``fit(model, x, sample_weight)``, ``score(model, x)`` and
-``get_config()`` registered there, and a detector saves and loads it by its config.
+A VAE's anomaly score is chosen by name from :data:`SCORES` (default :data:`DEFAULT_SCORE`);
+a new score is a class with ``fit(model, x, sample_weight)``, ``score(model, x)`` and
+``get_config()`` registered there, and a detector saves and loads it by its config. The
+density models (:data:`DENSITY_NAMES`) carry their own score, ``-log p``.
 """
 
 from __future__ import annotations
@@ -33,10 +37,13 @@ from sklearn.base import BaseEstimator
 from vaednn.files import atomic_path
 from vaednn.simulate import weighted_quantile
 
-__all__ = ["DEFAULT_SCORE", "Detector", "ReconstructionScore", "SCORES", "VAE_NAMES"]
+__all__ = ["DEFAULT_SCORE", "DENSITY_NAMES", "Detector", "ReconstructionScore",
+           "SCORES", "VAE_NAMES"]
 
 #: The plain (unsupervised) VAE variants of :data:`vaednn.models.MODEL_NAMES`.
 VAE_NAMES = ("vae", "vae_model2", "vae_model3", "vae_flat")
+#: The Keras density scores of :data:`vaednn.anomaly.SCORES` a detector can wrap.
+DENSITY_NAMES = ("flow", "gaussian_vae")
 
 
 class ReconstructionScore:
@@ -70,22 +77,28 @@ _ARCHIVE_SCORES = "decision_scores.npy"
 
 
 class Detector(BaseEstimator):
-    """A VAE trained on SM events whose anomaly score flags events unlike them.
+    """A model trained on SM events whose anomaly score flags events unlike them.
 
     Args:
-        name: the variant, one of :data:`VAE_NAMES`.
+        name: the model: one of :data:`DENSITY_NAMES` (scored by ``-log p`` in raw space,
+            see :mod:`vaednn.anomaly`) or a VAE of :data:`VAE_NAMES` (scored by ``score``).
+            None: the package's default, :data:`vaednn.anomaly.DEFAULT`.
         epochs: training epochs.
-        batch_size: mini-batch size (default: the variant's, see ``models.DEFAULTS``).
+        batch_size: mini-batch size (default: the model's).
         seed: seeds the initial weights, the sampling noise and the shuffling.
         contamination: expected share of anomalies among the training events, in (0, 0.5];
             sets ``threshold_``.
-        hyperparameters: overrides of ``models.DEFAULTS[name]`` (e.g. ``{"latent_dim": 4}``).
-        score: the anomaly score's name in :data:`SCORES`.
-        verbose: Keras' ``fit`` verbosity.
+        hyperparameters: overrides of the model's defaults: ``models.DEFAULTS[name]`` for a
+            VAE (e.g. ``{"latent_dim": 4}``), the score's arguments for a density model
+            (e.g. ``{"coupling_layers": 4}``, see :func:`vaednn.anomaly.make`).
+        score: a VAE's anomaly score, a name in :data:`SCORES` (None: :data:`DEFAULT_SCORE`);
+            must be None for a density model, which has its own.
+        verbose: Keras' ``fit`` verbosity (VAEs; the density models train silently).
 
     Attributes:
         model_: the trained Keras model.
-        score_: the fitted score object.
+        score_: the fitted score object (for a density model, the
+            :class:`vaednn.anomaly.AnomalyScore`).
         decision_scores_: scores of the training events (float64).
         threshold_: the weighted ``1 - contamination`` quantile of ``decision_scores_``.
         labels_: ``decision_scores_ > threshold_`` as 0/1.
@@ -93,8 +106,8 @@ class Detector(BaseEstimator):
         feature_names_in_: column names, when fitted on a DataFrame.
     """
 
-    def __init__(self, name="vae", epochs=10, batch_size=None, seed=0, contamination=0.1,
-                 hyperparameters=None, score=DEFAULT_SCORE, verbose=0):
+    def __init__(self, name=None, epochs=10, batch_size=None, seed=0, contamination=0.1,
+                 hyperparameters=None, score=None, verbose=0):
         self.name = name
         self.epochs = epochs
         self.batch_size = batch_size
@@ -104,13 +117,26 @@ class Detector(BaseEstimator):
         self.score = score
         self.verbose = verbose
 
+    def _model_name(self) -> str:
+        if self.name is not None:
+            return self.name
+        from vaednn import anomaly
+
+        return anomaly.DEFAULT
+
+    def _is_vae(self) -> bool:
+        return self._model_name() in VAE_NAMES
+
     def _check_parameters(self) -> None:
-        if self.name not in VAE_NAMES:
-            raise ValueError(f"Detector: unknown or non-VAE model name {self.name!r}; "
-                             f"choose one of {VAE_NAMES}")
-        if self.score not in SCORES:
+        if self._model_name() not in VAE_NAMES + DENSITY_NAMES:
+            raise ValueError(f"Detector: unknown or non-VAE model name {self._model_name()!r}; "
+                             f"choose one of {DENSITY_NAMES + VAE_NAMES}")
+        if self._is_vae() and (self.score or DEFAULT_SCORE) not in SCORES:
             raise ValueError(f"Detector: unknown score {self.score!r}; choose one of "
                              f"{sorted(SCORES)}")
+        if not self._is_vae() and self.score is not None:
+            raise ValueError(f"Detector: the density model {self._model_name()!r} is scored by its "
+                             f"-log p; score must be None, got {self.score!r}")
         if not 0 < self.contamination <= 0.5:
             raise ValueError(f"Detector: contamination must be in (0, 0.5], "
                              f"got {self.contamination!r}")
@@ -186,22 +212,40 @@ class Detector(BaseEstimator):
             if negative:
                 raise ValueError(f"Detector.fit: sample_weight has {negative} negative "
                                  f"entries; the threshold quantile needs non-negative SM weights")
-        model = models.build(self.name, X, seed=self.seed, **(self.hyperparameters or {}))
-        model.fit(X, sample_weight=sample_weight, epochs=int(self.epochs),
-                  batch_size=self.batch_size, verbose=self.verbose)
-        self.model_ = model
-        self.score_ = SCORES[self.score]().fit(model, X, sample_weight)
-        self.decision_scores_ = self.score_.score(model, X)
+        if self._is_vae():
+            model = models.build(self._model_name(), X, seed=self.seed,
+                                 **(self.hyperparameters or {}))
+            model.fit(X, sample_weight=sample_weight, epochs=int(self.epochs),
+                      batch_size=self.batch_size, verbose=self.verbose)
+            self.model_ = model
+            self.score_ = SCORES[self.score or DEFAULT_SCORE]().fit(model, X, sample_weight)
+        else:
+            self.score_ = self._density().fit(X, sample_weight)
+            self.model_ = self.score_.model
+        self.decision_scores_ = self._scores(X)
         weights = np.ones(len(self.decision_scores_)) if sample_weight is None else sample_weight
         self.threshold_ = float(weighted_quantile(self.decision_scores_, weights,
                                                   1.0 - self.contamination))
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
         return self
 
+    def _density(self):
+        from vaednn import anomaly
+
+        options = dict(self.hyperparameters or {}, epochs=int(self.epochs))
+        if self.batch_size is not None:
+            options["batch_size"] = int(self.batch_size)
+        return anomaly.make(self._model_name(), seed=self.seed, **options)
+
+    def _scores(self, X) -> np.ndarray:
+        if self._is_vae():
+            return self.score_.score(self.model_, X)
+        return self.score_.score(X)
+
     def decision_function(self, X) -> np.ndarray:
         """Anomaly scores of raw events ``X``, float64 (events,); higher = more anomalous."""
         X = self._columns(X, "decision_function")
-        return self.score_.score(self.model_, X)
+        return self._scores(X)
 
     def predict(self, X) -> np.ndarray:
         """1 for events scoring above ``threshold_``, else 0 (int, (events,))."""
@@ -216,7 +260,7 @@ class Detector(BaseEstimator):
         self._check_fitted("save")
         state = {
             "params": self.get_params(),
-            "score_config": self.score_.get_config(),
+            "score_config": self.score_.get_config() if self._is_vae() else {},
             "threshold": self.threshold_,
             "n_features_in": self.n_features_in_,
             "feature_names_in": (None if not hasattr(self, "feature_names_in_")
@@ -238,7 +282,7 @@ class Detector(BaseEstimator):
         """A detector written by :meth:`save`."""
         import keras
 
-        from vaednn import models  # noqa: F401  (registers the model classes with Keras)
+        from vaednn import anomaly, models  # noqa: F401  (registers the model classes with Keras)
 
         path = Path(path)
         if not path.is_file():
@@ -256,7 +300,10 @@ class Detector(BaseEstimator):
         detector = cls(**state["params"])
         detector._check_parameters()
         detector.model_ = model
-        detector.score_ = SCORES[detector.score](**state["score_config"])
+        if detector._is_vae():
+            detector.score_ = SCORES[detector.score or DEFAULT_SCORE](**state["score_config"])
+        else:
+            detector.score_ = detector._density().adopt(model)
         detector.decision_scores_ = scores
         detector.threshold_ = float(state["threshold"])
         detector.labels_ = (scores > detector.threshold_).astype(int)

@@ -521,13 +521,37 @@ def plot_seed_curves(curves: pd.DataFrame, ylabel: str, axes=None, log: bool = F
     return axes
 
 
-def save_results(tables: dict, figures) -> Path:
-    """Write :func:`vaednn.compare.results_table` of :func:`vaednn.compare.compare` tables
-    to ``<figures>/results.csv``: one row per operator and model."""
-    out = compare.results_table(tables)
+def save_results(tables: dict, figures, trained_on: dict | None = None) -> Path:
+    """Upsert :func:`vaednn.compare.results_table` rows into ``<figures>/results.csv``.
+
+    Rows are keyed by ``(operator, model)``: a key already in the file is replaced where it
+    stands, a new key is appended, and the other rows stay, so each notebook adds its own
+    models to the one table. A file without ``operator``, ``model`` and ``trained_on``
+    columns (an older format) is replaced, with a log line.
+    The file is written atomically.
+
+    Args:
+        tables: operator -> :func:`vaednn.compare.compare` table.
+        figures: the folder of ``results.csv``.
+        trained_on: model name -> what it was trained on, for models
+            :data:`vaednn.compare.TRAINED_ON` does not know.
+    """
+    new = compare.results_table(tables, trained_on=trained_on)
     path = Path(figures) / RESULTS_FILE
+    keys = ["operator", "model"]
+    if path.is_file():
+        old = pd.read_csv(path)
+        if {*keys, "trained_on"} <= set(old.columns):
+            order = list(dict.fromkeys([*map(tuple, old[keys].to_numpy()),
+                                        *map(tuple, new[keys].to_numpy())]))
+            merged = pd.concat([old.set_index(keys), new.set_index(keys)])
+            merged = merged[~merged.index.duplicated(keep="last")].loc[order].reset_index()
+            first = [c for c in compare.RESULT_COLUMNS if c in merged]
+            new = merged[first + [c for c in merged.columns if c not in first]]
+        else:
+            log.warning("%s: an older results table (no trained_on column); replacing it", path)
     with files.atomic_path(path) as temporary:
-        out.to_csv(temporary, index=False, float_format="%.4g")
+        new.to_csv(temporary, index=False, float_format="%.4g")
     return path
 
 
