@@ -9,6 +9,7 @@ import shap
 
 from vaednn import explain, models, simulate
 from vaednn.data import FEATURES
+from vaednn.plotting import feature_label
 from vaednn.plotting import save_figure
 
 N = len(FEATURES)
@@ -191,8 +192,10 @@ def test_bad_input_is_named(linear, flat):
     f = lambda x: x @ w  # noqa: E731
     with pytest.raises(ValueError, match="method must be one of"):
         explain.shap_values(f, X, background, method="deep")
-    with pytest.raises(ValueError, match=r"X must have shape \(n, 14\)"):
+    with pytest.raises(ValueError, match=r"events of shape \(\d+, 5\) have no variable names"):
         explain.shap_values(f, X[:, :5], background)
+    with pytest.raises(ValueError, match=r"X must have shape \(n, 14\)"):
+        explain.shap_values(explain.Score(f, features=FEATURES), X[:, :5], background)
     bad = X.copy()
     bad[1, 3] = np.nan
     with pytest.raises(ValueError, match="X holds 1 events with non-finite features"):
@@ -301,12 +304,13 @@ def test_plots(flat, events, tmp_path):
     fig, axes = plt.subplots(1, 2)
     ax = explain.plot_summary(values_bsm, ax=axes[0])
     assert ax is axes[0]
-    assert {t.get_text() for t in ax.get_yticklabels()} == set(FEATURES)
+    assert {t.get_text() for t in ax.get_yticklabels()} == {feature_label(f) for f in FEATURES}
 
     ax = explain.plot_mean_abs(values_sm, values_bsm, ax=axes[1])
     sm_bars, bsm_bars = ax.containers
     assert (sm_bars.get_label(), bsm_bars.get_label()) == ("SM", "BSM")
-    order = [t.get_text() for t in ax.get_yticklabels()]
+    variable = {feature_label(f): f for f in FEATURES}
+    order = [variable[t.get_text()] for t in ax.get_yticklabels()]
     for bars, values in ((sm_bars, values_sm), (bsm_bars, values_bsm)):
         widths = [bar.get_width() for bar in bars]
         np.testing.assert_allclose(widths, explain.mean_abs(values)[order])

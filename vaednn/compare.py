@@ -563,7 +563,9 @@ def interval_table(scorers: Mapping, data: EvaluationData, *, cl: float = PUBLIS
     rescaled = data.at_luminosity(luminosity)
     rows = []
     for op in operators:
-        here = {"counting": counting_scorer, "mjj fit": feature_scorer("mjj")}
+        here = {"counting": counting_scorer}
+        if "mjj" in data.test[op].sm.features.columns:
+            here["mjj fit"] = feature_scorer("mjj")
         for name, scorer in scorers.items():
             per_operator = isinstance(scorer, Mapping) and op in scorer and not isinstance(
                 scorer[op], Mapping)

@@ -45,6 +45,18 @@ FEATURE_LABELS = {
     "ptll": r"$p_{T}^{\ell\ell}$ [GeV]",
 }
 
+
+
+def feature_label(name, labels=None) -> str:
+    """The axis label of a variable: from ``labels`` (a user's map), else
+    :data:`FEATURE_LABELS`, else the variable's own name.
+
+    >>> feature_label("mjj"), feature_label("nu_pt"), feature_label("nu_pt", {"nu_pt": "p_T(nu)"})
+    ('$m_{jj}$ [GeV]', 'nu_pt', 'p_T(nu)')
+    """
+    return (labels or {}).get(name, FEATURE_LABELS.get(name, str(name)))
+
+
 STYLE = {
     "figure.figsize": (6.0, 4.5),
     "figure.dpi": 100,
@@ -128,7 +140,8 @@ def _bins(name: str, arrays, bins: int):
 LOG_SCALE_FEATURES = ("met", "mjj", "mll", "ptj1", "ptj2", "ptl1", "ptl2", "ptll")
 
 
-def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, density: bool = True):
+def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, density: bool = True,
+                  labels=None):
     """Weighted distributions of every input variable, one panel each, samples overlaid.
 
     Args:
@@ -139,6 +152,8 @@ def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, densit
         density: normalise each histogram by its sum of |weights|: unit area for a
             positive sample; a LIN sample, whose signed integral can be near zero, keeps
             the relative size of its positive and negative parts.
+        labels: variable -> axis label, for variables without a label in
+            :data:`FEATURE_LABELS` (see :func:`feature_label`).
 
     Returns:
         ``(fig, axes)``.
@@ -159,7 +174,7 @@ def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, densit
         ax.set_xscale(scale)
         if scale == "log":
             ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
-        ax.set_xlabel(FEATURE_LABELS.get(name, name))
+        ax.set_xlabel(feature_label(name, labels))
         ax.axhline(0, color="grey", linewidth=0.5)
     axes[0].set_ylabel("normalised" if density else "events")
     axes[0].legend()
@@ -186,11 +201,12 @@ def plot_correlations(features, ax=None, log_features=LOG_SCALE_FEATURES):
 
 
 def plot_reconstruction(inputs, outputs, weights=None, feature_names=None, ncols: int = 4,
-                        bins: int = 40):
+                        bins: int = 40, labels=None):
     """The seed's plotOUTVsIN: input and reconstructed distributions per variable.
 
     ``inputs`` and ``outputs`` are the scaled features the VAE sees and gives back (n, d);
-    returns ``(fig, axes)``.
+    ``feature_names`` name their columns (e.g. ``model.features``), ``labels`` maps names
+    to axis labels (:func:`feature_label`). Returns ``(fig, axes)``.
     """
     import numpy as np
 
@@ -205,7 +221,7 @@ def plot_reconstruction(inputs, outputs, weights=None, feature_names=None, ncols
                 color=MODEL_COLORS[0], linewidth=1.5, label="input")
         ax.hist(outputs[:, i], bins=edges, weights=weights, histtype="step", density=True,
                 color=MODEL_COLORS[2], linewidth=1.5, linestyle="--", label="reconstructed")
-        ax.set_xlabel(f"{FEATURE_LABELS.get(name, name)} (scaled)".replace(" [GeV]", ""))
+        ax.set_xlabel(f"{feature_label(name, labels)} (scaled)".replace(" [GeV]", ""))
     axes[0].legend()
     fig.tight_layout()
     return fig, axes
