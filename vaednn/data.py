@@ -986,7 +986,8 @@ def sample_table(samples, luminosity: float = LUMINOSITY) -> pd.DataFrame:
 
 
 def read_parquet(path, xsec: float, sumw: float, weights: str = WEIGHT,
-                 cuts: str | None = VBS_CUTS, features=FEATURES, name: str | None = None) -> Sample:
+                 cuts: str | None = VBS_CUTS, features=FEATURES, name: str | None = None,
+                 log_features=None) -> Sample:
     """Read a parquet file of events (one row each) into a :class:`Sample`.
 
     Parquet holds no normalisation histogram, so the cross section and sum of weights are
@@ -1000,6 +1001,7 @@ def read_parquet(path, xsec: float, sumw: float, weights: str = WEIGHT,
         cuts: a selection on the feature names (pandas ``eval`` syntax), or None.
         features: the feature columns, in order.
         name: the sample's name (default: the file name without ``.parquet``).
+        log_features: the features that must be > 0, as in :meth:`Sample.from_frame`.
 
     Raises:
         NtupleError: file not found or not parquet, and everything :meth:`Sample.from_frame`
@@ -1025,7 +1027,7 @@ def read_parquet(path, xsec: float, sumw: float, weights: str = WEIGHT,
     frame = pd.read_parquet(path, columns=columns)
     sample = Sample.from_frame(frame, weights, xsec, sumw,
                                name=name or path.name.removesuffix(".parquet"), cuts=cuts,
-                               features=features)
+                               features=features, log_features=log_features)
     return dataclasses.replace(sample, path=path)
 
 

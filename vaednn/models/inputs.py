@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vaednn.data import FEATURES, LOG_FEATURES
+from vaednn.data import FEATURES, LOG_FEATURES, feature_set
 
 __all__ = ["feature_names", "features_array", "labels_array", "weights_array"]
 
@@ -17,7 +17,8 @@ __all__ = ["feature_names", "features_array", "labels_array", "weights_array"]
 def feature_names(x, features=None, log_features=None):
     """The ``(features, log_features)`` a model built on ``x`` uses.
 
-    The features are the DataFrame's columns, or ``features`` (required for an array);
+    The features are the DataFrame's columns, or ``features`` (required for an array
+    unless it has 14 columns, read as :data:`FEATURES`);
     ``log_features`` defaults to those of them that are also in :data:`LOG_FEATURES`.
 
     >>> feature_names(pd.DataFrame(columns=["mjj", "etaj1", "nu_pt"]))
@@ -31,16 +32,7 @@ def feature_names(x, features=None, log_features=None):
         else:
             raise ValueError(f"an array of shape {np.shape(x)} has no column names: pass "
                              f"features=[...] (one name per column)")
-    features = tuple(features)
-    if len(set(features)) != len(features):
-        raise ValueError(f"features name a column twice: {list(features)}")
-    if log_features is None:
-        log_features = tuple(f for f in features if f in LOG_FEATURES)
-    log_features = tuple(log_features)
-    unknown = [f for f in log_features if f not in features]
-    if unknown:
-        raise ValueError(f"log_features {unknown} are not among the features {list(features)}")
-    return features, log_features
+    return feature_set(features, log_features)
 
 
 def features_array(x, what="x", features=FEATURES, log_features=LOG_FEATURES):
