@@ -177,7 +177,8 @@ def test_bad_input_is_named():
         anomaly.make("gmm").fit(raw_events(50, 0), sample_weight=np.r_[-1.0, np.ones(49)])
     with pytest.raises(ValueError, match="lacks feature column"):
         anomaly.make("gmm").fit(raw_events(50, 0).drop(columns="mjj"))
-    with pytest.raises(ValueError, match=r"feature\(s\) \['b'\] are not finite after the log10"):
+    with pytest.raises(ValueError, match=r"log10 is taken of these features but they have "
+                                         r"values <= 0 \(count per feature\): \{'b': 1\}"):
         TOY_MODELS["flow"](0).adapt(np.array([[0.0, 1.0], [1.0, -2.0]]))
     with pytest.raises(ValueError, match="w_val given without x_val"):
         anomaly.make("gmm").fit(raw_events(50, 0), w_val=np.ones(5))

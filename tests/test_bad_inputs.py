@@ -70,10 +70,10 @@ def truncated(tmp):
     return path
 
 
-def rntuple(tmp):
+def histogram_as_tree(tmp):
     path = tmp / "ntuple_SSWW_SM.root"
     with uproot.recreate(path) as file:
-        file["SSWW_SM"] = columns()
+        file["SSWW_SM"] = (np.array([1.0, 2.0]), np.array([0.0, 1.0, 2.0]))
     return path
 
 
@@ -145,7 +145,8 @@ CASES = [
      ["no branch 'x9'", "met + x9"]),
     ("no histogram", lambda t: data.read_ntuple(ntuple(t, nums=None)), NtupleError,
      ["no normalisation histogram", "xsec=..."]),
-    ("RNTuple", lambda t: data.read_ntuple(rntuple(t)), NtupleError, ["not a TTree"]),
+    ("no tree", lambda t: data.read_ntuple(histogram_as_tree(t)), NtupleError,
+     ["'SSWW_SM' is a TH1D", "not a TTree or an RNTuple"]),
     # normalisation
     ("xsec zero", read(xsec=0.0, sumw=10.0), NtupleError, ["xsec = 0.0", "non-zero"]),
     ("xsec NaN", read(xsec=float("nan"), sumw=10.0), NtupleError, ["xsec = nan", "finite"]),

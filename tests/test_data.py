@@ -124,12 +124,60 @@ def test_no_event_after_cuts(tmp_path):
         data.read_ntuple(path)
 
 
-def test_rntuple_instead_of_ttree(tmp_path):
-    path = tmp_path / "ntuple_SSWW_SM.root"
-    with uproot.recreate(path) as file:
-        file["SSWW_SM"] = good_columns()
-    with pytest.raises(NtupleError, match="'SSWW_SM' is a ROOT::RNTuple, not a TTree"):
-        data.read_ntuple(path)
+@pytest.mark.parametrize("step_size", [None, 7, "1 kB"])
+def test_an_rntuple_reads_as_the_same_ttree_does(tmp_path, step_size):
+    columns = good_columns(n=60)
+    columns["mjj"][::4] = 100.0  # some events fail the cuts, so entries are not 0..n-1
+    (tmp_path / "ttree").mkdir()
+    ttree = write(tmp_path / "ttree" / "ntuple_SSWW_SM.root", columns)
+    rntuple = tmp_path / "ntuple_SSWW_SM.root"
+    with uproot.recreate(rntuple) as file:
+        file["SSWW_SM"] = columns
+        file["SSWW_SM_nums"] = (np.array([0.004, float(np.sum(columns["w"]))]),
+                                np.array([0.0, 1.0, 2.0]))
+    assert uproot.open(rntuple).classname_of("SSWW_SM") == "ROOT::RNTuple"
+    expected = data.read_ntuple(ttree)
+    got = data.read_ntuple(rntuple, step_size=step_size)
+    pd.testing.assert_frame_equal(got.features, expected.features)
+    np.testing.assert_array_equal(got.weights, expected.weights)
+    np.testing.assert_array_equal(got.entries, expected.entries)
+    assert (got.xsec, got.sumw, got.n_read, got.tree_entries) == \
+        (expected.xsec, expected.sumw, 60, 60)
+    assert len(got) == 45
+    chunks = list(data.iterate_ntuple(rntuple, step_size=16))
+    assert [c.n_read for c in chunks] == [16, 16, 16, 12]
+    pd.testing.assert_frame_equal(data.concatenate(chunks).features, expected.features)
+
+
+def test_an_object_that_is_no_tree_is_named(tmp_path):
+    path = write(tmp_path / "ntuple_SSWW_SM.root", good_columns())
+    with pytest.raises(NtupleError, match="'SSWW_SM_nums' is a TH1D, not a TTree or an RNTuple"):
+        data.read_ntuple(path, tree="SSWW_SM_nums")
+
+
+def test_a_feature_set_of_the_analysis_chooses_the_columns_and_the_cuts(tmp_path):
+    columns = good_columns(n=40)
+    columns["nu_pt"] = np.linspace(1.0, 40.0, 40)
+    path = write(tmp_path / "ntuple_SSWW_SM.root", columns)
+    features = ["mjj", "etaj1", "neutrino"]
+    sample = data.read_ntuple(path, features=features, branches={"neutrino": "nu_pt"},
+                              cuts="neutrino > 10.5")
+    assert list(sample.features.columns) == features
+    assert sample.log_features == ("mjj",)
+    np.testing.assert_array_equal(sample.features["neutrino"], columns["nu_pt"][10:])
+    np.testing.assert_array_equal(sample.entries, np.arange(10, 40))
+    with pytest.raises(ValueError, match=r"cuts 'met > 1' name \['met'\], which are not "
+                                         r"features; cuts select on \['mjj', 'etaj1', 'neutrino'\]"):
+        data.read_ntuple(path, features=features, branches={"neutrino": "nu_pt"},
+                         cuts="met > 1")
+    columns["nu_pt"][3] = -1.0
+    path = write(tmp_path / "ntuple_SSWW_SM.root", columns)
+    with pytest.raises(NtupleError, match=r"'nu_pt' has 1 non-positive"):
+        data.read_ntuple(path, features=["mjj", "nu_pt"], log_features=["nu_pt"], cuts=None)
+    with pytest.raises(ValueError, match=r"log_features \['met'\] are not among"):
+        data.read_ntuple(path, features=["mjj"], log_features=["met"])
+    with pytest.raises(ValueError, match="branch map names unknown feature"):
+        data.read_ntuple(path, features=["mjj"], branches={"met": "nu_pt"}, cuts=None)
 
 
 def test_unreadable_file(tmp_path):

@@ -191,8 +191,10 @@ def test_bad_input_is_named(linear, flat):
     f = lambda x: x @ w  # noqa: E731
     with pytest.raises(ValueError, match="method must be one of"):
         explain.shap_values(f, X, background, method="deep")
-    with pytest.raises(ValueError, match=r"X must have shape \(n, 14\)"):
+    with pytest.raises(ValueError, match=r"events of shape \(\d+, 5\) have no variable names"):
         explain.shap_values(f, X[:, :5], background)
+    with pytest.raises(ValueError, match=r"X must have shape \(n, 14\)"):
+        explain.shap_values(explain.Score(f, features=FEATURES), X[:, :5], background)
     bad = X.copy()
     bad[1, 3] = np.nan
     with pytest.raises(ValueError, match="X holds 1 events with non-finite features"):

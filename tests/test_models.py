@@ -128,7 +128,7 @@ def test_classifier_output_only_for_vae_dnn(trained):
 
 @pytest.mark.parametrize("name", models.MODEL_NAMES)
 def test_wrong_feature_count_is_rejected_everywhere(name, sm_train):
-    with pytest.raises(ValueError, match="expected 14 features.*got 13"):
+    with pytest.raises(ValueError, match=r"shape \(1200, 13\) has no column names.*features="):
         models.build(name, sm_train.to_numpy()[:, :13])
     model = models.build(name, sm_train)
     narrow = sm_train.to_numpy()[:, :13]
@@ -293,3 +293,30 @@ def test_build_under_a_distribution_strategy_trains_like_one_device(kind):
     loss_plain = plain.fit(x, epochs=2, verbose=0, shuffle=False).history["loss"]
     np.testing.assert_allclose(loss_distributed, loss_plain, rtol=0.05)
     assert loss_distributed[1] < loss_distributed[0]
+
+
+def test_a_model_reads_its_variables_by_name_from_any_feature_set(tmp_path):
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"mjj": rng.lognormal(6.0, 0.5, 600), "etaj1": rng.normal(0, 2, 600),
+                          "nu_pt": rng.lognormal(3.0, 0.5, 600)})
+    model = models.build("vae", frame, kl_weight=1e-4)
+    assert model.features == ("mjj", "etaj1", "nu_pt") and model.log_features == ("mjj",)
+    model.fit(frame, epochs=1, batch_size=100, verbose=0)
+    losses = models.event_losses(model, frame)
+    shuffled = frame[["nu_pt", "mjj", "etaj1"]].assign(other=1.0)
+    np.testing.assert_allclose(models.event_losses(model, shuffled), losses, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"lacks feature column\(s\) \['nu_pt'\]"):
+        models.event_losses(model, frame[["mjj", "etaj1"]])
+    # The scaling is min-max of log10(mjj) and of the raw other columns.
+    scaled = models.scale(model, frame)
+    expected = np.log10(frame["mjj"])
+    expected = (expected - expected.min()) / (expected.max() - expected.min())
+    np.testing.assert_allclose(scaled[:, 0], expected, atol=1e-5)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert loaded.features == model.features and loaded.log_features == ("mjj",)
+    np.testing.assert_allclose(models.event_losses(loaded, shuffled), losses, rtol=1e-6)
+    array = models.build("vae", frame.to_numpy(), features=["a", "b", "c"], log_features=["a"])
+    assert array.features == ("a", "b", "c") and array.log_features == ("a",)
+    with pytest.raises(ValueError, match=r"log_features \['x'\] are not among"):
+        models.build("vae", frame, log_features=["x"])

@@ -78,3 +78,105 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
     ci = [line for line in (ROOT / ".ci/run").read_text().splitlines()
           if line and not line.startswith(("#", "set ", "cd "))]
     assert ci == ["make test"]
+
+
+#: Modules of the core install, imported with every extra blocked.
+CORE_MODULES = ("vaednn.data", "vaednn.simulate", "vaednn.stats", "vaednn.compare",
+                "vaednn.models", "vaednn.plotting", "vaednn.curves", "vaednn.detector",
+                "vaednn.baselines", "vaednn.anomaly", "vaednn.workflow", "vaednn.cli",
+                "vaednn.scan", "vaednn.files", "vaednn.expressions")
+
+_BLOCKED_RUN = r'''
+import importlib, importlib.abc, importlib.metadata, json, re, sys
+extras, allowed = set(json.loads(sys.argv[1])), set(json.loads(sys.argv[2]))
+distributions = importlib.metadata.packages_distributions()
+refused = set()
+
+def absent(top):
+    """A module a core-only install lacks: an extra's, or one of a distribution outside the
+    core's requirements (packages that import such a module when present must cope)."""
+    if top in extras:
+        return True
+    if top in sys.stdlib_module_names or top == "vaednn":
+        return False
+    owners = distributions.get(top, [])
+    return bool(owners) and not any(re.sub(r"[-_.]+", "-", d).lower() in allowed for d in owners)
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if absent(name.split(".")[0]):
+            refused.add(name.split(".")[0])
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, Block())
+for module in json.loads(sys.argv[3]):
+    importlib.import_module(module)
+imported = sorted({name.split(".")[0] for name in sys.modules})
+from vaednn import data, scan
+hints = {}
+for extra, call in (("explain", lambda: importlib.import_module("vaednn.explain")),
+                    ("scan", lambda: scan._start_ray(None, 1, None)),
+                    ("parquet", lambda: data.read_parquet("events.parquet", 1.0, 1.0))):
+    try:
+        call()
+        hints[extra] = "no error"
+    except Exception as error:
+        hints[extra] = f"{type(error).__name__}: {error}"
+print(json.dumps({"imported": imported, "hints": hints, "refused": sorted(refused)}))
+'''
+
+
+def _normal(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _closure(requirements):
+    """The distributions ``requirements`` install, with their own requirements (no extras)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    seen, todo = set(), [Requirement(req) for req in requirements]
+    while todo:
+        requirement = todo.pop()
+        name = _normal(requirement.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            needs = metadata.requires(requirement.name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for text in needs:
+            need = Requirement(text)
+            if need.marker is None or need.marker.evaluate({"extra": ""}):
+                todo.append(need)
+    return seen
+
+
+def test_core_modules_need_only_core_dependencies_and_extras_name_their_pip_command():
+    """The extras split without a second install: in a fresh interpreter every module of
+    a distribution outside the core's requirements (from pyproject.toml, with their own
+    requirements) is made absent; the core modules must import, and each extra's entry
+    point must fail with its pip command."""
+    import json
+    import subprocess
+    import sys
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    blocked = sorted(vaednn.extras.EXTRAS)
+    allowed = sorted(_closure(project["dependencies"]))
+    result = subprocess.run(
+        [sys.executable, "-c", _BLOCKED_RUN, json.dumps(blocked), json.dumps(allowed),
+         json.dumps(CORE_MODULES)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300)
+    # The core modules import with only the core's distributions present.
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not set(report["imported"]) & set(blocked)
+    # The hook did refuse: the extras the calls below reach for.
+    assert {"ray", "shap", "pyarrow"} <= set(report["refused"])
+    for extra, message in report["hints"].items():
+        assert message.startswith("MissingExtraError") and f"pip install 'vaednn[{extra}]'" \
+            in message, (extra, message)

@@ -1,6 +1,7 @@
 """Tests of vaednn.scan: grid expansion, one trial, and one small Ray scan resumed once."""
 
 import json
+import logging
 import math
 import shutil
 from pathlib import Path
@@ -131,9 +132,46 @@ def ray_scan(generated_dir, tmp_path_factory):
 
     scan._start_ray(None, 2, None)
     out = tmp_path_factory.mktemp("scan")
-    results = scan.run(RAY_GRID, generated_dir, out)
+    recorder = logging.Handler()
+    recorder.emit = lambda record: SCAN_LINES.append(record.getMessage())
+    log = logging.getLogger("vaednn")
+    level = log.level
+    log.addHandler(recorder)
+    log.setLevel(logging.INFO)
+    try:
+        results = scan.run(RAY_GRID, generated_dir, out)
+    finally:
+        log.removeHandler(recorder)
+        log.setLevel(level)
     yield results, out
     ray.shutdown()
+
+
+#: The messages the scan of ray_scan logged to the "vaednn" logger.
+SCAN_LINES = []
+
+
+def test_the_scan_logs_its_plan_a_line_per_trial_and_the_summary(ray_scan):
+    assert SCAN_LINES[0].startswith("vaednn scan: 4 trials (0 already in")
+    per_trial = [line for line in SCAN_LINES if line.startswith("[")]
+    assert sorted(line.split("]")[0] for line in per_trial) == ["[1/4", "[2/4", "[3/4", "[4/4"]
+    assert sum("FAILED" in line for line in per_trial) == 1
+    assert any(line.startswith("\nTrials ranked by") for line in SCAN_LINES)
+
+
+def test_verbose_lines_reach_stderr_only_where_logging_is_not_configured(monkeypatch, capsys):
+    log = logging.getLogger("vaednn")
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    with scan._progress_shown(True):
+        log.info("shown")
+    with scan._progress_shown(False):
+        log.info("hidden")
+    assert capsys.readouterr().err == "shown\n"
+    assert not any(type(h) is logging.StreamHandler for h in log.handlers)
+    configured = logging.StreamHandler()
+    monkeypatch.setattr(logging.getLogger(), "handlers", [configured])
+    with scan._progress_shown(True):
+        assert not any(type(h) is logging.StreamHandler for h in log.handlers)
 
 
 def test_results_table_has_a_row_per_trial_and_operator(ray_scan):

@@ -174,35 +174,6 @@ def scaling_log_jacobian(scaling: LogMinMaxScaling, x) -> np.ndarray:
     return constant - np.log(x[:, mask] * math.log(10.0)).sum(axis=1)
 
 
-def _adapt_scaling(scaling: LogMinMaxScaling, x) -> np.ndarray:
-    """Fit ``scaling`` on raw events ``x`` of any feature list; return the scaled events.
-
-    ``LogMinMaxScaling.adapt`` knows the 14 ntuple features only; the flow and the Gaussian
-    VAE also run on toy features (tests), so the fit happens here, through the layer's own
-    transform with the identity min-max.
-    """
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim != 2 or x.shape[1] != len(scaling.features):
-        raise ValueError(f"sm_train: expected shape (events, {len(scaling.features)}), got {x.shape}")
-    if not scaling.built:
-        scaling.build(x.shape)
-    scaling.data_min.assign(np.zeros(x.shape[1], np.float32))
-    scaling.data_range.assign(np.ones(x.shape[1], np.float32))
-    t = _to_numpy(scaling(x))
-    bad = [f for f, ok in zip(scaling.features, np.isfinite(t).all(axis=0)) if not ok]
-    if bad:
-        raise ValueError(f"sm_train: feature(s) {bad} are not finite after the log10 "
-                         f"(values <= 0 in a log feature, or NaN/inf)")
-    lo, hi = t.min(axis=0), t.max(axis=0)
-    constant = [f for f, r in zip(scaling.features, hi - lo) if r <= 0]
-    if constant:
-        raise ValueError(f"sm_train: feature(s) {constant} are constant; min-max scaling needs "
-                         f"a spread")
-    scaling.data_min.assign(lo)
-    scaling.data_range.assign(hi - lo)
-    return (t - lo) / (hi - lo)
-
-
 def _scaling_from_config(config):
     return dict(features=tuple(config.pop("features", FEATURES)),
                 log_features=tuple(config.pop("log_features", LOG_FEATURES)))
@@ -385,7 +356,9 @@ class RealNVP(_EventLossModel):
         """Fit the scaling and the standardisation on raw SM training features ``x``."""
         if not self.built:
             self.build((None, len(self.features)))
-        t = _adapt_scaling(self.scaling, x)
+        x = features_array(x, "sm_train", self.features, self.log_features)
+        self.scaling.adapt(x)
+        t = _to_numpy(self.scaling(x))
         self.shift.assign(t.mean(axis=0))
         self.log_scale.assign(np.log(np.maximum(t.std(axis=0), _EPS)))
 
@@ -479,7 +452,7 @@ class GaussianVAE(_EventLossModel):
         """Fit the scaling on raw SM training features ``x``."""
         if not self.built:
             self.build((None, len(self.features)))
-        _adapt_scaling(self.scaling, x)
+        self.scaling.adapt(x)
 
     def decode(self, z):
         """``(μ, log s²)`` of the scaled features given latent vectors ``z``."""

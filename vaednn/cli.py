@@ -1,4 +1,4 @@
-"""The ``vaednn`` command: generate samples, summarise them, reproduce the analysis.
+"""The ``vaednn`` command: generate samples, summarise them, reproduce the analysis, score.
 
 Every subcommand shares one error path: a user error (a missing, corrupt or unreadable
 file, a bad configuration or sample map, an ntuple that cannot be used) prints one line,
@@ -85,6 +85,43 @@ def _reproduce(args) -> int:
     return 0
 
 
+def score_paths(out: Path, names) -> dict[str, Path]:
+    """Where ``vaednn score --out OUT`` writes each sample: ``OUT`` with ``_<sample>`` added.
+
+    >>> score_paths(Path("out/scores.root"), ["SSWW_SM", "SSWW_cW_LI"])["SSWW_cW_LI"].as_posix()
+    'out/scores_SSWW_cW_LI.root'
+    """
+    return {name: out.with_name(f"{out.stem}_{name}{out.suffix}") for name in names}
+
+
+def _score(args) -> int:
+    from vaednn import files, models
+
+    model = files.load_model(args.model)
+    if not isinstance(model, models.VAE):
+        raise ValueError(f"{args.model}: not a vaednn model ({type(model).__name__})")
+    cuts = None if args.cuts.lower() == "none" else args.cuts
+    operators = args.operators or data.operators_in(args.data)
+    wanted = [("SM", None)] + [(c, op) for op in operators for c in ("LIN", "QUAD")]
+    samples = [data.read_sample(args.data, component, operator, cuts=cuts,
+                                features=model.features, log_features=model.log_features)
+               for component, operator in wanted]
+    paths = score_paths(args.out, [sample.name for sample in samples])
+    existing = [str(p) for p in paths.values() if p.exists()]
+    if existing and not args.force:
+        raise FileExistsError(f"{existing[0]}: exists; pass --force to replace "
+                              f"{'it' if len(existing) == 1 else 'the existing score files'}")
+    for sample in samples:
+        losses = models.event_losses(model, sample.features)
+        scores = {"reco": losses["reco"], "kl": losses["kl"]}
+        if models.is_classifier(model):
+            scores["classifier"] = models.classifier_output(model, sample.features)
+        data.write_scores(paths[sample.name], sample, scores, overwrite=args.force)
+        log.info("%s: %d of %d entries scored (%s) -> %s", sample.name, len(sample),
+                 sample.tree_entries, ", ".join(scores), paths[sample.name])
+    return 0
+
+
 def _scan(args) -> int:
     from vaednn import extras
 
@@ -129,6 +166,25 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--data", help="ntuple directory or sample map (default: the notebooks')")
     rep.add_argument("notebooks", nargs="*", help="notebook file names (default: all, in order)")
     rep.set_defaults(run=_reproduce)
+
+    score = commands.add_parser(
+        "score", help="write a model's per-event scores, aligned with the input trees",
+        description="Score every sample of --data (SM, and LIN and QUAD of each operator) "
+                    "with a trained model and write, per sample, a file aligned entry by "
+                    "entry with its input tree (NaN outside the cuts): --out scores.root "
+                    "gives scores_<tree>.root (friend TTrees with branches reco, kl and, "
+                    "for VAE+DNN models, classifier); a .parquet --out gives parquet files.")
+    score.add_argument("--model", required=True, type=Path, help="a trained .keras model")
+    score.add_argument("--data", required=True, type=Path,
+                       help="a sample map (.toml/.yaml) or a directory of ntuples")
+    score.add_argument("--out", required=True, type=Path,
+                       help="output name, .root or .parquet; _<tree> is added per sample")
+    score.add_argument("--operators", nargs="+", help="default: every operator of --data")
+    score.add_argument("--cuts", default=data.VBS_CUTS,
+                       help="selection on the model's variables, or 'none' "
+                            "(default: the VBS cuts)")
+    score.add_argument("--force", action="store_true", help="replace existing score files")
+    score.set_defaults(run=_score)
 
     scan = commands.add_parser("scan", help="train and evaluate a grid of models on Ray")
     scan.add_argument("--config", required=True, type=Path, help="grid (YAML), see examples/scan.yaml")

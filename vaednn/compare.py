@@ -76,24 +76,76 @@ def split_three(sample: vdata.Sample, fractions=SPLIT, seed: int = 0):
     return train, validation, test
 
 
-def prepare(source, operators, *, fractions=SPLIT, seed: int = 0,
+def prepare(source, operators=None, *, fractions=SPLIT, seed: int = 0,
             luminosity: float = vdata.LUMINOSITY, process: str = "SSWW",
-            cuts: str | None = vdata.VBS_CUTS, max_events: int | None = None) -> EvaluationData:
+            cuts: str | None = vdata.VBS_CUTS, max_events: int | None = None,
+            features=None, log_features=None) -> EvaluationData:
     """Read and split (:func:`split_three`) the SM sample and each operator's LIN and QUAD.
 
-    ``source`` is a directory of ntuples or a sample map (see :class:`vaednn.data.SampleMap`).
     The SM sample is read and split once, so models trained on ``data.train[op].sm`` for any
     ``op`` never see the SM validation or test events.
+
+    Args:
+        source: a directory of ntuples, a sample map (see :class:`vaednn.data.SampleMap`),
+            or samples already in memory: a mapping ``{operator: OperatorSamples}`` (e.g.
+            built with :meth:`vaednn.data.Sample.from_frame`) whose operators share one SM
+            sample. In-memory samples are split as they are: ``cuts``, ``max_events``,
+            ``process``, ``features`` and ``log_features`` are for reading files only.
+        operators: the operators to use; default (and required to be given for a
+            directory or a map) every operator of an in-memory mapping.
+        fractions, seed: the train / validation / test shares and the split's seed.
+        luminosity: fb^-1 of the reported yields.
+        process, cuts, max_events, features, log_features: as :func:`vaednn.data.read_sample`.
+
+    Raises:
+        ValueError: no operators, an operator missing from a mapping, operators of a mapping
+            with different SM samples, or anything the reader refuses.
     """
-    operators = list(operators)
+    if isinstance(source, Mapping):
+        return _prepare_samples(source, operators, fractions, seed, luminosity)
+    operators = list(operators or [])
     if not operators:
         raise ValueError("operators is empty")
-    read = dict(cuts=cuts, max_events=max_events)
+    read = dict(cuts=cuts, max_events=max_events, features=features, log_features=log_features)
     sm = split_three(vdata.read_sample(source, "SM", process=process, **read), fractions, seed)
     parts = {"train": {}, "validation": {}, "test": {}}
     for op in operators:
         lin, quad = (split_three(vdata.read_sample(source, component, op, process, **read),
                                  fractions, seed) for component in ("LIN", "QUAD"))
+        for index, name in enumerate(parts):
+            parts[name][op] = vdata.OperatorSamples(op, sm[index], lin[index], quad[index])
+    return EvaluationData(**parts, luminosity=luminosity)
+
+
+def _prepare_samples(samples: Mapping, operators, fractions, seed: int,
+                     luminosity: float) -> EvaluationData:
+    """:func:`prepare` for ``{operator: OperatorSamples}`` already in memory."""
+    operators = list(samples) if operators is None else list(operators)
+    if not operators:
+        raise ValueError("operators is empty")
+    missing = [op for op in operators if op not in samples]
+    if missing:
+        raise ValueError(f"no samples for operator(s) {missing}; the mapping has {list(samples)}")
+    for op in operators:
+        if not isinstance(samples[op], vdata.OperatorSamples):
+            raise ValueError(f"samples[{op!r}] must be vaednn.data.OperatorSamples, got "
+                             f"{type(samples[op]).__name__}")
+    sm_sample = samples[operators[0]].sm
+    other = [op for op in operators if samples[op].sm is not sm_sample]
+    if other:
+        raise ValueError(f"operators {other} have another SM sample than {operators[0]!r}; "
+                         "the operators of one comparison share one SM sample")
+    columns = list(sm_sample.features.columns)
+    for op in operators:
+        for sample in samples[op]:
+            if list(sample.features.columns) != columns:
+                raise ValueError(f"{op}: {sample.name} has the variables "
+                                 f"{list(sample.features.columns)}, the SM sample {columns}")
+    sm = split_three(sm_sample, fractions, seed)
+    parts = {"train": {}, "validation": {}, "test": {}}
+    for op in operators:
+        lin, quad = (split_three(part, fractions, seed)
+                     for part in (samples[op].lin, samples[op].quad))
         for index, name in enumerate(parts):
             parts[name][op] = vdata.OperatorSamples(op, sm[index], lin[index], quad[index])
     return EvaluationData(**parts, luminosity=luminosity)
@@ -122,8 +174,9 @@ def score(scorer, sample: vdata.Sample) -> np.ndarray:
 
     Args:
         scorer: a Keras model from :mod:`vaednn.models` (a VAE+DNN gives its classifier
-            output, a VAE its reconstruction loss), or a callable taking the raw features
-            DataFrame (columns :data:`vaednn.data.FEATURES`) and returning one score per event.
+            output, a VAE its reconstruction loss; its variables are taken from the
+            features by name), or a callable taking the raw features DataFrame (the
+            sample's variables as columns) and returning one score per event.
         sample: the events.
 
     Raises:
@@ -132,7 +185,7 @@ def score(scorer, sample: vdata.Sample) -> np.ndarray:
     if _is_keras_model(scorer):
         from vaednn import models
 
-        x = sample.features.to_numpy(np.float64)
+        x = sample.features
         if models.is_classifier(scorer):
             values = models.classifier_output(scorer, x)
         else:
@@ -170,11 +223,18 @@ def feature_scorer(feature: str, direction: int = 1) -> Callable[[pd.DataFrame],
     >>> feature_scorer("mjj")(pd.DataFrame({"mjj": [500.0, 900.0]}))
     array([500., 900.])
     """
-    if feature not in vdata.FEATURES:
-        raise ValueError(f"unknown feature {feature!r}; expected one of {vdata.FEATURES}")
+    if not isinstance(feature, str):
+        raise ValueError(f"feature must be a variable name, got {feature!r}")
     if direction not in (1, -1):
         raise ValueError(f"direction must be +1 or -1, got {direction}")
-    return lambda features: direction * features[feature].to_numpy(np.float64)
+
+    def scorer(features: pd.DataFrame) -> np.ndarray:
+        if feature not in features.columns:
+            raise ValueError(f"unknown feature {feature!r}; the events have "
+                             f"{list(features.columns)}")
+        return direction * features[feature].to_numpy(np.float64)
+
+    return scorer
 
 
 def counting_scorer(features: pd.DataFrame) -> np.ndarray:
@@ -205,7 +265,7 @@ def train_bdt(samples, *, c: float = 1.0, luminosity: float = vdata.LUMINOSITY, 
 def best_variable(samples, *, c: float = 1.0, luminosity: float = vdata.LUMINOSITY):
     """The analysis without ML: the single raw variable and direction of largest AUC.
 
-    Every one of the 14 features is tried as a score in both directions (``x`` and
+    Every variable of the samples is tried as a score in both directions (``x`` and
     ``-x``, i.e. keep events above or below a cut), on ``samples`` (pass the validation
     split, so the choice is not tuned on the test events).
 
@@ -217,7 +277,7 @@ def best_variable(samples, *, c: float = 1.0, luminosity: float = vdata.LUMINOSI
     w_bsm = np.concatenate([c * vdata.lumi_weights(lin, luminosity),
                             c**2 * vdata.lumi_weights(quad, luminosity)])
     best = None
-    for feature in vdata.FEATURES:
+    for feature in sm.features.columns:
         area = stats.auc(sm.features[feature], w_sm,
                          np.concatenate([lin.features[feature], quad.features[feature]]), w_bsm)
         for direction, value in ((1, area), (-1, 1 - area)):
@@ -400,11 +460,14 @@ def _references(data: EvaluationData, op: str, c: float, choose_on: str, seed: i
     def bdt_scorer(features):
         return bdt.predict_proba(features.to_numpy(np.float64))[:, 1]
 
-    return {"counting": (counting_scorer, "none"),
-            "single variable": (feature_scorer(feature, direction),
-                                f"{feature} {'>' if direction > 0 else '<'}"),
-            "mjj fit": (feature_scorer("mjj"), "mjj"),
-            "BDT (supervised)": (bdt_scorer, "P(BSM)")}
+    references = {"counting": (counting_scorer, "none"),
+                  "single variable": (feature_scorer(feature, direction),
+                                      f"{feature} {'>' if direction > 0 else '<'}")}
+    # The published mjj fit, where the analysis has mjj among its variables.
+    if "mjj" in data.test[op].sm.features.columns:
+        references["mjj fit"] = (feature_scorer("mjj"), "mjj")
+    references["BDT (supervised)"] = (bdt_scorer, "P(BSM)")
+    return references
 
 
 def operator_matrix(scorers: Mapping, data: EvaluationData, *, c: float = 1.0) -> pd.DataFrame:
@@ -527,7 +590,9 @@ def interval_table(scorers: Mapping, data: EvaluationData, *, cl: float = PUBLIS
     rescaled = data.at_luminosity(luminosity)
     rows = []
     for op in operators:
-        here = {"counting": counting_scorer, "mjj fit": feature_scorer("mjj")}
+        here = {"counting": counting_scorer}
+        if "mjj" in data.test[op].sm.features.columns:
+            here["mjj fit"] = feature_scorer("mjj")
         for name, scorer in scorers.items():
             per_operator = isinstance(scorer, Mapping) and op in scorer and not isinstance(
                 scorer[op], Mapping)

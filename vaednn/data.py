@@ -6,7 +6,13 @@ The on-disk format is the original analysis's: one ROOT file per sample,
 ``ntuple_SSWW_<op>_QU.root`` (squared term, ``SSWW_<op>_QU``). Each file also holds a
 histogram ``<tree>_nums`` whose bin 1 is the cross section in pb and bin 2 the sum of
 the generator weights of every event in the file. Branches: the 14 :data:`FEATURES`,
-the event weight ``w``, and others that are ignored.
+the event weight ``w``, and others that are ignored. The tree may be a TTree or an
+RNTuple (ROOT's newer format); both read alike.
+
+Another analysis chooses its own variables: ``features=[...]`` (and ``log_features``, the
+ones the models take log10 of) in :func:`read_ntuple` or a sample map; cuts are then
+written on those names. :func:`write_scores` writes per-event scores back, aligned entry
+by entry with the input tree.
 
 A :class:`Sample` keeps raw features and generator weights; expected yields at a
 luminosity come from :func:`lumi_weights`, and the EFT prediction at a Wilson
@@ -33,6 +39,7 @@ import awkward as ak
 
 from vaednn import expressions
 from vaednn.expressions import ExpressionError
+from vaednn.files import atomic_path
 
 FEATURES = (
     "deltaetajj", "deltaphijj", "etaj1", "etaj2", "etal1", "etal2", "met",
@@ -63,7 +70,8 @@ class Sample:
 
     Attributes:
         name: the tree name, e.g. ``SSWW_cW_QU``.
-        features: the 14 raw :data:`FEATURES` (float64 columns, in order).
+        features: the raw variables (float64 columns, in order): the 14 :data:`FEATURES`
+            unless the analysis chose others.
         weights: generator weights, float64, signs kept (LIN samples have negative ones).
         xsec: cross section of the whole file, in pb.
         sumw: sum of generator weights of the whole file (before cuts).
@@ -76,6 +84,10 @@ class Sample:
             through cuts, chunked reading, :func:`concatenate` and :func:`split`, so
             per-event results can be written back aligned with the input; None for a
             sample built from a frame.
+        tree_entries: the number of entries of the input tree (all of them, also when
+            ``max_events`` read fewer), the length of a friend tree
+            (:func:`write_scores`); None for a sample built from a frame.
+        log_features: the feature columns that are log10-scaled by the models (all > 0).
     """
 
     name: str
@@ -87,6 +99,8 @@ class Sample:
     n_read: int = 0
     path: Path | None = None
     entries: np.ndarray | None = None
+    tree_entries: int | None = None
+    log_features: tuple[str, ...] = LOG_FEATURES
 
     def __len__(self) -> int:
         return len(self.weights)
@@ -104,7 +118,7 @@ class Sample:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, weights, xsec: float, sumw: float,
                    name: str = "frame", cuts: str | None = None,
-                   features=FEATURES) -> Sample:
+                   features=FEATURES, log_features=None) -> Sample:
         """A sample from events already in memory (a DataFrame), e.g. from parquet or HDF5.
 
         Args:
@@ -117,6 +131,8 @@ class Sample:
             cuts: a selection on the feature names (pandas ``eval`` syntax), or None for
                 events already selected.
             features: the columns to keep, in this order.
+            log_features: the features that must be > 0 (the models take their log10);
+                default those of ``features`` in :data:`LOG_FEATURES`.
 
         Returns:
             The sample; ``n_read`` is the number of rows before ``cuts``.
@@ -134,6 +150,7 @@ class Sample:
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"{name}: from_frame needs a pandas DataFrame, "
                             f"got {type(frame).__name__}")
+        features, log_features = feature_set(features, log_features)
         missing = [f for f in features if f not in frame.columns]
         if isinstance(weights, str):
             if weights not in frame.columns:
@@ -156,17 +173,18 @@ class Sample:
             if bad:
                 raise NtupleError(f"{name}: {column!r} has {bad} NaN or infinite value(s)")
         if cuts:
+            _cut_expression(cuts, features)
             keep = table.eval(cuts).to_numpy(dtype=bool)
             table, weights = table[keep].reset_index(drop=True), weights[keep]
             if not keep.any():
                 raise NtupleError(f"{name}: no event left after the cuts {cuts!r} "
                                   f"({len(frame)} rows)")
         try:
-            check_log_features(table, name)
+            check_log_features(table, name, log_features)
         except ValueError as error:
             raise NtupleError(str(error)) from None
         return cls(name=name, features=table, weights=weights, xsec=xsec, sumw=sumw,
-                   fraction=1.0, n_read=len(frame))
+                   fraction=1.0, n_read=len(frame), log_features=log_features)
 
 
 @dataclasses.dataclass
@@ -180,6 +198,36 @@ class OperatorSamples:
 
     def __iter__(self):
         return iter((self.sm, self.lin, self.quad))
+
+
+def feature_set(features=None, log_features=None) -> tuple[tuple, tuple]:
+    """The checked ``(features, log_features)`` of an analysis.
+
+    ``features`` defaults to :data:`FEATURES`; ``log_features`` to those of the features
+    that are in :data:`LOG_FEATURES` (so the 14 defaults give :data:`LOG_FEATURES`).
+
+    >>> feature_set(["mjj", "etaj1", "nu_pt"])
+    (('mjj', 'etaj1', 'nu_pt'), ('mjj',))
+    """
+    features = FEATURES if features is None else features
+    if isinstance(features, str) or not all(isinstance(f, str) and f for f in features):
+        raise ValueError(f"features must be a list of variable names, got {features!r}")
+    features = tuple(features)
+    if not features:
+        raise ValueError("features is empty; give at least one variable")
+    if len(set(features)) != len(features):
+        raise ValueError(f"features name a variable twice: {list(features)}")
+    if WEIGHT in features:
+        raise ValueError(f"{WEIGHT!r} is the event weight and cannot be a feature")
+    if log_features is None:
+        log_features = tuple(f for f in features if f in LOG_FEATURES)
+    if isinstance(log_features, str):
+        raise ValueError(f"log_features must be a list of names, got {log_features!r}")
+    log_features = tuple(log_features)
+    unknown = [f for f in log_features if f not in features]
+    if unknown:
+        raise ValueError(f"log_features {unknown} are not among the features {list(features)}")
+    return features, log_features
 
 
 def ntuple_path(directory, component: str = "SM", operator: str | None = None,
@@ -258,17 +306,18 @@ def _normalisation(file, path: Path, tree: str, xsec, sumw) -> tuple[float, floa
     return xsec, sumw
 
 
-def _expressions(branches, weight: str, path: Path) -> dict[str, expressions.Expression]:
+def _expressions(branches, weight: str, path: Path,
+                 features=FEATURES) -> dict[str, expressions.Expression]:
     """The checked expression of each feature and of the weight (a branch name is one)."""
     branches = dict(branches or {})
-    unknown = set(branches) - set(FEATURES) - {WEIGHT}
+    unknown = set(branches) - set(features) - {WEIGHT}
     if unknown:
         raise ValueError(f"branch map names unknown feature(s) {sorted(unknown)}; "
-                         f"the features are {list(FEATURES)} and {WEIGHT!r} for the weight")
+                         f"the features are {list(features)} and {WEIGHT!r} for the weight")
     if WEIGHT in branches and weight != WEIGHT and branches[WEIGHT] != weight:
         raise ValueError(f"the weight is given twice: branches[{WEIGHT!r}] = "
                          f"{branches[WEIGHT]!r} and weight={weight!r}; give one")
-    texts = {name: branches.get(name, name) for name in FEATURES}
+    texts = {name: branches.get(name, name) for name in features}
     texts[WEIGHT] = branches.get(WEIGHT, weight)
     parsed = {}
     for name, text in texts.items():
@@ -279,17 +328,17 @@ def _expressions(branches, weight: str, path: Path) -> dict[str, expressions.Exp
     return parsed
 
 
-def _cut_expression(cuts: str | None) -> expressions.Expression | None:
+def _cut_expression(cuts: str | None, features=FEATURES) -> expressions.Expression | None:
     if not cuts:
         return None
     try:
         expression = expressions.parse(cuts)
     except ExpressionError as error:
         raise ExpressionError(f"cuts {error}") from None
-    unknown = sorted(expression.names - set(FEATURES))
+    unknown = sorted(expression.names - set(features))
     if unknown:
         raise ExpressionError(f"cuts {cuts!r} name {unknown}, which are not features; "
-                              f"cuts select on {list(FEATURES)}")
+                              f"cuts select on {list(features)}")
     return expression
 
 
@@ -361,15 +410,15 @@ def _check_finite(columns: dict, path: Path) -> None:
             )
 
 
-def check_log_features(features: pd.DataFrame, where: str) -> None:
-    """Raise if a :data:`LOG_FEATURES` column has a value log10 cannot take.
+def check_log_features(features: pd.DataFrame, where: str, log_features=LOG_FEATURES) -> None:
+    """Raise if a ``log_features`` column has a value log10 cannot take.
 
     >>> check_log_features(pd.DataFrame({"met": [1.0, 0.0]}), "demo")
     Traceback (most recent call last):
     ...
     ValueError: demo: 'met' has 1 non-positive value(s), log10 needs > 0
     """
-    for name in LOG_FEATURES:
+    for name in log_features:
         if name in features:
             bad = int((features[name].to_numpy() <= 0).sum())
             if bad:
@@ -387,11 +436,9 @@ def _open_tree(path: Path, tree: str | None):
     except Exception as error:
         raise NtupleError(f"{path}: cannot read tree {tree!r}: the file is truncated or "
                           f"corrupt ({type(error).__name__}: {error})") from None
-    if not isinstance(ttree, uproot.TTree):
-        raise NtupleError(
-            f"{path}: {tree!r} is a {file.classname_of(tree)}, not a TTree "
-            "(uproot >= 5.7 writes RNTuples from `file[name] = dict`; use file.mktree)"
-        )
+    if not isinstance(ttree, uproot.TTree | uproot.behaviors.RNTuple.RNTuple):
+        raise NtupleError(f"{path}: {tree!r} is a {file.classname_of(tree)}, not a TTree or "
+                          "an RNTuple")
     return file, tree, ttree
 
 
@@ -406,7 +453,7 @@ def _check_max_events(max_events) -> None:
 def iterate_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
                    max_events: int | None = None, branches: dict | None = None,
                    weight: str = WEIGHT, xsec: float | None = None, sumw: float | None = None,
-                   step_size: int | str = "100 MB"):
+                   step_size: int | str = "100 MB", features=None, log_features=None):
     """Read an ntuple chunk by chunk, each chunk a :class:`Sample` after the cuts.
 
     Memory stays bounded by ``step_size`` (entries, or a size such as ``"100 MB"``)
@@ -416,8 +463,9 @@ def iterate_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
     """
     path = Path(path)
     _check_max_events(max_events)
-    parsed = _expressions(branches, weight, path)
-    cut = _cut_expression(cuts)
+    features, log_features = feature_set(features, log_features)
+    parsed = _expressions(branches, weight, path, features)
+    cut = _cut_expression(cuts, features)
     file, tree, ttree = _open_tree(path, tree)
     xsec, sumw = _normalisation(file, path, tree, xsec, sumw)
     _check_branches(set(ttree.keys()), path, tree, parsed)
@@ -443,22 +491,23 @@ def iterate_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
         columns = {name: _column(expression, arrays, n_read, path, name)
                    for name, expression in parsed.items()}
         _check_finite({parsed[name].text: values for name, values in columns.items()}, path)
-        features = pd.DataFrame({name: columns[name] for name in FEATURES})
+        table = pd.DataFrame({name: columns[name] for name in features})
         weights = columns[WEIGHT]
         entries = np.arange(report.tree_entry_start, report.tree_entry_stop, dtype=np.int64)
         if cut is not None:
-            keep = _cut_mask(cut, features, n_read)
-            features = features[keep].reset_index(drop=True)
+            keep = _cut_mask(cut, table, n_read)
+            table = table[keep].reset_index(drop=True)
             weights = weights[keep]
             entries = entries[keep]
         try:
-            check_log_features(features, str(path))
+            check_log_features(table, str(path), log_features)
         except ValueError as error:
             raise NtupleError(str(error)) from None
         n_selected += len(weights)
-        yield Sample(name=tree.rsplit("/", 1)[-1], features=features, weights=weights,
+        yield Sample(name=tree.rsplit("/", 1)[-1], features=table, weights=weights,
                      xsec=xsec, sumw=sumw, fraction=fraction, n_read=n_read, path=path,
-                     entries=entries)
+                     entries=entries, tree_entries=ttree.num_entries,
+                     log_features=log_features)
     if n_selected == 0:
         raise NtupleError(f"{path}: no event left after the cuts {cuts!r} ({entry_stop} read)")
 
@@ -489,15 +538,18 @@ def concatenate(chunks) -> Sample:
 def read_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
                 max_events: int | None = None, branches: dict | None = None,
                 weight: str = WEIGHT, xsec: float | None = None, sumw: float | None = None,
-                step_size: int | str | None = None) -> Sample:
+                step_size: int | str | None = None, features=None,
+                log_features=None) -> Sample:
     """Read one ntuple into a :class:`Sample`, applying ``cuts``.
 
     Args:
         path: the ROOT file.
-        tree: the TTree, possibly inside directories (``"dir/sub/Events"``); defaults to
-            ``<tree>`` of a file named ``ntuple_<tree>.root``.
+        tree: the TTree or RNTuple, possibly inside directories (``"dir/sub/Events"``);
+            defaults to ``<tree>`` of a file named ``ntuple_<tree>.root``.
         cuts: a selection on the feature names, e.g. ``"(ptj1 > 30) & (mjj > 200)"``, or
             None; checked as the branch expressions are (:mod:`vaednn.expressions`).
+            With other ``features`` the default VBS cuts usually do not apply: pass cuts
+            on those names, or None.
         max_events: read at most this many entries (before cuts), a positive integer;
             ``fraction`` then records the share read so yields stay right.
         branches: where each feature (and ``"w"``) comes from when the file names it
@@ -513,6 +565,11 @@ def read_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
             ``<tree>_nums`` histogram (or to override it).
         step_size: read in chunks of this many entries (or ``"100 MB"``) to bound memory;
             None reads the file at once. The result is the same either way.
+        features: the variables (column names of the sample), in order; default the 14
+            :data:`FEATURES`. Each is read from the branch of its name or from
+            ``branches``.
+        log_features: the features the models take log10 of, checked > 0; default those
+            of ``features`` in :data:`LOG_FEATURES`.
 
     Raises:
         NtupleError: missing file, tree, branch or histogram; a truncated or corrupt file;
@@ -520,10 +577,12 @@ def read_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
             expression; an index out of range; NaN or infinite values; non-positive values
             in a log10 feature; no event left after the cuts.
         ExpressionError: an expression or cut outside the allowed language.
-        ValueError: an unknown feature in ``branches``; a bad ``max_events``.
+        ValueError: an unknown feature in ``branches``; a bad ``max_events``, ``features``
+            or ``log_features``.
     """
     chunks = iterate_ntuple(path, tree, cuts, max_events, branches, weight, xsec, sumw,
-                            step_size=step_size or _WHOLE_FILE)
+                            step_size=step_size or _WHOLE_FILE, features=features,
+                            log_features=log_features)
     return concatenate(chunks)
 
 
@@ -590,11 +649,13 @@ class SampleSpec:
     weight: str = WEIGHT
     xsec: float | None = None
     sumw: float | None = None
+    features: tuple | None = None
+    log_features: tuple | None = None
 
     def read(self, cuts: str | None = VBS_CUTS, max_events: int | None = None,
              step_size: int | str | None = None) -> Sample:
         return read_ntuple(self.file, self.tree, cuts, max_events, self.branches, self.weight,
-                           self.xsec, self.sumw, step_size)
+                           self.xsec, self.sumw, step_size, self.features, self.log_features)
 
 
 def _read_map(path: Path) -> dict:
@@ -628,7 +689,8 @@ class SampleMap:
     """A directory of real samples described by a TOML or YAML file.
 
     The file names the SM sample and the LIN and QUAD samples of each operator, with
-    their tree, branch map, weight, cross section (pb) and sum of weights; a
+    their tree, branch map, weight, cross section (pb) and sum of weights, and the
+    analysis's ``features`` and ``log_features`` (default: the 14 SSWW variables); a
     ``defaults`` table applies to every sample. Paths are relative to the map file.
     A complete example is in the README ("Bring your own ntuples").
     """
@@ -637,7 +699,7 @@ class SampleMap:
     sm: SampleSpec
     operators: dict[str, dict[str, SampleSpec]]
 
-    KEYS = {"file", "tree", "branches", "weight", "xsec", "sumw"}
+    KEYS = {"file", "tree", "branches", "weight", "xsec", "sumw", "features", "log_features"}
     TOP_KEYS = {"defaults", "sm", "operators"}
 
     @classmethod
@@ -691,6 +753,12 @@ class SampleMap:
                 except ExpressionError as error:
                     raise ExpressionError(f"{path}: {where}.{name} = {error}") from None
             merged["file"] = path.parent / merged["file"]
+            try:
+                if "features" in merged or "log_features" in merged:
+                    merged["features"], merged["log_features"] = feature_set(
+                        merged.get("features"), merged.get("log_features"))
+            except ValueError as error:
+                raise ValueError(f"{path}: {where}: {error}") from None
             return SampleSpec(**merged)
 
         if "sm" not in content:
@@ -719,21 +787,30 @@ def is_sample_map(source) -> bool:
     return Path(source).suffix in {".toml", ".yaml", ".yml"}
 
 
-def _locate(source, component: str, operator: str | None, process: str) -> dict:
-    """read_ntuple's arguments for one sample of a directory or a sample map."""
+def _locate(source, component: str, operator: str | None, process: str,
+            features=None, log_features=None) -> dict:
+    """read_ntuple's arguments for one sample of a directory or a sample map.
+
+    ``features``/``log_features`` given here take precedence over the map's.
+    """
     if is_sample_map(source):
         spec = SampleMap.load(source).spec(component, operator)
+        if features is None and log_features is None:
+            features, log_features = spec.features, spec.log_features
         return dict(path=spec.file, tree=spec.tree, branches=spec.branches, weight=spec.weight,
-                    xsec=spec.xsec, sumw=spec.sumw)
-    return dict(path=ntuple_path(source, component, operator, process))
+                    xsec=spec.xsec, sumw=spec.sumw, features=features,
+                    log_features=log_features)
+    return dict(path=ntuple_path(source, component, operator, process), features=features,
+                log_features=log_features)
 
 
 def read_sample(source, component: str = "SM", operator: str | None = None,
                 process: str = "SSWW", cuts: str | None = VBS_CUTS,
-                max_events: int | None = None, step_size: int | str | None = None) -> Sample:
-    """One sample from a directory of ntuples or a sample map."""
-    return read_ntuple(**_locate(source, component, operator, process), cuts=cuts,
-                       max_events=max_events, step_size=step_size)
+                max_events: int | None = None, step_size: int | str | None = None,
+                features=None, log_features=None) -> Sample:
+    """One sample from a directory of ntuples or a sample map (features as :func:`read_ntuple`)."""
+    return read_ntuple(**_locate(source, component, operator, process, features, log_features),
+                       cuts=cuts, max_events=max_events, step_size=step_size)
 
 
 def stream(source, component: str = "SM", operator: str | None = None, process: str = "SSWW",
@@ -746,7 +823,7 @@ def stream(source, component: str = "SM", operator: str | None = None, process: 
     ``model.fit`` in place of an array. Events are shuffled within each chunk (seeded,
     differently every epoch); chunks come in file order, so a file sorted by some variable
     should be read with a ``step_size`` that spans many of its regions. Elements are raw
-    features (float32, shape ``(batch_events, 14)``), or ``(features, labels, yields)`` with
+    features (float32, shape ``(batch_events, n_features)``), or ``(features, labels, yields)`` with
     ``weights=True``: labels 0 for the SM, 1 for LIN and QUAD, and the luminosity-normalised
     yields of :func:`lumi_weights`.
     """
@@ -767,7 +844,9 @@ def stream(source, component: str = "SM", operator: str | None = None, process: 
                 index = order[start:start + batch_events]
                 yield (x[index], w[index]) if weights else x[index]
 
-    feature_spec = tf.TensorSpec((None, len(FEATURES)), tf.float32)
+    feature_spec = tf.TensorSpec((None, len(feature_set(location["features"],
+                                                         location["log_features"])[0])),
+                                 tf.float32)
     if weights:
         signature = (feature_spec, tf.TensorSpec((None,), tf.float32))
         dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
@@ -778,13 +857,16 @@ def stream(source, component: str = "SM", operator: str | None = None, process: 
 
 
 def load_operator(source, operator: str, process: str = "SSWW", cuts: str | None = VBS_CUTS,
-                  max_events: int | None = None) -> OperatorSamples:
+                  max_events: int | None = None, features=None,
+                  log_features=None) -> OperatorSamples:
     """The SM, LIN and QUAD samples of one operator.
 
     ``source`` is a directory laid out as the original ntuples or a sample map
-    (``.toml``/``.yaml``, see :class:`SampleMap`).
+    (``.toml``/``.yaml``, see :class:`SampleMap`); ``features``/``log_features`` as in
+    :func:`read_ntuple` (default: the map's, else the 14 :data:`FEATURES`).
     """
-    samples = {component: read_sample(source, component, operator, process, cuts, max_events)
+    samples = {component: read_sample(source, component, operator, process, cuts, max_events,
+                                      features=features, log_features=log_features)
                for component in COMPONENTS}
     return OperatorSamples(operator, samples["SM"], samples["LIN"], samples["QUAD"])
 
@@ -981,7 +1063,8 @@ def sample_table(samples, luminosity: float = LUMINOSITY) -> pd.DataFrame:
 
 
 def read_parquet(path, xsec: float, sumw: float, weights: str = WEIGHT,
-                 cuts: str | None = VBS_CUTS, features=FEATURES, name: str | None = None) -> Sample:
+                 cuts: str | None = VBS_CUTS, features=FEATURES, name: str | None = None,
+                 log_features=None) -> Sample:
     """Read a parquet file of events (one row each) into a :class:`Sample`.
 
     Parquet holds no normalisation histogram, so the cross section and sum of weights are
@@ -995,6 +1078,7 @@ def read_parquet(path, xsec: float, sumw: float, weights: str = WEIGHT,
         cuts: a selection on the feature names (pandas ``eval`` syntax), or None.
         features: the feature columns, in order.
         name: the sample's name (default: the file name without ``.parquet``).
+        log_features: the features that must be > 0, as in :meth:`Sample.from_frame`.
 
     Raises:
         NtupleError: file not found or not parquet, and everything :meth:`Sample.from_frame`
@@ -1020,5 +1104,82 @@ def read_parquet(path, xsec: float, sumw: float, weights: str = WEIGHT,
     frame = pd.read_parquet(path, columns=columns)
     sample = Sample.from_frame(frame, weights, xsec, sumw,
                                name=name or path.name.removesuffix(".parquet"), cuts=cuts,
-                               features=features)
+                               features=features, log_features=log_features)
     return dataclasses.replace(sample, path=path)
+
+
+#: The column of a parquet score file that holds the entry number in the input tree.
+ENTRY = "entry"
+
+
+def write_scores(path, sample: Sample, scores: dict, overwrite: bool = False,
+                 tree: str | None = None) -> Path:
+    """Write per-event scores aligned entry by entry with the sample's input tree.
+
+    The output has one entry per entry of the input tree (all of them, also those
+    ``max_events`` did not read): entry ``i`` holds the scores of the input's entry ``i``,
+    and NaN where that event is not in ``sample`` (outside the cuts, or in another split).
+    So the user's own code can join it: in ROOT as a friend tree
+    (``tree.AddFriend("scores=SSWW_SM", "scores.root")``), with uproot by reading both
+    files alike, in pandas by position or on the ``entry`` column.
+
+    Args:
+        path: ``.root`` for a friend TTree, ``.parquet`` for a table (pyarrow, the
+            ``[parquet]`` extra) with an ``entry`` column (0 .. n-1) and one column per
+            score. Written atomically.
+        sample: a sample read from an ntuple (it carries the entry number of each event
+            and the number of entries of its tree).
+        scores: ``{name: values}``, one value per event of ``sample``, e.g.
+            ``{"reco": losses["reco"], "kl": losses["kl"]}``.
+        overwrite: replace an existing ``path``; otherwise an existing file is refused.
+        tree: the TTree's name in a ``.root`` file (default: the sample's, ``sample.name``).
+
+    Returns:
+        The path written.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+        ValueError: an unknown suffix, a sample without entry numbers (built from a frame),
+            a score of the wrong length, a bad or reserved score name, no scores.
+    """
+    path = Path(path)
+    if path.suffix not in {".root", ".parquet"}:
+        raise ValueError(f"{path}: scores are written as .root (a friend tree) or .parquet, "
+                         f"not {path.suffix or 'a file without suffix'!r}")
+    if sample.entries is None or sample.tree_entries is None:
+        raise ValueError(f"{sample.name}: the sample has no entry numbers of an input tree (it "
+                         "was built from a frame), so its scores cannot be aligned with one")
+    if not scores:
+        raise ValueError(f"{path}: no scores to write")
+    if len(np.unique(sample.entries)) != len(sample.entries):
+        raise ValueError(f"{sample.name}: an entry number occurs twice (events of several "
+                         "reads joined?); scores align with one read of one tree")
+    columns = {}
+    for name, values in scores.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) \
+                or name == ENTRY:
+            raise ValueError(f"{path}: score name {name!r} is not a valid branch name "
+                             f"(letters, digits, _; not {ENTRY!r})")
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        if len(values) != len(sample):
+            raise ValueError(f"{path}: score {name!r} has {len(values)} values for the "
+                             f"{len(sample)} events of {sample.name}")
+        column = np.full(sample.tree_entries, np.nan)
+        column[sample.entries] = values
+        columns[name] = column
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: exists; pass overwrite=True (--force) to replace it")
+    if path.suffix == ".parquet":
+        from vaednn.extras import require
+
+        require("pyarrow", "writing parquet")
+        table = pd.DataFrame({ENTRY: np.arange(sample.tree_entries, dtype=np.int64), **columns})
+        with atomic_path(path) as temporary:
+            table.to_parquet(temporary, index=False)
+        return path
+    with atomic_path(path) as temporary:
+        with uproot.recreate(temporary) as file:
+            name = tree or sample.name
+            file.mktree(name, {column: np.float64 for column in columns})
+            file[name].extend(columns)
+    return path

@@ -1,9 +1,12 @@
 """Which kinematic variables make an event look anomalous: SHAP attributions and ablations.
 
-Everything here explains a *score*: one number per event computed from the 14 raw
-features (``FEATURES`` order, physical units), such as a VAE's per-event reconstruction
-loss, its KL term, or the classifier output of a VAE+DNN model. :func:`shap_values`
-attributes ``score(x) - E[score(background)]`` to the 14 variables, so an attribution
+Everything here explains a *score*: one number per event computed from the raw variables
+of the analysis (physical units; the 14 ``FEATURES`` unless it chose others), such as a
+VAE's per-event reconstruction loss, its KL term, or the classifier output of a VAE+DNN
+model. The variables come from the score or the data: a model's own ``features``, else
+``FEATURES`` when the events have them, else the columns of a DataFrame ``X`` (give a
+plain callable its variables with ``Score(f, features=[...])``). :func:`shap_values`
+attributes ``score(x) - E[score(background)]`` to the variables, so an attribution
 reads directly as "this variable raised the anomaly score by that much compared with a
 typical SM event".
 
@@ -11,7 +14,7 @@ Four methods, one contract (rows of the returned values add up to
 ``score(x) - mean(score(background))``):
 
 - ``"exact"``: the interventional Shapley values against the background, computed from all
-  2^14 coalitions in large vectorised calls of the score. Ground truth; additivity holds to
+  2^d coalitions (d variables) in large vectorised calls of the score. Ground truth; additivity holds to
   floating-point precision.
 - ``"permutation"``: shap's ``PermutationExplainer`` (antithetic permutations); additivity
   exact, values approximate.
@@ -74,7 +77,22 @@ METHODS = ("exact", "permutation", "gradient", "kernel")
 #: overhead of a Keras model, small enough to keep a 128-unit layer's activations in memory.
 EXACT_BATCH_ROWS = 2**18
 
-_N = len(FEATURES)
+
+
+def _names_of(X, features=None) -> tuple:
+    """The variables of events ``X``: ``features`` (a score's own), else the 14
+    ``FEATURES`` when ``X`` has them (a DataFrame, any column order, or an array of 14
+    columns), else a DataFrame's columns in their order."""
+    if features is not None:
+        return tuple(features)
+    if isinstance(X, pd.DataFrame):
+        if set(FEATURES) <= set(X.columns):
+            return FEATURES
+        return tuple(str(c) for c in X.columns)
+    if np.ndim(X) == 2 and np.shape(X)[1] == len(FEATURES):
+        return FEATURES
+    raise ValueError(f"events of shape {np.shape(X)} have no variable names: pass a DataFrame "
+                     "or a score of a vaednn model (which knows its variables)")
 
 
 class Score:
@@ -85,12 +103,14 @@ class Score:
     it is None for plain callables.
 
     Args:
-        function: a Keras model mapping raw features ``(n, 14)`` to ``(n,)`` or ``(n, 1)``,
+        function: a Keras model mapping raw features ``(n, d)`` to ``(n,)`` or ``(n, 1)``,
             or a callable doing the same on NumPy arrays.
         name: what the score is, used as an axis label.
         keras_model: a differentiable Keras twin of a callable ``function`` (built from
             ``function`` itself when that is a Keras model).
         batch_size: rows per call of a Keras model.
+        features: the variables the score reads, in column order (default: a Keras
+            model's ``features`` attribute, else taken from the events explained).
 
     Example:
         >>> import numpy as np
@@ -99,20 +119,27 @@ class Score:
         array([14., 14., 14.])
     """
 
-    def __init__(self, function, name: str = "score", keras_model=None, batch_size: int = 2**16):
+    def __init__(self, function, name: str = "score", keras_model=None, batch_size: int = 2**16,
+                 features=None):
         if not callable(function):
             raise ValueError(f"a score must be callable, got {type(function).__name__}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         self.name = name
         self.batch_size = int(batch_size)
+        if features is None:
+            features = getattr(function, "features", None)
+        self.features = None if features is None else tuple(features)
         if _is_keras(function):
-            keras_model = _scalar_keras_model(function, name)
+            keras_model = _scalar_keras_model(function, name, self._width())
             function = self._predict
         elif keras_model is not None:
-            keras_model = _scalar_keras_model(keras_model, name)
+            keras_model = _scalar_keras_model(keras_model, name, self._width())
         self.keras_model = keras_model
         self._function = function
+
+    def _width(self) -> int:
+        return len(FEATURES) if self.features is None else len(self.features)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         x = x.astype("float32", copy=False)
@@ -124,9 +151,11 @@ class Score:
 
     def __call__(self, x) -> np.ndarray:
         x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != _N:
+        width = x.shape[1] if self.features is None and self.keras_model is None and x.ndim == 2 \
+            else self._width()
+        if x.ndim != 2 or x.shape[1] != width:
             raise ValueError(
-                f"score {self.name!r} needs an array of shape (n, {_N}), got {x.shape}"
+                f"score {self.name!r} needs an array of shape (n, {width}), got {x.shape}"
             )
         out = _as_vector(self._function(x), len(x), self.name)
         if not np.all(np.isfinite(out)):
@@ -142,9 +171,9 @@ def _is_keras(function) -> bool:
     return isinstance(function, keras.layers.Layer)
 
 
-def _scalar_keras_model(layer, name: str) -> keras.Model:
+def _scalar_keras_model(layer, name: str, width: int) -> keras.Model:
     """A functional model (raw features -> (n,)) that shap's GradientExplainer can use."""
-    inputs = keras.Input((_N,), name="features")
+    inputs = keras.Input((width,), name="features")
     out = layer(inputs)
     if isinstance(out, (list, tuple, dict)) or tuple(out.shape[1:]) not in ((), (1,)):
         shape = (
@@ -208,6 +237,7 @@ def _term_score(model, term: str, name: str, caller: str) -> Score:
         lambda x: models.event_losses(model, x)[term].to_numpy(np.float64),
         name=name,
         keras_model=_ModelTerm(model, term, name=f"{term}_term"),
+        features=model.features,
     )
 
 
@@ -240,19 +270,22 @@ def classifier_score(model) -> Score:
         lambda x: np.asarray(models.classifier_output(model, x), dtype=np.float64),
         name="classifier output",
         keras_model=_ModelTerm(model, "classifier", name="classifier_term"),
+        features=model.features,
     )
 
 
-def _features(X, what: str) -> np.ndarray:
-    """Raw features as a float64 (n, 14) array in FEATURES order, or a ValueError."""
+def _features(X, what: str, names=FEATURES) -> np.ndarray:
+    """Raw features as a float64 (n, d) array in ``names`` order, or a ValueError."""
+    names = list(names)
     if isinstance(X, pd.DataFrame):
-        missing = [name for name in FEATURES if name not in X.columns]
+        missing = [name for name in names if name not in X.columns]
         if missing:
             raise ValueError(f"{what} lacks the feature columns {missing}")
-        X = X.loc[:, list(FEATURES)].to_numpy()
+        X = X.loc[:, names].to_numpy()
     X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != _N:
-        raise ValueError(f"{what} must have shape (n, {_N}) in FEATURES order, got {X.shape}")
+    if X.ndim != 2 or X.shape[1] != len(names):
+        raise ValueError(f"{what} must have shape (n, {len(names)}) in the order {names}, "
+                         f"got {X.shape}")
     if len(X) == 0:
         raise ValueError(f"{what} holds no events")
     bad = ~np.isfinite(X).all(axis=1)
@@ -282,10 +315,11 @@ def shap_values(
 
     Args:
         f: the score — a :class:`Score` (e.g. from :func:`reco_loss_score`), a Keras model
-            with one output per event, or any callable mapping ``(n, 14)`` raw features to
+            with one output per event, or any callable mapping ``(n, d)`` raw features to
             ``(n,)``.
-        X: events to explain, ``(n, 14)`` raw features (array or DataFrame with the
-            ``FEATURES`` columns).
+        X: events to explain, ``(n, d)`` raw features: a DataFrame (columns matched by
+            name to the score's variables, or its columns are the variables), or an array
+            in the score's variable order.
         background: reference events (typically 20–100 SM events); a variable "switched
             off" takes its values from these.
         method: ``"exact"``, ``"permutation"``, ``"kernel"`` or ``"gradient"`` (see the
@@ -293,13 +327,13 @@ def shap_values(
         seed: seed of the sampling methods (the exact method does not sample).
         nsamples: ``"permutation"``: evaluations of the score per event (shap's
             ``max_evals``, default 500); ``"kernel"``: sampled coalitions per event
-            (default 2·14 + 2048); ``"gradient"``: sampled (background, path point) pairs
+            (default 2·d + 2048); ``"gradient"``: sampled (background, path point) pairs
             per event (default 200). Not accepted for ``"exact"``.
 
     Returns:
-        ``shap.Explanation`` with ``values`` ``(n, 14)``, ``base_values`` ``(n,)`` equal to
-        ``mean(f(background))``, ``data`` the raw features and ``feature_names``
-        ``FEATURES``. For every method but ``"gradient"``, ``values.sum(1) + base_values``
+        ``shap.Explanation`` with ``values`` ``(n, d)``, ``base_values`` ``(n,)`` equal to
+        ``mean(f(background))``, ``data`` the raw features and ``feature_names`` the
+        variables. For every method but ``"gradient"``, ``values.sum(1) + base_values``
         equals ``f(X)`` to floating-point precision; for ``"gradient"`` the sum is a
         Monte-Carlo estimate whose error shrinks as ``1/sqrt(nsamples)``.
 
@@ -316,8 +350,9 @@ def shap_values(
     if nsamples is not None and (method == "exact" or nsamples < 1):
         raise ValueError(f"nsamples={nsamples!r} is not valid for method {method!r}")
     score = as_score(f)
-    X = _features(X, "X")
-    background = _features(background, "background")
+    names = _names_of(X, score.features)
+    X = _features(X, "X", names)
+    background = _features(background, "background", names)
     base = float(score(background).mean())
 
     if method == "exact":
@@ -325,14 +360,14 @@ def shap_values(
     elif method == "permutation":
         values = _permutation(score, X, background, seed, nsamples or 500)
     elif method == "kernel":
-        values = _kernel(score, X, background, seed, nsamples or 2 * _N + 2048)
+        values = _kernel(score, X, background, seed, nsamples or 2 * len(names) + 2048)
     else:
         values = _gradient(score, X, background, seed, nsamples or 200)
     return shap.Explanation(
         values=values,
         base_values=np.full(len(X), base),
         data=X,
-        feature_names=list(FEATURES),
+        feature_names=list(names),
     )
 
 
@@ -353,7 +388,8 @@ def _shapley_coefficients(m: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _exact(score: Score, X: np.ndarray, background: np.ndarray) -> np.ndarray:
-    masks, coefficients = _shapley_coefficients(_N)
+    width = X.shape[1]
+    masks, coefficients = _shapley_coefficients(width)
     n_coalitions, n_background = len(masks), len(background)
     # One row per (event, coalition, background event); blocks of whole (event, coalition)
     # pairs, so each block's score values average back over the background directly.
@@ -363,20 +399,21 @@ def _exact(score: Score, X: np.ndarray, background: np.ndarray) -> np.ndarray:
         pair = np.arange(start, min(start + pairs_per_block, len(values)))
         event, coalition = np.divmod(pair, n_coalitions)
         rows = np.where(masks[coalition][:, None, :], X[event][:, None, :], background[None, :, :])
-        values[pair] = score(rows.reshape(-1, _N)).reshape(len(pair), n_background).mean(axis=1)
+        values[pair] = score(rows.reshape(-1, width)).reshape(len(pair), n_background).mean(axis=1)
     return values.reshape(len(X), n_coalitions) @ coefficients
 
 
 def _permutation(score: Score, X, background, seed: int, max_evals: int) -> np.ndarray:
-    if max_evals < 2 * _N + 1:
+    width = X.shape[1]
+    if max_evals < 2 * width + 1:
         raise ValueError(
-            f"permutation needs nsamples >= {2 * _N + 1} (one permutation), got {max_evals}"
+            f"permutation needs nsamples >= {2 * width + 1} (one permutation), got {max_evals}"
         )
     masker = shap.maskers.Independent(background, max_samples=len(background))
     with _global_numpy_seed(seed):
         explainer = shap.PermutationExplainer(score, masker, seed=seed)
         explanation = explainer(X, max_evals=max_evals, silent=True)
-    return np.asarray(explanation.values, dtype=np.float64).reshape(len(X), _N)
+    return np.asarray(explanation.values, dtype=np.float64).reshape(X.shape)
 
 
 def _kernel(score: Score, X, background, seed: int, nsamples: int) -> np.ndarray:
@@ -386,7 +423,7 @@ def _kernel(score: Score, X, background, seed: int, nsamples: int) -> np.ndarray
         explainer = shap.KernelExplainer(score, background)
         # l1_reg=False: shap's default keeps only 10 of the 14 variables.
         values = explainer.shap_values(X, nsamples=nsamples, l1_reg=False, silent=True)
-    return np.asarray(values, dtype=np.float64).reshape(len(X), _N)
+    return np.asarray(values, dtype=np.float64).reshape(X.shape)
 
 
 def _gradient(score: Score, X, background, seed: int, nsamples: int) -> np.ndarray:
@@ -402,7 +439,7 @@ def _gradient(score: Score, X, background, seed: int, nsamples: int) -> np.ndarr
             score.keras_model, background.astype("float32"), batch_size=1024
         )
         values = explainer.shap_values(X.astype("float32"), nsamples=nsamples, rseed=seed)
-    return np.asarray(values, dtype=np.float64).reshape(len(X), _N)
+    return np.asarray(values, dtype=np.float64).reshape(X.shape)
 
 
 def _expected_gradients_jax(keras_model, X, background, seed: int, nsamples: int) -> np.ndarray:
@@ -425,7 +462,7 @@ def _expected_gradients_jax(keras_model, X, background, seed: int, nsamples: int
     gradient = jax.jit(jax.grad(total))
     rng = np.random.default_rng(seed)
     X = X.astype(np.float32)
-    values = np.empty((len(X), _N))
+    values = np.empty(X.shape)
     for i, x in enumerate(X):
         reference = background[rng.integers(len(background), size=nsamples)].astype(np.float32)
         t = rng.uniform(size=(nsamples, 1)).astype(np.float32)
@@ -434,30 +471,41 @@ def _expected_gradients_jax(keras_model, X, background, seed: int, nsamples: int
     return values
 
 
-def _values(values, what: str = "values") -> np.ndarray:
-    """SHAP values as an (n, 14) array, from an Explanation or an array."""
+def _values(values, what: str = "values") -> tuple[np.ndarray, tuple]:
+    """SHAP values as an (n, d) array and the variables' names, from an Explanation, a
+    DataFrame (columns: variables) or an array of 14 columns (``FEATURES``)."""
+    names = None
     if isinstance(values, shap.Explanation):
+        names = values.feature_names
         values = values.values
+    elif isinstance(values, pd.DataFrame):
+        names = list(values.columns)
     array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 2 or array.shape[1] != _N:
-        raise ValueError(f"{what} must be SHAP values of shape (n, {_N}), got {array.shape}")
-    return array
+    if array.ndim != 2:
+        raise ValueError(f"{what} must be SHAP values of shape (n, variables), got {array.shape}")
+    if names is None and array.shape[1] != len(FEATURES):
+        raise ValueError(f"{what}: an array of shape {array.shape} has no variable names; pass "
+                         "the Explanation from shap_values (or a DataFrame)")
+    names = tuple(FEATURES if names is None else names)
+    if len(names) != array.shape[1]:
+        raise ValueError(f"{what}: {len(names)} names for {array.shape[1]} columns")
+    return array, names
 
 
 def mean_abs(values) -> pd.Series:
-    """Mean |SHAP| per variable (the global importance), indexed by ``FEATURES``.
+    """Mean |SHAP| per variable (the global importance), indexed by the variables.
 
     Example:
         >>> import numpy as np
         >>> mean_abs(np.full((2, 14), -0.5))["mjj"]
         np.float64(0.5)
     """
-    importance = np.abs(_values(values)).mean(axis=0)
-    return pd.Series(importance, index=list(FEATURES), name="mean_abs_shap")
+    array, names = _values(values)
+    return pd.Series(np.abs(array).mean(axis=0), index=list(names), name="mean_abs_shap")
 
 
-def _labels(names) -> list[str]:
-    return [variable_label(name, units=False) for name in names]
+def _labels(names, labels=None) -> list[str]:
+    return [variable_label(name, labels, units=False) for name in names]
 
 
 @contextlib.contextmanager
@@ -475,38 +523,38 @@ def _numpy_global_seed(seed: int):
 
 
 @plot_helper
-def plot_summary(values, X=None, ax=None, max_display: int = _N, title: str | None = None,
-                 seed: int = 0):
+def plot_summary(values, X=None, ax=None, max_display: int | None = None,
+                 title: str | None = None, seed: int = 0, labels=None):
     """Beeswarm of the SHAP values, one row per variable, coloured by the variable's value.
 
     Args:
-        values: a ``shap.Explanation`` from :func:`shap_values`, or an (n, 14) array.
+        values: a ``shap.Explanation`` from :func:`shap_values`, or an (n, d) array.
         X: raw features of the same events for the colours (taken from the Explanation
             when omitted).
         ax: axis to draw into; a new figure when None.
-        max_display: number of variables shown (the rest are summed into one row).
+        max_display: number of variables shown (the rest are summed into one row);
+            default all.
         title: axis title.
         seed: seed of the beeswarm's jitter, so the same values give the same figure.
+        labels: variable -> label, for variables :data:`vaednn.plotting.FEATURE_LABELS`
+            lacks (see :func:`vaednn.plotting.variable_label`).
 
     Returns:
         The axis drawn into.
     """
-    if isinstance(values, shap.Explanation):
-        data = values.data if X is None else X
-        array = _values(values)
-    else:
-        array, data = _values(values), X
+    data = values.data if isinstance(values, shap.Explanation) and X is None else X
+    array, names = _values(values)
     if data is not None:
-        data = _features(data, "X")
+        data = _features(data, "X", names)
         if data.shape != array.shape:
             raise ValueError(
                 f"X has shape {data.shape} but the SHAP values have shape {array.shape}"
             )
     fig, ax = new_axes(ax)
-    explanation = shap.Explanation(values=array, data=data, feature_names=_labels(FEATURES))
+    explanation = shap.Explanation(values=array, data=data, feature_names=_labels(names, labels))
     with _numpy_global_seed(seed):
-        shap.plots.beeswarm(explanation, max_display=max_display, ax=ax, show=False,
-                            plot_size=None)
+        shap.plots.beeswarm(explanation, max_display=max_display or len(names), ax=ax,
+                            show=False, plot_size=None)
     ax.set_xlabel("SHAP value (impact on score)")
     if title:
         ax.set_title(title)
@@ -514,10 +562,12 @@ def plot_summary(values, X=None, ax=None, max_display: int = _N, title: str | No
 
 
 @plot_helper
-def plot_mean_abs(values_sm, values_bsm, ax=None, labels: tuple[str, str] = ("SM", "BSM")):
+def plot_mean_abs(values_sm, values_bsm, ax=None, labels: tuple[str, str] = ("SM", "BSM"),
+                  feature_labels=None):
     """Horizontal bars of mean |SHAP| per variable, SM and BSM side by side.
 
-    Variables are ordered by their BSM importance, the most important on top.
+    Variables are ordered by their BSM importance, the most important on top;
+    ``feature_labels`` maps variables to tick labels (:func:`vaednn.plotting.variable_label`).
 
     Returns:
         The axis drawn into.
@@ -529,7 +579,7 @@ def plot_mean_abs(values_sm, values_bsm, ax=None, labels: tuple[str, str] = ("SM
     height = 0.4
     for offset, label, key in ((-height / 2, labels[0], "SM"), (height / 2, labels[1], "BSM")):
         ax.barh(y + offset, table[label], height=height, color=SAMPLE_COLORS[key], label=label)
-    ax.set_yticks(y, _labels(table.index))
+    ax.set_yticks(y, _labels(table.index, feature_labels))
     ax.set_xlabel("mean |SHAP value|")
     ax.legend(loc="lower right")
     return ax
@@ -556,8 +606,8 @@ def ablation(
 
     Args:
         model: the flat VAE (``build("vae_flat", ...)``) or any model with a Dense ``layer``
-            whose kernel rows are the 14 scaled features.
-        X_bsm: raw BSM features (n, 14).
+            whose kernel rows are the model's scaled features.
+        X_bsm: raw BSM features (n, d): a DataFrame, or an array in ``model.features`` order.
         background: raw SM reference events for the SHAP values.
         k: number of variables ablated, one at a time (the seed: 5).
         method, seed, nsamples: as in :func:`shap_values`.
@@ -570,13 +620,14 @@ def ablation(
         ``base_value`` (mean loss of the background under the same model), ``top_feature``
         (largest |SHAP|) and one column of SHAP values per variable, which add up to
         ``reco_after - base_value``. ``attrs`` holds ``event`` (the event's position in
-        ``X_bsm``) and ``method``.
+        ``X_bsm``), ``method`` and ``features`` (the variables, in order).
     """
     _check_model(model, "ablation")
-    X = _features(X_bsm, "X_bsm")
-    background = _features(background, "background")
-    if not 1 <= k <= _N:
-        raise ValueError(f"k must be between 1 and {_N}, got {k}")
+    names = tuple(model.features)
+    X = _features(X_bsm, "X_bsm", names)
+    background = _features(background, "background", names)
+    if not 1 <= k <= len(names):
+        raise ValueError(f"k must be between 1 and {len(names)}, got {k}")
     try:
         dense = model.get_layer(layer)
     except ValueError:
@@ -585,8 +636,9 @@ def ablation(
             "build('vae_flat', ...)"
         ) from None
     kernel = getattr(dense, "kernel", None)
-    if kernel is None or tuple(kernel.shape)[0] != _N:
-        raise ValueError(f"layer {layer!r} must be a Dense layer on the {_N} scaled features")
+    if kernel is None or tuple(kernel.shape)[0] != len(names):
+        raise ValueError(f"layer {layer!r} must be a Dense layer on the {len(names)} scaled "
+                         "features")
 
     score = reco_loss_score(model)
     worst = int(np.argmax(score(X)))
@@ -604,8 +656,8 @@ def ablation(
             "reco_before": reco_before,
             "reco_after": float(score(event)[0]),
             "base_value": float(explanation.base_values[0]),
-            "top_feature": FEATURES[int(np.argmax(np.abs(values)))],
-            **dict(zip(FEATURES, values)),
+            "top_feature": names[int(np.argmax(np.abs(values)))],
+            **dict(zip(names, values)),
         }
 
     rows = [row("none", np.nan)]
@@ -619,33 +671,35 @@ def ablation(
     finally:
         kernel.assign(original)
     table = pd.DataFrame(rows).set_index("ablated")
-    table.attrs.update(event=worst, method=method)
+    table.attrs.update(event=worst, method=method, features=names)
     return table
 
 
 @plot_helper
-def plot_ablation(table: pd.DataFrame, ax=None):
+def plot_ablation(table: pd.DataFrame, ax=None, labels=None):
     """Grouped bars of the event's SHAP values per variable, one colour per ablation.
 
     Args:
         table: the output of :func:`ablation`.
         ax: axis to draw into; a new figure when None.
+        labels: variable -> tick label (see :func:`vaednn.plotting.variable_label`).
 
     Returns:
         The axis drawn into.
     """
-    missing = [name for name in FEATURES if name not in table.columns]
+    names = list(table.attrs.get("features", FEATURES))
+    missing = [name for name in names if name not in table.columns]
     if missing:
         raise ValueError(f"table lacks the SHAP columns {missing}; pass the output of ablation()")
     fig, ax = new_axes(ax, figsize=(10.0, 4.5)) if ax is None else new_axes(ax)
-    x = np.arange(_N)
+    x = np.arange(len(names))
     width = 0.8 / len(table)
-    for i, (name, values) in enumerate(table.loc[:, list(FEATURES)].iterrows()):
-        label = "no ablation" if name == "none" else f"{variable_label(name, units=False)} ablated"
+    for i, (name, values) in enumerate(table.loc[:, names].iterrows()):
+        label = "no ablation" if name == "none" else f"{variable_label(name, labels, units=False)} ablated"
         offset = (i - (len(table) - 1) / 2) * width
         ax.bar(x + offset, values, width=width, color=model_color(i), label=label)
     ax.axhline(0.0, color="0.3", linewidth=0.8)
-    ax.set_xticks(x, _labels(FEATURES), rotation=60, ha="right")
+    ax.set_xticks(x, _labels(names, labels), rotation=60, ha="right")
     ax.set_ylabel("SHAP value of the reconstruction loss")
     ax.legend(fontsize=8, ncols=2)
     return ax
@@ -659,7 +713,7 @@ def variables_high_loss(model, X, threshold: float, k: int = 3) -> pd.DataFrame:
 
     Args:
         model: any vaednn model.
-        X: raw features (n, 14).
+        X: raw features (n, d): a DataFrame, or an array in ``model.features`` order.
         threshold: reconstruction-loss cut.
         k: how many of the largest per-feature errors count per event.
 
@@ -672,9 +726,10 @@ def variables_high_loss(model, X, threshold: float, k: int = 3) -> pd.DataFrame:
         ValueError: if no event passes the threshold.
     """
     _check_model(model, "variables_high_loss")
-    X = _features(X, "X")
-    if not 1 <= k <= _N:
-        raise ValueError(f"k must be between 1 and {_N}, got {k}")
+    names = list(model.features)
+    X = _features(X, "X", names)
+    if not 1 <= k <= len(names):
+        raise ValueError(f"k must be between 1 and {len(names)}, got {k}")
     reco = models.event_losses(model, X)["reco"].to_numpy()
     selected = reco > threshold
     if not selected.any():
@@ -682,20 +737,21 @@ def variables_high_loss(model, X, threshold: float, k: int = 3) -> pd.DataFrame:
             f"no event has a reconstruction loss above threshold={threshold} "
             f"(largest: {reco.max():.4g})"
         )
-    errors = models.feature_errors(model, X[selected]).loc[:, list(FEATURES)].to_numpy()
+    errors = models.feature_errors(model, X[selected]).loc[:, names].to_numpy()
     top = np.argsort(-errors, axis=1, kind="stable")[:, :k]
-    counts = np.bincount(top.ravel(), minlength=_N)
+    counts = np.bincount(top.ravel(), minlength=len(names))
     table = pd.DataFrame(
         {"count": counts, "fraction": counts / selected.sum()},
-        index=pd.Index(list(FEATURES), name="feature"),
+        index=pd.Index(names, name="feature"),
     ).sort_values("count", ascending=False, kind="stable")
     table.attrs.update(n_events=int(selected.sum()), threshold=float(threshold), k=k)
     return table
 
 
 @plot_helper
-def plot_variables_high_loss(table: pd.DataFrame, ax=None):
-    """Bar chart of :func:`variables_high_loss`: share of high-loss events per variable.
+def plot_variables_high_loss(table: pd.DataFrame, ax=None, labels=None):
+    """Bar chart of :func:`variables_high_loss`: share of high-loss events per variable
+    (``labels``: variable -> tick label, see :func:`vaednn.plotting.variable_label`).
 
     Returns:
         The axis drawn into.
@@ -706,7 +762,7 @@ def plot_variables_high_loss(table: pd.DataFrame, ax=None):
         )
     fig, ax = new_axes(ax)
     ax.bar(np.arange(len(table)), table["fraction"], color=SAMPLE_COLORS["BSM"])
-    ax.set_xticks(np.arange(len(table)), _labels(table.index), rotation=60, ha="right")
+    ax.set_xticks(np.arange(len(table)), _labels(table.index, labels), rotation=60, ha="right")
     k, n, threshold = (table.attrs.get(key) for key in ("k", "n_events", "threshold"))
     ax.set_ylabel(f"fraction with variable in top {k} errors" if k else "fraction of events")
     if n is not None:

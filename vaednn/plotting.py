@@ -66,6 +66,8 @@ FEATURE_LABELS = {
     "ptll": r"$p_{T}^{\ell\ell}$ [GeV]",
 }
 
+
+
 STYLE = {
     "figure.figsize": (6.0, 4.5),
     "figure.dpi": 100,
@@ -137,7 +139,7 @@ def variable_label(name: str, labels: dict | None = None, units: bool = True) ->
     >>> variable_label("score", {"score": "VAE loss"}), variable_label("score")
     ('VAE loss', 'score')
     """
-    text = (labels or {}).get(name, FEATURE_LABELS.get(name, name))
+    text = str((labels or {}).get(name, FEATURE_LABELS.get(name, name)))
     return text if units else text.replace(" [GeV]", "")
 
 
@@ -359,11 +361,12 @@ def plot_correlations(features, ax=None, log_features=LOG_SCALE_FEATURES):
 
 @plot_helper
 def plot_reconstruction(inputs, outputs, weights=None, feature_names=None, ncols: int = 4,
-                        bins: int = 40):
+                        bins: int = 40, labels=None):
     """The seed's plotOUTVsIN: input and reconstructed distributions per variable.
 
     ``inputs`` and ``outputs`` are the scaled features the VAE sees and gives back (n, d);
-    returns ``(fig, axes)``.
+    ``feature_names`` name their columns (e.g. ``model.features``), ``labels`` maps names
+    to axis labels (:func:`variable_label`). Returns ``(fig, axes)``.
     """
     inputs, outputs = np.asarray(inputs), np.asarray(outputs)
     names = list(feature_names or range(inputs.shape[1]))
@@ -377,7 +380,7 @@ def plot_reconstruction(inputs, outputs, weights=None, feature_names=None, ncols
                                             "--")):
             counts, error = _normalised(values, weights, edges, density=True)
             ax.stairs(counts, edges, color=color, linewidth=1.5, linestyle=line, label=label)
-        ax.set_xlabel(f"{variable_label(str(name), units=False)} (scaled)")
+        ax.set_xlabel(f"{variable_label(name, labels, units=False)} (scaled)")
     fig.tight_layout()
     _grid_legend(fig, axes, spare)
     return fig, axes

@@ -35,10 +35,12 @@ memory, node lost) is recorded as ``"crashed"`` and is run again by the next rer
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import itertools
 import json
+import logging
 import math
 import os
 import socket
@@ -54,7 +56,10 @@ import pandas as pd
 
 from vaednn import data as vdata
 from vaednn import plotting, workflow
+from vaednn.extras import require
 from vaednn.files import atomic_path, atomic_write_text
+
+log = logging.getLogger("vaednn")
 
 __all__ = [
     "Grid",
@@ -499,6 +504,8 @@ def _describe(trial: Mapping) -> str:
 
 
 def _progress_callback(total: int, metric: str):
+    require("ray", "vaednn scan")
+    require("tqdm", "vaednn scan")
     from ray import tune
     from tqdm.auto import tqdm
 
@@ -522,13 +529,13 @@ def _progress_callback(total: int, metric: str):
                            f"{result['epochs']} epochs in {result['train_seconds']:.1f} s")
             else:
                 outcome = f"FAILED: {result.get('error') or 'no result reported'}"
-            self.bar.write(f"[{self.bar.n + 1}/{total}] {_describe(trial.config['trial'])}: "
-                           f"{outcome}")
+            log.info("[%d/%d] %s: %s", self.bar.n + 1, total, _describe(trial.config["trial"]),
+                     outcome)
             self.bar.update(1)
 
         def on_trial_error(self, iteration, trials, trial, **info):
-            self.bar.write(f"[{self.bar.n + 1}/{total}] {_describe(trial.config['trial'])}: "
-                           f"CRASHED in Ray (worker lost; a rerun retries it)")
+            log.info("[%d/%d] %s: CRASHED in Ray (worker lost; a rerun retries it)",
+                     self.bar.n + 1, total, _describe(trial.config["trial"]))
             self.bar.update(1)
 
         def on_experiment_end(self, trials, **info):
@@ -540,7 +547,7 @@ def _progress_callback(total: int, metric: str):
 
 def _start_ray(address, num_cpus, runtime_env):
     """Connect to ``address``, or start Ray in this process on loopback only."""
-    import ray
+    ray = require("ray", "vaednn scan")
     from ray.job_config import JobConfig
 
     if ray.is_initialized():
@@ -624,7 +631,11 @@ def run(grid, data_dir, out_dir, address: str | None = None, *, resume: bool = T
         num_cpus: CPUs of the local Ray (ignored with ``address``).
         runtime_env: Ray runtime environment; with ``address`` it defaults to shipping
             this ``vaednn`` package to the cluster.
-        verbose: print the plan, a line per finished trial, a progress bar and the summary.
+        verbose: log the plan, a line per finished trial and the summary (logger
+            ``vaednn``, level INFO) and show a progress bar. Where nobody configured
+            logging (a notebook, a script), these lines go to stderr for the scan's
+            duration; a configured logger (the ``vaednn`` command, ``--quiet``) is left as
+            it is.
 
     Returns:
         The results of every trial of the grid (finished before or now): one row per trial
@@ -642,11 +653,38 @@ def run(grid, data_dir, out_dir, address: str | None = None, *, resume: bool = T
     trials = grid.trials(_data_key(data, grid))
     done = _finished(out_dir, trials, retry_failed) if resume else set()
     pending = [t for t in trials if t["trial_id"] not in done]
-    say = print if verbose else (lambda *args, **kwargs: None)
+    with _progress_shown(verbose):
+        return _run(grid, trials, done, pending, data, out_dir, address, metric, num_cpus,
+                    runtime_env, verbose)
+
+
+@contextlib.contextmanager
+def _progress_shown(verbose: bool):
+    """Show the scan's INFO lines on stderr when ``verbose`` and nobody configured logging."""
+    configured = (any(not isinstance(h, logging.NullHandler) for h in log.handlers)
+                  or logging.getLogger().handlers)
+    if not verbose or configured:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+
+
+def _run(grid, trials, done, pending, data, out_dir, address, metric, num_cpus, runtime_env,
+         verbose):
+    say = log.info if verbose else (lambda *args, **kwargs: None)
     say(f"vaednn scan: {len(trials)} trials ({len(done)} already in {out_dir}, "
         f"{len(pending)} to run), evaluated on {', '.join(grid.operators)}; "
         f"{grid.cpus_per_trial:g} CPU per trial on "
-        f"{'a local Ray' if address is None else address}", flush=True)
+        f"{'a local Ray' if address is None else address}")
     if pending:
         _run_pending(pending, grid, data, out_dir, address, metric, num_cpus,
                      runtime_env, verbose)
@@ -684,7 +722,7 @@ def _prepare(data_dir, grid: Grid):
 def _run_pending(pending, grid, data, out_dir, address, metric, num_cpus, runtime_env,
                  verbose):
     """Put the data in Ray's object store once and run the pending trials."""
-    import ray
+    ray = require("ray", "vaednn scan")
     from ray import tune
 
     # The classic reporter at verbose=0 prints nothing: our callback reports progress.
@@ -706,7 +744,15 @@ def _run_pending(pending, grid, data, out_dir, address, metric, num_cpus, runtim
                                       callbacks=callbacks,
                                       failure_config=tune.FailureConfig(max_failures=0)),
         )
-        grid_results = tuner.fit()
+        if verbose:
+            require("tqdm", "vaednn scan")
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            # Per-trial lines go through the logger, printed above the bar, not into it.
+            with logging_redirect_tqdm(loggers=[log]):
+                grid_results = tuner.fit()
+        else:
+            grid_results = tuner.fit()
         for result in grid_results:
             # A worker that died (killed, out of memory, node lost) wrote nothing: record it
             # as crashed, which a rerun retries, unlike a failure of the trial's own code.

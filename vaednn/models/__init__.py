@@ -2,8 +2,9 @@
 
 Build a model by name with :func:`build`; it comes back compiled, with its input scaling
 (log10 of the momenta and masses, then min-max on the SM training split) as its first
-layer, so it consumes raw ntuple features in :data:`vaednn.data.FEATURES` order and carries
-its preprocessing into the ``.keras`` file.
+layer, so it consumes raw ntuple features and carries its preprocessing into the ``.keras``
+file. Its variables (``model.features``, default the 14 :data:`vaednn.data.FEATURES`) are
+the columns of the DataFrame it was built on, and scoring takes them by name.
 
 =====================  =====================================================================
 name                   seed model

@@ -9,36 +9,63 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vaednn.data import FEATURES, LOG_FEATURES
+from vaednn.data import FEATURES, LOG_FEATURES, feature_set
 
-__all__ = ["features_array", "labels_array", "weights_array"]
+__all__ = ["feature_names", "features_array", "labels_array", "weights_array"]
 
 
-def features_array(x, what="x"):
-    """Raw features as a float32 (n, 14) array, columns in FEATURES order, or a clear error."""
+def feature_names(x, features=None, log_features=None):
+    """The ``(features, log_features)`` a model built on ``x`` uses.
+
+    The features are the DataFrame's columns, or ``features`` (required for an array
+    unless it has 14 columns, read as :data:`FEATURES`);
+    ``log_features`` defaults to those of them that are also in :data:`LOG_FEATURES`.
+
+    >>> feature_names(pd.DataFrame(columns=["mjj", "etaj1", "nu_pt"]))
+    (('mjj', 'etaj1', 'nu_pt'), ('mjj',))
+    """
+    if features is None:
+        if isinstance(x, pd.DataFrame):
+            features = [str(column) for column in x.columns]
+        elif np.ndim(x) == 2 and np.shape(x)[1] == len(FEATURES):
+            features = FEATURES
+        else:
+            raise ValueError(f"an array of shape {np.shape(x)} has no column names: pass "
+                             f"features=[...] (one name per column)")
+    return feature_set(features, log_features)
+
+
+def features_array(x, what="x", features=FEATURES, log_features=LOG_FEATURES):
+    """Raw features as a float32 (n, d) array, columns in ``features`` order, or a clear error.
+
+    A DataFrame is matched by column name (order and extra columns do not matter); an
+    array must already have its columns in ``features`` order.
+    """
+    features = tuple(features)
     if isinstance(x, pd.DataFrame):
-        missing = [f for f in FEATURES if f not in x.columns]
+        missing = [f for f in features if f not in x.columns]
         if missing:
             raise ValueError(f"{what}: DataFrame lacks feature column(s) {missing}; "
-                             f"expected the 14 vaednn.data.FEATURES")
-        x = x.loc[:, list(FEATURES)].to_numpy()
+                             f"the model reads {list(features)}")
+        x = x.loc[:, list(features)].to_numpy()
     x = np.asarray(x)
     if x.ndim == 2 and len(x) == 0:
         raise ValueError(f"{what}: no events (an empty array of shape {x.shape})")
     if x.ndim != 2:
-        raise ValueError(f"{what}: expected a 2-D array (events, 14 features), got shape {x.shape}")
-    if x.shape[1] != len(FEATURES):
-        raise ValueError(f"{what}: expected {len(FEATURES)} features (vaednn.data.FEATURES), "
+        raise ValueError(f"{what}: expected a 2-D array (events, {len(features)} features), "
+                         f"got shape {x.shape}")
+    if x.shape[1] != len(features):
+        raise ValueError(f"{what}: expected {len(features)} features ({', '.join(features)}), "
                          f"got {x.shape[1]}")
     x = x.astype(np.float32, copy=False)
     bad = ~np.isfinite(x)
     if bad.any():
-        counts = {f: int(c) for f, c in zip(FEATURES, bad.sum(axis=0)) if c}
+        counts = {f: int(c) for f, c in zip(features, bad.sum(axis=0)) if c}
         raise ValueError(f"{what}: non-finite (NaN or inf) values per feature: {counts}")
-    log_cols = [FEATURES.index(f) for f in LOG_FEATURES]
+    log_cols = [features.index(f) for f in log_features]
     nonpos = x[:, log_cols] <= 0
     if nonpos.any():
-        counts = {f: int(c) for f, c in zip(LOG_FEATURES, nonpos.sum(axis=0)) if c}
+        counts = {f: int(c) for f, c in zip(log_features, nonpos.sum(axis=0)) if c}
         raise ValueError(f"{what}: log10 is taken of these features but they have values <= 0 "
                          f"(count per feature): {counts}")
     return x

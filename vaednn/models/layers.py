@@ -79,8 +79,8 @@ class LogMinMaxScaling(keras.layers.Layer):
                                           name="data_range")
 
     def adapt(self, x):
-        """Fit the min and range on raw training features ``x`` (n, 14)."""
-        x = features_array(x, "sm_train")
+        """Fit the min and range on raw training features ``x`` (n, features), any feature list."""
+        x = features_array(x, "sm_train", self.features, self.log_features)
         if not self.built:
             self.build(x.shape)
         t = np.where(self._log_mask, np.log10(np.where(self._log_mask, x, 1.0)), x)

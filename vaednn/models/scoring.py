@@ -52,7 +52,7 @@ def _compile(model, fn, kind):
 def _run(model, kind, x, batch_size):
     if not isinstance(model, VAE):
         raise TypeError(f"expected a vaednn model, got {type(model).__name__}")
-    x = features_array(x)
+    x = features_array(x, "x", model.features, model.log_features)
     fn = _scorer(model, kind)
     parts = []
     for start in range(0, len(x), batch_size):
@@ -71,7 +71,8 @@ def event_losses(model, x, batch_size=SCORE_BATCH):
 
     Args:
         model: a vaednn model.
-        x: raw features (n, 14), array or DataFrame.
+        x: raw features, a DataFrame (columns matched by name to the model's
+            ``features``) or an array in that column order.
         batch_size: events per graph call (memory only; the result does not depend on it).
 
     Returns:
@@ -88,7 +89,7 @@ def encode(model, x, batch_size=SCORE_BATCH):
 
 
 def feature_errors(model, x, batch_size=SCORE_BATCH):
-    """Per-feature squared reconstruction errors in the scaled space, DataFrame (n, 14).
+    """Per-feature squared reconstruction errors in the scaled space, DataFrame (n, features).
 
     Their row mean is :func:`event_losses` ``reco``.
     """
@@ -98,7 +99,7 @@ def feature_errors(model, x, batch_size=SCORE_BATCH):
 
 
 def scale(model, x, batch_size=SCORE_BATCH):
-    """The log10 + min-max scaled features the encoder sees, (n, 14)."""
+    """The log10 + min-max scaled features the encoder sees, (n, features)."""
     return _run(model, "xs", x, batch_size)
 
 

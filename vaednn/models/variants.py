@@ -16,7 +16,7 @@ from keras import ops
 from vaednn.data import FEATURES, LOG_FEATURES
 from vaednn.files import atomic_path
 from vaednn.models import fitting
-from vaednn.models.inputs import features_array, labels_array, weights_array
+from vaednn.models.inputs import feature_names, features_array, labels_array, weights_array
 from vaednn.models.layers import (
     Classifier,
     Decoder,
@@ -253,10 +253,14 @@ class VAE(keras.Model):
             self.auc_metric.update_state(y, p, sample_weight=self.classified_weights(w))
 
     # -- fit and evaluate with Python-side input checks and fused epochs
+    def _features(self, x, what):
+        """Raw events as this model's input array; a DataFrame's columns are matched by name."""
+        return features_array(x, what, self.features, self.log_features)
+
     def _prepare(self, x, y, sample_weight, what):
         if y is not None:
             raise ValueError(f"a plain VAE trains on x alone: call fit(x), got a target y ({what})")
-        x = features_array(x, f"{what} x")
+        x = self._features(x, f"{what} x")
         return x, np.zeros(len(x), np.float32), weights_array(sample_weight, len(x))
 
     def _validation_arrays(self, validation_data):
@@ -480,7 +484,7 @@ class VAEDNN(VAE):
         if y is None:
             raise ValueError(f"a VAE+DNN model needs labels: call fit(x, y) with y = 0 (SM) / 1 "
                              f"(BSM) ({what})")
-        x = features_array(x, f"{what} x")
+        x = self._features(x, f"{what} x")
         return x, labels_array(y, len(x), f"{what} y"), weights_array(sample_weight, len(x))
 
 
@@ -544,7 +548,7 @@ class SeparateVAEDNN(VAEDNN):
             raise ValueError(f"{what}: vae_dnn_separate takes x = (x_sm, x_mix)")
         if y is None:
             raise ValueError(f"{what}: vae_dnn_separate needs labels y of the mixture events")
-        x_sm, x_mix = features_array(x[0], f"{what} x_sm"), features_array(x[1], f"{what} x_mix")
+        x_sm, x_mix = self._features(x[0], f"{what} x_sm"), self._features(x[1], f"{what} x_mix")
         if len(x_sm) != len(x_mix):
             raise ValueError(f"{what}: x_sm has {len(x_sm)} events and x_mix {len(x_mix)}; rows "
                              f"are (SM, mixture) pairs, repeat the SM sample to match")
@@ -557,13 +561,15 @@ _CLASSES = {"vae": VAE, "vae_model2": VAE, "vae_model3": VAE, "vae_flat": FlatVA
             "vae_dnn_separate": SeparateVAEDNN}
 
 
-def build(name, sm_train, seed=0, strategy=None, **hyperparameters):
+def build(name, sm_train, seed=0, strategy=None, features=None, log_features=None,
+          **hyperparameters):
     """Build, adapt and compile the model ``name`` (one of :data:`MODEL_NAMES`).
 
     Args:
         name: the variant; see the module docstring.
-        sm_train: raw SM training features (n, 14), array or DataFrame; the scaling layer's
-            log10 + min-max is fitted on them.
+        sm_train: raw SM training features, a DataFrame (its columns are the model's
+            variables, any set of them) or an array (columns in ``features`` order); the
+            scaling layer's log10 + min-max is fitted on them.
         seed: seeds initial weights, the sampling noise and the shuffling.
         strategy: a ``tf.distribute`` strategy (e.g. ``tf.distribute.MirroredStrategy()``
             to train one large model on every GPU of a machine), TensorFlow backend only;
@@ -574,6 +580,12 @@ def build(name, sm_train, seed=0, strategy=None, **hyperparameters):
             to Keras' own, which aggregates the replicas' gradients. Scale ``batch_size``
             with the number of replicas to keep each replica's share.
             Default: no strategy (one device).
+        features: the variable of each column of an array ``sm_train`` (needed unless it
+            has the 14 :data:`vaednn.data.FEATURES` columns); for a DataFrame, a subset
+            and order of its columns. Stored in the model's config, so a ``.keras`` file
+            knows its variables and scoring matches DataFrame columns by name.
+        log_features: the variables that get log10 before the min-max scaling; default
+            those of ``features`` that are in :data:`vaednn.data.LOG_FEATURES`.
         **hyperparameters: overrides of :data:`DEFAULTS` ``[name]``; documented in
             :class:`VAE`, :class:`VAEDNN` and :class:`SeparateVAEDNN`; and the
             :data:`OPTIMIZER_OPTIONS`: ``clipnorm`` (default None: no clipping) clips each
@@ -611,10 +623,12 @@ def build(name, sm_train, seed=0, strategy=None, **hyperparameters):
                          f"KERAS_BACKEND=tensorflow (this process runs "
                          f"{keras.backend.backend()!r}); on JAX, keras.distribution "
                          f"(e.g. DataParallel) spreads training over devices instead")
+    features, log_features = feature_names(sm_train, features, log_features)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = _CLASSES[name](seed=seed, name=name, **hp)
+        model = _CLASSES[name](seed=seed, name=name, features=features,
+                               log_features=log_features, **hp)
         model.scaling.adapt(sm_train)
-        sample = features_array(sm_train, "sm_train")[:2]
+        sample = model._features(sm_train, "sm_train")[:2]
         model((sample, sample) if isinstance(model, SeparateVAEDNN) else sample)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=hp["learning_rate"],
                                                       clipnorm=clipnorm),
@@ -642,7 +656,8 @@ def train(name, sm_train, x, y=None, sample_weight=None, *, seed=0, epochs=1, sa
         seed: seeds the initial weights, the sampling and the shuffling.
         epochs: training epochs.
         save_to: a ``.keras`` path the trained model is saved to (atomically), or None.
-        **options: hyperparameters of :data:`DEFAULTS` ``[name]`` and arguments of
+        **options: ``features``/``log_features`` and hyperparameters of :func:`build`
+            (:data:`DEFAULTS` ``[name]``), and arguments of
             :meth:`VAE.fit` (``verbose``, ``validation_split``, ``early_stopping`` ...).
 
     Returns:
@@ -650,9 +665,9 @@ def train(name, sm_train, x, y=None, sample_weight=None, *, seed=0, epochs=1, sa
     """
     if name not in _CLASSES:
         raise ValueError(f"unknown model {name!r}; choose one of {MODEL_NAMES}")
-    hyperparameters = {k: v for k, v in options.items()
-                       if k in DEFAULTS[name] or k in OPTIMIZER_OPTIONS}
-    fit_options = {k: v for k, v in options.items() if k not in hyperparameters}
+    build_keys = {*DEFAULTS[name], *OPTIMIZER_OPTIONS, "features", "log_features"}
+    hyperparameters = {k: v for k, v in options.items() if k in build_keys}
+    fit_options = {k: v for k, v in options.items() if k not in build_keys}
     model = build(name, sm_train, seed=seed, **hyperparameters)
     history = model.fit(x, y, sample_weight=sample_weight, epochs=epochs, **fit_options)
     if save_to is not None:
