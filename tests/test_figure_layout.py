@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vaednn import curves, explain, plotting, scan, workflow  # noqa: F401 (fill the registry)
+from vaednn import anomaly, curves, explain, plotting, scan, workflow  # noqa: F401 (fill the registry)
 from vaednn.data import FEATURES
 
 mpl.use("agg")
@@ -153,8 +153,23 @@ def _smearing_table():
                          for s in (0.0, 0.5, 1.0, 2.0)])
 
 
+def _width_ratios():
+    return pd.DataFrame([{"operator": op, "model": m, "ratio": 0.7 + 0.05 * i + 0.02 * j,
+                          "ratio_std": 0.01 * (i + 1)}
+                         for i, m in enumerate(("flow", "IsolationForest (unsupervised)", "VAE"))
+                         for j, op in enumerate(("cW", "cqq1", "cqq3", "cHq3"))])
+
+
+def _seed_curves():
+    return pd.DataFrame([{"model": m, "seed": s, "epoch": e, "value": 0.8 - 0.1 * s / (e + 1)}
+                         for m in ("vae_dnn_latent", "vae_dnn_reco") for s in range(3)
+                         for e in range(1, 11)])
+
+
 #: helper -> (arguments, whether it is a figure of events: needs the experiment label)
 EXAMPLES = {
+    "vaednn.anomaly.plot_width_ratios": (lambda: ((_width_ratios(),), {}), True),
+    "vaednn.workflow.plot_seed_curves": (lambda: ((_seed_curves(), "validation AUC"), {}), False),
     "vaednn.plotting.plot_features": (lambda: ((_samples(),), {}), True),
     "vaednn.plotting.plot_correlations": (lambda: ((_frame(0),), {}), True),
     # four panels in four columns: no spare panel, so the legend goes below the grid

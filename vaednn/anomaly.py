@@ -65,7 +65,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from vaednn import models
+from vaednn import models, plotting
 from vaednn.data import FEATURES, LOG_FEATURES
 from vaednn.models import Decoder, Encoder, LogMinMaxScaling, Sampling
 from vaednn.models.inputs import features_array
@@ -1069,31 +1069,26 @@ def width_ratios(study: pd.DataFrame, references: Mapping[str, pd.DataFrame],
     return pd.DataFrame(rows)
 
 
+@plotting.plot_helper
 def plot_width_ratios(ratios: pd.DataFrame, column: str = "ratio", ax=None):
     """Interval width relative to counting per model and operator, with seed error bars.
 
     One marker per model, the operators side by side on the x axis; returns the axes.
     """
-    from vaednn import plotting
-
-    @plotting.plot_helper
-    def draw(ax=None):
-        fig, ax = plotting.new_axes(ax, figsize=(11, 4.8))
-        operators = list(dict.fromkeys(ratios["operator"]))
-        labels = list(dict.fromkeys(ratios["model"]))
-        step = 0.8 / max(len(labels), 1)
-        for index, label in enumerate(labels):
-            rows = ratios[ratios["model"] == label].set_index("operator").reindex(operators)
-            x = np.arange(len(operators)) - 0.4 + step * (index + 0.5)
-            # Colours repeat after a while; the marker tells those models apart.
-            marker = "osD^vPX"[index // len(plotting.MODEL_COLORS) % 7]
-            ax.errorbar(x, rows[column], yerr=rows[f"{column}_std"], fmt=marker, capsize=2,
-                        color=plotting.model_color(index), label=label)
-        ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-        ax.set_xticks(np.arange(len(operators)), operators)
-        ax.set_ylabel("95% CL interval width / counting")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
-        plotting.experiment_label(ax)
-        return ax
-
-    return draw(ax=ax)
+    fig, ax = plotting.new_axes(ax, figsize=(11, 4.8))
+    operators = list(dict.fromkeys(ratios["operator"]))
+    labels = list(dict.fromkeys(ratios["model"]))
+    step = 0.8 / max(len(labels), 1)
+    for index, label in enumerate(labels):
+        rows = ratios[ratios["model"] == label].set_index("operator").reindex(operators)
+        x = np.arange(len(operators)) - 0.4 + step * (index + 0.5)
+        # Colours repeat after a while; the marker tells those models apart.
+        marker = "osD^vPX"[index // len(plotting.MODEL_COLORS) % 7]
+        ax.errorbar(x, rows[column], yerr=rows[f"{column}_std"], fmt=marker, capsize=2,
+                    color=plotting.model_color(index), label=label)
+    ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(np.arange(len(operators)), operators)
+    ax.set_ylabel("95% CL interval width / counting")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    plotting.experiment_label(ax)
+    return ax
