@@ -299,7 +299,8 @@ def _features(X, what: str, names=FEATURES) -> np.ndarray:
 
 @contextlib.contextmanager
 def _global_numpy_seed(seed: int):
-    """shap's samplers draw from NumPy's global generator: seed it, then put it back."""
+    """shap's samplers and its beeswarm's jitter draw from NumPy's global generator: seed
+    it, then put it back."""
     state = np.random.get_state()
     np.random.seed(seed)
     try:
@@ -508,18 +509,6 @@ def _labels(names, labels=None) -> list[str]:
     return [variable_label(name, labels, units=False) for name in names]
 
 
-@contextlib.contextmanager
-def _numpy_global_seed(seed: int):
-    """Seed NumPy's legacy global generator for the block, then restore its state.
-
-    ``shap.plots.beeswarm`` jitters its dots with ``np.random`` and takes no generator.
-    """
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
 
 
 @plot_helper
@@ -552,7 +541,8 @@ def plot_summary(values, X=None, ax=None, max_display: int | None = None,
             )
     fig, ax = new_axes(ax)
     explanation = shap.Explanation(values=array, data=data, feature_names=_labels(names, labels))
-    with _numpy_global_seed(seed):
+    # shap.plots.beeswarm jitters its dots with np.random and takes no generator.
+    with _global_numpy_seed(seed):
         shap.plots.beeswarm(explanation, max_display=max_display or len(names), ax=ax,
                             show=False, plot_size=None)
     ax.set_xlabel("SHAP value (impact on score)")
