@@ -555,10 +555,12 @@ def _start_ray(address, num_cpus, runtime_env):
     package_root = str(Path(__file__).resolve().parents[1])
     if address is None:
         # No usage statistics sent out, no dashboard, workers find vaednn even if it is
-        # not installed: a local scan touches nothing beyond loopback.
+        # not installed: a local scan touches nothing beyond loopback. address="local"
+        # starts a new instance even where a `ray start` head runs on this machine: without
+        # it, ray.init joins that cluster and refuses num_cpus.
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
-                 _node_ip_address="127.0.0.1", log_to_driver=False, configure_logging=False,
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(),
+                 include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False, configure_logging=False,
                  runtime_env=runtime_env,
                  job_config=JobConfig(code_search_path=[package_root]))
     else:
