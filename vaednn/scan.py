@@ -560,8 +560,8 @@ def _start_ray(address, num_cpus, runtime_env):
         # it, ray.init joins that cluster and refuses num_cpus.
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         ray.init(address="local", num_cpus=num_cpus or os.cpu_count(),
-                 include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False, configure_logging=False,
-                 runtime_env=runtime_env,
+                 include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
+                 configure_logging=False, runtime_env=runtime_env,
                  job_config=JobConfig(code_search_path=[package_root]))
     else:
         if runtime_env is None:
