@@ -23,7 +23,6 @@ from vaednn import __version__, data
 from vaednn.extras import MissingExtraError
 
 log = logging.getLogger("vaednn")
-_handler: logging.Handler | None = None
 
 
 def _simulate(args) -> int:
@@ -210,22 +209,19 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(text).split()) or type(error).__name__
 
 
-def _configure_logging(quiet: bool) -> None:
+def _configure_logging(quiet: bool) -> logging.Handler:
     # The command shows the package's messages; a library user configures logging themself.
-    # One handler per process, on the current stderr, however often main() runs.
-    global _handler
-    if _handler is not None:
-        log.removeHandler(_handler)
-    _handler = logging.StreamHandler(sys.stderr)
-    _handler.setFormatter(logging.Formatter("%(message)s"))
-    log.addHandler(_handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
     log.setLevel(logging.WARNING if quiet else logging.INFO)
+    return handler
 
 
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
-    _configure_logging(args.quiet)
+    handler = _configure_logging(args.quiet)
     try:
         return args.run(args)
     except USER_ERRORS as error:
@@ -233,6 +229,11 @@ def main(argv=None) -> int:
             raise
         log.error("vaednn %s: %s", args.command, _one_line(error))
         return 2
+    finally:
+        # A caller that runs main() in-process (a test, a notebook) keeps no handler bound
+        # to a stderr that may be closed by then.
+        log.removeHandler(handler)
+        log.setLevel(logging.NOTSET)
 
 
 if __name__ == "__main__":
