@@ -14,7 +14,7 @@ from vaednn.data import FEATURES, LOG_FEATURES
 from vaednn.models.inputs import features_array
 
 __all__ = ["LogMinMaxScaling", "Sampling", "Encoder", "Decoder", "Classifier", "build_stack",
-           "initializer", "activation_layer"]
+           "dense_stack", "initializer", "activation_layer"]
 
 
 def initializer(kind, seed, index):
@@ -25,6 +25,14 @@ def initializer(kind, seed, index):
     if kind == "glorot_uniform":
         return keras.initializers.GlorotUniform(seed=layer_seed)
     raise ValueError(f"kernel_initializer must be 'glorot_uniform' or 'he_normal', got {kind!r}")
+
+
+def dense_stack(units, init):
+    """The hidden Dense layers (``init(i)`` initialises layer i) and their LeakyReLUs."""
+    dense = [keras.layers.Dense(u, kernel_initializer=init(i), name=f"dense_{i + 1}")
+             for i, u in enumerate(units)]
+    activations = [keras.layers.LeakyReLU(name=f"leaky_relu_{i + 1}") for i in range(len(units))]
+    return dense, activations
 
 
 def build_stack(layers, input_shape):
@@ -148,10 +156,7 @@ class Encoder(keras.layers.Layer):
         self.units, self.latent_dim = tuple(int(u) for u in units), int(latent_dim)
         self.kernel_initializer, self.seed = kernel_initializer, int(seed)
         init = lambda i: initializer(kernel_initializer, seed, i)  # noqa: E731
-        self.dense = [keras.layers.Dense(u, kernel_initializer=init(i), name=f"dense_{i + 1}")
-                      for i, u in enumerate(self.units)]
-        self.activations = [keras.layers.LeakyReLU(name=f"leaky_relu_{i + 1}")
-                            for i in range(len(self.units))]
+        self.dense, self.activations = dense_stack(self.units, init)
         self.dense_mean = keras.layers.Dense(self.latent_dim, name="dense_mean",
                                              kernel_initializer=init(len(self.units)))
         self.dense_log_var = keras.layers.Dense(self.latent_dim, name="dense_log_var",
@@ -188,10 +193,7 @@ class Decoder(keras.layers.Layer):
         self.seed = int(seed)
         # Offset the seeds so decoder layers never repeat an encoder layer's initial weights.
         init = lambda i: initializer(kernel_initializer, seed, 100 + i)  # noqa: E731
-        self.dense = [keras.layers.Dense(u, kernel_initializer=init(i), name=f"dense_{i + 1}")
-                      for i, u in enumerate(self.units)]
-        self.activations = [keras.layers.LeakyReLU(name=f"leaky_relu_{i + 1}")
-                            for i in range(len(self.units))]
+        self.dense, self.activations = dense_stack(self.units, init)
         self.dense_output = keras.layers.Dense(self.output_dim, name="dense_output",
                                                kernel_initializer=init(len(self.units)))
         self.output_layer = activation_layer(output_activation, "output_activation")
