@@ -207,6 +207,24 @@ def _member_state(model):
             [v.value for v in model.optimizer.variables])
 
 
+def _make_masked_chunk(model):
+    """The vmapped chunk; members whose flag in ``active`` is false keep their state.
+
+    The mask is applied inside the compiled call: an eager ``where`` per variable and chunk
+    would cost more than the chunk's training.
+    """
+    chunk = jax.vmap(_chunk_function(model), in_axes=(0, 0, None))
+
+    def run(state, arrays, steps, active):
+        new_state, stats, p = chunk(state, arrays, steps)
+        keep = jax.tree_util.tree_map(
+            lambda new, old: jnp.where(active.reshape((-1,) + (1,) * (new.ndim - 1)), new, old),
+            new_state, state)
+        return keep, stats, p
+
+    return jax.jit(run)
+
+
 def fit_ensemble(models, x, y=None, paths=None, *, sample_weight=None, batch_size=None,
                  epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
                  validation_data=None, shuffle=True, initial_epoch=0, early_stopping=None,
@@ -232,8 +250,7 @@ def fit_ensemble(models, x, y=None, paths=None, *, sample_weight=None, batch_siz
     n = len(train[1])
     chunk_steps = min(int(chunk_steps), -(-n // b))
     chunk = b * chunk_steps
-    run_chunk = shared(template, "vmap train", lambda m: jax.jit(
-        jax.vmap(_chunk_function(m), in_axes=(0, 0, None))))
+    run_chunk = shared(template, "vmap masked train", _make_masked_chunk)
     run_evaluate = shared(template, "vmap evaluate", lambda m: jax.jit(
         jax.vmap(_evaluate_function(m), in_axes=(0, 0, None))))
     verbose = 1 if verbose == "auto" else verbose
@@ -250,78 +267,78 @@ def fit_ensemble(models, x, y=None, paths=None, *, sample_weight=None, batch_siz
         callback_list.on_train_begin()
     states = [_member_state(m) for m in models]
     state = tuple(_stack(models, [s[i] for s in states]) for i in range(3))
+    logs = [{} for _ in models]
     for epoch in range(initial_epoch, epochs):
-        active = np.array([not m.stop_training for m in models])
-        if not active.any():
+        # A member stopped by early stopping or a NaN stays masked: its stacked state is
+        # stale (early stopping restored its best weights into the model) and never used.
+        started = np.array([not m.stop_training for m in models])
+        if not started.any():
             break
-        for model, callback_list in zip(models, lists):
-            fitting._reset(model)
-            callback_list.on_epoch_begin(epoch)
+        active = started.copy()
+        for i, (model, callback_list) in enumerate(zip(models, lists)):
+            if started[i]:
+                callback_list.on_epoch_begin(epoch)
         orders = [np.random.default_rng([m.seed, int(m.optimizer.iterations)]).permutation(n)
                   if shuffle else np.arange(n) for m in models]
-        logs = [{} for _ in models]
+        sums = [fitting.EpochSums() for _ in models]
         for start in range(0, n, chunk):
             parts = [fitting._map(lambda a, o=o: a[o[start:start + chunk]], train)
                      for o in orders]
             padded = [fitting.pad(p, chunk) for p in parts]
             arrays = jax.tree_util.tree_map(lambda *a: np.stack(a), *padded)
-            new_state, stats, p = run_chunk(state, arrays, -(-len(parts[0][1]) // b))
-            keep = jnp.asarray(active)
-            state = jax.tree_util.tree_map(
-                lambda new, old: jnp.where(keep.reshape((-1,) + (1,) * (new.ndim - 1)), new, old),
-                new_state, state)
+            state, stats, p = run_chunk(state, arrays, -(-len(parts[0][1]) // b),
+                                        jnp.asarray(active))
             totals, norms = (np.asarray(s, np.float64) for s in stats)
             for i, (model, callback_list) in enumerate(zip(models, lists)):
                 if not active[i]:
                     continue
-                named = {m.name: (t, c) for m, t, c in
-                         zip(model._loss_trackers(), totals[i], norms[i])}
                 m = len(parts[i][1])
-                model.update_metrics(named, parts[i][1],
-                                     None if p is None else np.asarray(p[i])[:m], parts[i][2])
-                logs[i] = fitting._results(model)
-                callback_list.on_train_batch_end(start // chunk, logs[i])
+                sums[i].add({t.name: (a, c) for t, a, c in
+                             zip(model._loss_trackers(), totals[i], norms[i])},
+                            parts[i][1], None if p is None else np.asarray(p[i])[:m], parts[i][2])
+                callback_list.on_train_batch_end(start // chunk, sums[i].terms())
                 if model.stop_training:
                     active[i] = False
             if not active.any():
                 break
-        _assign(models, state)
+        _assign(models, state, started)
+        logs = [sums[i].results(model) if started[i] else logs[i]
+                for i, model in enumerate(models)]
         if val is not None:
-            _validate(models, run_evaluate, state, val, logs)
-        for i, (model, callback_list) in enumerate(zip(models, lists)):
-            if epoch == 0 or logs[i]:
+            _validate(models, run_evaluate, state, val, logs, started)
+        for i, callback_list in enumerate(lists):
+            if started[i]:
                 callback_list.on_epoch_end(epoch, logs[i])
-        # Early stopping may have restored a member's best weights: take them back in.
-        states = [_member_state(m) for m in models]
-        state = tuple(_stack(models, [s[i] for s in states]) for i in range(3))
     for model, callback_list, log in zip(models, lists, logs):
         callback_list.on_train_end(log)
     return histories
 
 
-def _assign(models, state):
-    for i, model in enumerate(models):
-        for variables, values in zip((model.trainable_variables, model.non_trainable_variables,
-                                      model.optimizer.variables), state):
-            for variable, value in zip(variables, values):
-                variable.assign(value[i])
+def _assign(models, state, members):
+    """Write the stacked state back into the models flagged in ``members``."""
+    for variables, values in zip(zip(*((m.trainable_variables, m.non_trainable_variables,
+                                        m.optimizer.variables) for m in models)), state):
+        for per_member, value in zip(zip(*variables), values):
+            value = np.asarray(value)
+            for i, variable in enumerate(per_member):
+                if members[i]:
+                    variable.assign(value[i])
 
 
-def _validate(models, run_evaluate, state, val, logs):
+def _validate(models, run_evaluate, state, val, logs, members):
     n = len(val[1])
     size = min(fitting.SCORE_BATCH, -(-n // 1024) * 1024)
-    for model in models:
-        fitting._reset(model)
+    sums = [fitting.EpochSums() for _ in models]
     for start in range(0, n, size):
         part = fitting._map(lambda a: a[start:start + size], val)
         (totals, norms), p = run_evaluate(state[0], state[1], fitting.pad(part, size))
         totals, norms = np.asarray(totals, np.float64), np.asarray(norms, np.float64)
         m = len(part[1])
         for i, model in enumerate(models):
-            named = {t.name: (a, c) for t, a, c in zip(model._loss_trackers(), totals[i], norms[i])}
-            model.update_metrics(named, part[1], None if p is None else np.asarray(p[i])[:m],
-                                 part[2])
+            if members[i]:
+                sums[i].add({t.name: (a, c) for t, a, c in
+                             zip(model._loss_trackers(), totals[i], norms[i])},
+                            part[1], None if p is None else np.asarray(p[i])[:m], part[2])
     for i, model in enumerate(models):
-        if logs[i]:
-            logs[i].update({f"val_{k}": v for k, v in fitting._results(model).items()})
-        fitting._reset(model)
+        if members[i]:
+            logs[i].update({f"val_{k}": v for k, v in sums[i].results(model).items()})

@@ -28,8 +28,10 @@ import keras
 import numpy as np
 
 from vaednn.files import atomic_path
+from vaednn.models.losses import EPS
 
-__all__ = ["StopOnNaN", "BestCheckpoint", "fit", "evaluate", "runner", "SCORE_BATCH"]
+__all__ = ["StopOnNaN", "BestCheckpoint", "EpochSums", "fit", "evaluate", "runner",
+           "SCORE_BATCH"]
 
 SCORE_BATCH = 1 << 16
 
@@ -151,12 +153,53 @@ def _stream_chunks(dataset):
         yield x, y, w
 
 
-def _train_chunk(model, run, arrays, chunk):
-    """Train on one chunk, padded to ``chunk`` events; add its sums to the model's metrics."""
+class EpochSums:
+    """One epoch's (or one evaluation's) sums, turned into the model's metrics once at the end.
+
+    The tracked terms are summed in float64 and the classifier's labels, probabilities and
+    weights are kept, so the Keras metric objects (AUC, accuracy, the term means) are updated
+    once per epoch: an eager metric update per chunk costs more than training the chunk.
+    The results are those of per-chunk updates, the AUC's confusion counts and the means
+    being sums over events.
+    """
+
+    def __init__(self):
+        self.totals, self.norms = {}, {}
+        self.parts = []
+
+    def add(self, stats, y=None, p=None, w=None):
+        """A chunk's ``{term: (sum of value·weight, sum of weights)}`` and classifier outputs."""
+        for name, (total, norm) in stats.items():
+            self.totals[name] = self.totals.get(name, 0.0) + float(total)
+            self.norms[name] = self.norms.get(name, 0.0) + float(norm)
+        if p is not None:
+            self.parts.append((np.asarray(y), np.asarray(p)[:len(y)], np.asarray(w)))
+
+    def terms(self):
+        """The running mean of every tracked term (the logs between chunks)."""
+        return {name: total / max(self.norms[name], EPS) for name, total in self.totals.items()}
+
+    def results(self, model):
+        """Every metric of ``model`` over the summed chunks; the metric objects are left reset."""
+        _reset(model)
+        stats = {name: (total, self.norms[name]) for name, total in self.totals.items()}
+        if self.parts:
+            y, p, w = (np.concatenate(a) for a in zip(*self.parts))
+            model.update_metrics(stats, y, p, w)
+        else:
+            model.update_metrics(stats)
+        results = _results(model)
+        _reset(model)
+        return results
+
+
+
+def _train_chunk(model, run, arrays, chunk, sums):
+    """Train on one chunk, padded to ``chunk`` events; add its sums to ``sums``."""
     n = len(arrays[1])
     stats, p = run.train(pad(arrays, chunk), -(-n // model.batch_size))
     _, y, w = arrays
-    model.update_metrics(stats, y, None if p is None else p[:n], w)
+    sums.add(stats, y, None if p is None else p[:n], w)
 
 
 def _results(model):
@@ -175,15 +218,12 @@ def evaluate(model, arrays, batch_size=None, run=None):
     batch = min(int(batch_size or SCORE_BATCH), SCORE_BATCH)
     # A fixed, rounded call size: one compilation serves every chunk.
     size = min(batch, -(-n // 1024) * 1024)
-    _reset(model)
+    sums = EpochSums()
     for start in range(0, n, size):
         part = _map(lambda a: a[start:start + size], arrays)
         stats, p = run.evaluate(pad(part, size))
-        m = len(part[1])
-        model.update_metrics(stats, part[1], None if p is None else p[:m], part[2])
-    results = _results(model)
-    _reset(model)
-    return results
+        sums.add(stats, part[1], None if p is None else p[:len(part[1])], part[2])
+    return sums.results(model)
 
 
 def _callbacks(model, callbacks, early_stopping, patience, checkpoint, validation, verbose):
@@ -260,7 +300,6 @@ def fit(model, x, y=None, *, batch_size=None, epochs=1, verbose="auto", callback
     model.stop_training = False
     callback_list.on_train_begin()
     for epoch in range(initial_epoch, epochs):
-        _reset(model)
         callback_list.on_epoch_begin(epoch)
         if streaming:
             chunks = _stream_chunks(x)
@@ -270,14 +309,14 @@ def fit(model, x, y=None, *, batch_size=None, epochs=1, verbose="auto", callback
             order = (np.random.default_rng([model.seed, int(model.optimizer.iterations)])
                      .permutation(n) if shuffle else np.arange(n))
             chunks = _epoch_chunks(train, chunk, order)
-        logs = {}
+        sums = EpochSums()
         for step, arrays in enumerate(chunks):
             callback_list.on_train_batch_begin(step)
-            _train_chunk(model, run, arrays, chunk or -(-len(arrays[1]) // b) * b)
-            logs = _results(model)
-            callback_list.on_train_batch_end(step, logs)
+            _train_chunk(model, run, arrays, chunk or -(-len(arrays[1]) // b) * b, sums)
+            callback_list.on_train_batch_end(step, sums.terms())
             if model.stop_training:
                 break
+        logs = sums.results(model) if sums.totals else {}
         if val is not None and not model.stop_training:
             logs.update({f"val_{k}": v for k, v in evaluate(model, val, run=run).items()})
         callback_list.on_epoch_end(epoch, logs)
