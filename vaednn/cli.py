@@ -19,15 +19,13 @@ import sys
 import time
 from pathlib import Path
 
-from vaednn import __version__, data
+from vaednn import __version__, data, simulate
 from vaednn.extras import MissingExtraError
 
 log = logging.getLogger("vaednn")
 
 
 def _simulate(args) -> int:
-    from vaednn import simulate
-
     operators = args.operators or list(simulate.DEFAULT_OPERATORS)
     log.info("vaednn simulate: %d SM events, %d per LIN/QUAD sample, operators %s, seed %d -> %s",
              args.events, args.bsm_events, ", ".join(operators), args.seed, args.out)
@@ -44,8 +42,6 @@ def _simulate(args) -> int:
 
 def _summary(args) -> int:
     import pandas as pd
-
-    from vaednn import simulate
 
     operators = args.operators or data.operators_in(args.data)
     if not operators:
@@ -145,8 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = commands.add_parser("simulate", help="generate SM, LIN and QUAD ntuples")
     sim.add_argument("--out", type=Path, default=data.default_data_dir())
-    sim.add_argument("--events", type=int, default=200_000, help="SM events generated")
-    sim.add_argument("--bsm-events", type=int, default=100_000,
+    sim.add_argument("--events", type=int, default=simulate.DEFAULT_EVENTS,
+                     help="SM events generated")
+    sim.add_argument("--bsm-events", type=int, default=simulate.DEFAULT_BSM_EVENTS,
                      help="events generated per LIN and per QUAD sample")
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--operators", nargs="+", help="default: simulate.DEFAULT_OPERATORS")
