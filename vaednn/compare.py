@@ -33,6 +33,10 @@ __all__ = [
 SPLIT = (0.6, 0.2, 0.2)
 #: Relative background normalisation uncertainty of the ``*_syst`` intervals.
 SYSTEMATIC = 0.1
+#: The smallest SM yield a chosen cut may keep (the seed's convention, B >= 1 event): a cut
+#: that keeps a fraction of an expected event selects a fluctuation of a few weighted MC
+#: events, and the same cut on the test split can keep no background at all.
+MIN_BACKGROUND = 1.0
 #: Where choices are made: the held-out procedure, or the seed's (same events as reported).
 CHOICES = ("validation", "test")
 
@@ -321,7 +325,8 @@ def metrics(choose: stats.ComponentScores, report: stats.ComponentScores, *, c: 
             ``systematic`` background normalisation uncertainty).
 
     Returns:
-        A dict: ``AUC``; ``best_cut`` (the cut of largest S/sqrt(B) on ``choose``),
+        A dict: ``AUC``; ``best_cut`` (the cut of largest S/sqrt(B) on ``choose`` among
+        those keeping at least :data:`MIN_BACKGROUND` SM events),
         ``best_sigma`` and ``sigma_error`` (at that cut on ``report``); ``c_minus``,
         ``c_plus`` (:func:`vaednn.stats.held_out_coefficient` of each sign) and
         ``min_abs_c``; with ``intervals``, ``c_lo_95``, ``c_hi_95``, ``c_lo_95_syst``,
@@ -329,10 +334,11 @@ def metrics(choose: stats.ComponentScores, report: stats.ComponentScores, *, c: 
         threshold again outside the interval), ``bins`` and ``binning`` (why a fit failed).
     """
     area = stats.auc(*report.sm_vs_bsm(c))
-    best = stats.best_cut(c, choose)
+    best = stats.best_cut(c, choose, min_background=MIN_BACKGROUND)
     sigma, error = stats.significance_error([best.cut], c, report)
-    c_plus, _ = stats.held_out_coefficient(choose, report, sign=1)
-    c_minus, _ = stats.held_out_coefficient(choose, report, sign=-1)
+    c_plus, _ = stats.held_out_coefficient(choose, report, sign=1, min_background=MIN_BACKGROUND)
+    c_minus, _ = stats.held_out_coefficient(choose, report, sign=-1,
+                                            min_background=MIN_BACKGROUND)
     row = {"AUC": area, "best_sigma": float(sigma[0]), "best_cut": best.cut,
            "sigma_error": float(error[0]), "c_minus": c_minus, "c_plus": c_plus,
            "min_abs_c": min(-c_minus, c_plus)}

@@ -202,6 +202,32 @@ def _train_chunk(model, run, arrays, chunk, sums):
     sums.add(stats, y, None if p is None else p[:n], w)
 
 
+_COMPILED_UPDATES = {}
+
+
+def update_state(metric, y, p, w):
+    """``metric.update_state(y, p, sample_weight=w)`` on an epoch's numpy arrays.
+
+    On JAX it runs as one compiled call of the metric's ``stateless_update_state``: eager
+    JAX dispatches every operation of the AUC's threshold bucketing on its own, which costs
+    about 0.1 s per 100k events and metric, more than an epoch's training of a member.
+    """
+    if keras.backend.backend() != "jax":
+        metric.update_state(y, p, sample_weight=w)
+        return
+    import jax
+
+    key = (type(metric).__qualname__, repr(sorted(metric.get_config().items())))
+    if key not in _COMPILED_UPDATES:
+        _COMPILED_UPDATES[key] = jax.jit(
+            lambda values, y, p, w, m=metric: m.stateless_update_state(values, y, p,
+                                                                       sample_weight=w))
+    values = _COMPILED_UPDATES[key]([v.value for v in metric.variables],
+                                    *(np.asarray(a, np.float32) for a in (y, p, w)))
+    for variable, value in zip(metric.variables, values):
+        variable.assign(value)
+
+
 def _results(model):
     return {m.name: float(m.result()) for m in model.metrics}
 

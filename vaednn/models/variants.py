@@ -469,10 +469,10 @@ class VAEDNN(VAE):
     def update_metrics(self, stats, y=None, p=None, w=None):
         super().update_metrics(stats)
         # Signed weights: accuracy and AUC are then fractions of the weighted yield, as the
-        # physics ROC in vaednn.evaluate. Per-batch sums may be ~0; the epoch sums are not.
+        # physics ROC in vaednn.stats. Per-batch sums may be ~0; the epoch sums are not.
         w = self.classified_weights(w)
-        self.accuracy_metric.update_state(y, p, sample_weight=w)
-        self.auc_metric.update_state(y, p, sample_weight=w)
+        fitting.update_state(self.accuracy_metric, y, p, w)
+        fitting.update_state(self.auc_metric, y, p, w)
 
     def _validation_arrays(self, validation_data):
         if not (isinstance(validation_data, tuple | list) and len(validation_data) in (2, 3)):
