@@ -13,6 +13,10 @@ export MPLBACKEND := agg
 export KERAS_BACKEND ?= jax
 OTHER_BACKEND := $(if $(filter jax,$(KERAS_BACKEND)),tensorflow,jax)
 export TF_CPP_MIN_LOG_LEVEL := 2
+# JAX keeps its compiled programs on disk: every notebook kernel, test process and scan worker
+# trains the same few model shapes, and compiling them costs about 10 s per process.
+export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/runs/jax_cache
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
 
 .PHONY: install figures data test bench lab clean
 

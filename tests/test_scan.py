@@ -85,7 +85,7 @@ def test_operators_are_checked_against_the_data(generated_dir):
 def test_example_config_expands_as_its_comment_says():
     grid = scan.Grid.load(EXAMPLE)
     counts = pd.Series([t["model"] for t in grid.trials()]).value_counts()
-    assert counts.to_dict() == {"vae_dnn_latent": 16, "vae": 8, "vae_model3": 2}
+    assert counts.to_dict() == {"vae_dnn_latent": 8, "vae": 8, "vae_model3": 2}
 
 
 # ----------------------------------------------------------------------------- one trial
