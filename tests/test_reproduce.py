@@ -3,6 +3,7 @@
 import logging
 
 import nbformat
+import pytest
 
 from vaednn import reproduce
 
@@ -30,3 +31,32 @@ def test_a_notebook_runs_quietly_but_shows_what_matters(tmp_path, caplog):
     assert "absl" not in text and "oneDNN" not in text
     assert "TCP" not in text and "encryption" not in text
     assert not list(tmp_path.glob("kernel-ipc*")), "IPC sockets live in a temporary folder"
+
+
+def test_chapters_run_side_by_side_each_after_the_chapters_it_loads(tmp_path, caplog, monkeypatch):
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    monkeypatch.setenv("VAEDNN_FIGURES", str(figures))
+    cells = {
+        "00_make.ipynb": "import os, pathlib, time\ntime.sleep(1)\n"
+                         "pathlib.Path(os.environ['VAEDNN_FIGURES'], 'results.csv')"
+                         ".write_text('operator,model,AUC\\ncW,x,0.5\\n')",
+        "01_load.ipynb": "import os, pathlib\n"
+                         "assert pathlib.Path(os.environ['VAEDNN_FIGURES'], 'results.csv').is_file()",
+        "02_other.ipynb": "x = 1",
+    }
+    paths = []
+    for name, code in cells.items():
+        path = tmp_path / name
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {name}"),
+                                                       nbformat.v4.new_code_cell(code)]), path)
+        paths.append(path)
+    with caplog.at_level(logging.INFO, logger="vaednn"):
+        table = reproduce.run(paths, jobs=2)
+    lines = [record.getMessage() for record in caplog.records]
+    finished_00 = next(i for i, line in enumerate(lines) if line.startswith("    00 done in"))
+    assert lines.index("[2/3] 01_load.ipynb") > finished_00
+    assert "    01 [1/1] 01_load.ipynb" in lines, "side by side, a chapter's lines carry its number"
+    assert table["AUC"].tolist() == [0.5]
+    with pytest.raises(ValueError, match="jobs must be >= 1"):
+        reproduce.run(paths, jobs=0)

@@ -70,7 +70,7 @@ def _reproduce(args) -> int:
     if args.data:
         os.environ["VAEDNN_DATA"] = str(Path(args.data).resolve())
     selected = [reproduce.NOTEBOOKS_DIR / name for name in args.notebooks] if args.notebooks else None
-    table = reproduce.run(selected, quick=args.quick)
+    table = reproduce.run(selected, quick=args.quick, jobs=args.jobs)
     with pd.option_context("display.width", 160, "display.max_rows", 200,
                            "display.float_format", "{:.4g}".format):
         print("\nAUC and smallest |c| seen at 3 sigma (350 fb^-1), per operator and model:")
@@ -157,9 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--luminosity", type=float, default=data.LUMINOSITY, help="fb^-1")
     summary.set_defaults(run=_summary)
 
-    rep = commands.add_parser("reproduce", help="run every notebook in order, write figures/")
+    rep = commands.add_parser("reproduce", help="run every notebook, write figures/")
     rep.add_argument("--quick", action="store_true", help="small data, few epochs (as CI)")
     rep.add_argument("--data", help="ntuple directory or sample map (default: the notebooks')")
+    rep.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                     help="chapters run side by side, each after those whose models it loads "
+                          "(default: 2 where there are 2 cores)")
     rep.add_argument("notebooks", nargs="*", help="notebook file names (default: all, in order)")
     rep.set_defaults(run=_reproduce)
 

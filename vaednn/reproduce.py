@@ -81,6 +81,14 @@ def _cell_warnings(cell) -> list[str]:
 
 def execute(path: Path, timeout: int = 3600) -> None:
     """Execute one notebook in a fresh kernel, logging each section as it starts."""
+    from jupyter_core.utils import run_sync
+
+    run_sync(execute_async)(path, timeout)
+
+
+async def execute_async(path: Path, timeout: int = 3600, label: str | None = None) -> None:
+    """:func:`execute` as a coroutine; ``label`` prefixes its lines when chapters run side by
+    side."""
     nbclient = require("nbclient", "vaednn reproduce")
     nbformat = require("nbformat", "vaednn reproduce")
     require("ipykernel", "vaednn reproduce")
@@ -99,7 +107,8 @@ def execute(path: Path, timeout: int = 3600) -> None:
         section = headings.get(cell_index)
         if section and section != shown[0]:
             step = code_cells.index(cell_index) + 1
-            log.info("    [%d/%d] %s", step, len(code_cells), section)
+            log.info("    %s[%d/%d] %s", f"{label} " if label else "", step, len(code_cells),
+                     section)
             shown[0] = section
 
     def on_cell_executed(cell, cell_index, execute_reply):
@@ -117,12 +126,62 @@ def execute(path: Path, timeout: int = 3600) -> None:
             on_cell_execute=on_cell_execute, on_cell_executed=on_cell_executed,
         )
         try:
-            client.execute(stderr=kernel_stderr)
+            await client.async_execute(stderr=kernel_stderr)
         finally:
             kernel_stderr.seek(0)
             for line in kernel_stderr.read().splitlines():
                 if worth_showing(line):
-                    log.warning("    kernel: %s", line)
+                    log.warning("    %skernel: %s", f"{label} " if label else "", line)
+
+
+#: The chapters whose trained models (cached in RUNS) a chapter loads. Run side by side, a
+#: chapter starts only after those, so it loads their models instead of training copies of
+#: them; a chapter not listed here waits for every chapter before it.
+AFTER = {"00": (), "01": ("00",), "02": ("00",), "03": ("01",), "04": ("01", "03"),
+         "05": ("01", "02", "03"), "06": ("00",), "07": ("04",)}
+
+
+def prerequisites(paths: list[Path]) -> dict[Path, list[Path]]:
+    """For each notebook, the selected notebooks it must wait for (:data:`AFTER`).
+
+    >>> paths = [Path(n) for n in ("00_data.ipynb", "03_vae_dnn.ipynb", "08_mine.ipynb")]
+    >>> {p.name: [q.name for q in after] for p, after in prerequisites(paths).items()}
+    {'00_data.ipynb': [], '03_vae_dnn.ipynb': [], '08_mine.ipynb': ['00_data.ipynb', '03_vae_dnn.ipynb']}
+    """
+    by_chapter = {path.name[:2]: path for path in paths}
+    return {path: ([by_chapter[c] for c in AFTER[path.name[:2]] if c in by_chapter]
+                   if path.name[:2] in AFTER else paths[:index])
+            for index, path in enumerate(paths)}
+
+
+async def _run_all(paths: list[Path], jobs: int) -> None:
+    import asyncio
+
+    # One at a time, the chapters keep their order.
+    after = prerequisites(paths) if jobs > 1 else {p: paths[:i] for i, p in enumerate(paths)}
+    finished = {path: asyncio.Event() for path in paths}
+    slots = asyncio.Semaphore(jobs)
+
+    async def chapter(number, path):
+        for needed in after[path]:
+            await finished[needed].wait()
+        async with slots:
+            label = path.name[:2] if jobs > 1 else None
+            log.info("[%d/%d] %s", number, len(paths), path.name)
+            start = time.perf_counter()
+            await execute_async(path, label=label)
+            log.info("    %sdone in %.0f s", f"{label} " if label else "",
+                     time.perf_counter() - start)
+        finished[path].set()
+
+    tasks = [asyncio.ensure_future(chapter(n, p)) for n, p in enumerate(paths, 1)]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def summary(figures: Path | None = None) -> pd.DataFrame:
@@ -191,12 +250,17 @@ def update_readme(table: pd.DataFrame, readme: Path = ROOT / "README.md") -> boo
     return True
 
 
-def run(selected: list[Path] | None = None, quick: bool = False) -> pd.DataFrame:
-    """Execute the notebooks in order and return the summary table.
+def run(selected: list[Path] | None = None, quick: bool = False, jobs: int = 1) -> pd.DataFrame:
+    """Execute the notebooks and return the summary table.
 
     ``quick`` sets ``VAEDNN_QUICK=1`` for the kernels (small data, few epochs). The kernels
-    run with ``KERAS_BACKEND=jax`` unless ``KERAS_BACKEND`` is already set.
+    run with ``KERAS_BACKEND=jax`` unless ``KERAS_BACKEND`` is already set. ``jobs`` > 1
+    runs up to that many chapters side by side, each after the chapters whose models it
+    loads (:data:`AFTER`): a kernel training these small networks keeps about one core
+    busy, so two kernels use two cores.
     """
+    if int(jobs) < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
     paths = selected or notebooks()
     # The kernels inherit the environment: train on the fastest backend unless told otherwise
     # (benchmarks/bench_fit.py); set KERAS_BACKEND=tensorflow to switch.
@@ -209,11 +273,9 @@ def run(selected: list[Path] | None = None, quick: bool = False) -> pd.DataFrame
         os.environ.setdefault("VAEDNN_FIGURES", str(ROOT / "runs" / "quick" / "figures"))
         os.environ.setdefault("VAEDNN_RUNS", str(ROOT / "runs" / "quick"))
     os.environ.setdefault("VAEDNN_FIGURES", str(plotting.FIGURES_DIR.resolve()))
+    from jupyter_core.utils import run_sync
+
     start = time.perf_counter()
-    for number, path in enumerate(paths, 1):
-        log.info("[%d/%d] %s", number, len(paths), path.name)
-        t0 = time.perf_counter()
-        execute(path)
-        log.info("    done in %.0f s", time.perf_counter() - t0)
+    run_sync(_run_all)(list(paths), int(jobs))
     log.info("all %d notebooks in %.0f s", len(paths), time.perf_counter() - start)
     return summary(Path(os.environ["VAEDNN_FIGURES"]))
