@@ -1,7 +1,7 @@
 """An SM-only anomaly detector with the scikit-learn / PyOD interface.
 
 :class:`Detector` wraps the package's default anomaly score (:data:`vaednn.anomaly.DEFAULT`,
-the flow, the best SM-only score of notebook 07), the Gaussian VAE and
+the Gaussian VAE, the best SM-only score of notebook 07), the RealNVP flow and
 the plain VAE variants of :mod:`vaednn.models` for users who expect
 ``fit`` / ``decision_function`` / ``predict``::
 

@@ -136,17 +136,19 @@ async def execute_async(path: Path, timeout: int = 3600, label: str | None = Non
 
 #: The chapters whose trained models (cached in RUNS) a chapter loads. Run side by side, a
 #: chapter starts only after those, so it loads their models instead of training copies of
-#: them; a chapter not listed here waits for every chapter before it.
-AFTER = {"00": (), "01": ("00",), "02": ("00",), "03": ("01",), "04": ("01", "03"),
+#: them; a chapter not listed here waits for every chapter before it. Chapter 03 needs only
+#: the data: it loads chapter 01's VAE ensemble after training its own classifiers, by
+#: which time 01 has finished.
+AFTER = {"00": (), "01": ("00",), "02": ("00",), "03": ("00",), "04": ("01", "03"),
          "05": ("01", "02", "03"), "06": ("00",), "07": ("04",)}
 
 
 def prerequisites(paths: list[Path]) -> dict[Path, list[Path]]:
     """For each notebook, the selected notebooks it must wait for (:data:`AFTER`).
 
-    >>> paths = [Path(n) for n in ("00_data.ipynb", "03_vae_dnn.ipynb", "08_mine.ipynb")]
+    >>> paths = [Path(n) for n in ("00_data.ipynb", "04_sensitivity.ipynb", "08_mine.ipynb")]
     >>> {p.name: [q.name for q in after] for p, after in prerequisites(paths).items()}
-    {'00_data.ipynb': [], '03_vae_dnn.ipynb': [], '08_mine.ipynb': ['00_data.ipynb', '03_vae_dnn.ipynb']}
+    {'00_data.ipynb': [], '04_sensitivity.ipynb': [], '08_mine.ipynb': ['00_data.ipynb', '04_sensitivity.ipynb']}
     """
     by_chapter = {path.name[:2]: path for path in paths}
     return {path: ([by_chapter[c] for c in AFTER[path.name[:2]] if c in by_chapter]
@@ -154,33 +156,52 @@ def prerequisites(paths: list[Path]) -> dict[Path, list[Path]]:
             for index, path in enumerate(paths)}
 
 
+def _dependents(after: dict[Path, list[Path]]) -> dict[Path, int]:
+    """How many chapters wait for each chapter, directly or through others."""
+    def waiting_for(path, seen):
+        for other, needed in after.items():
+            if path in needed and other not in seen:
+                seen.add(other)
+                waiting_for(other, seen)
+        return seen
+
+    return {path: len(waiting_for(path, set())) for path in after}
+
+
 async def _run_all(paths: list[Path], jobs: int) -> None:
     import asyncio
 
     # One at a time, the chapters keep their order.
     after = prerequisites(paths) if jobs > 1 else {p: paths[:i] for i, p in enumerate(paths)}
-    finished = {path: asyncio.Event() for path in paths}
-    slots = asyncio.Semaphore(jobs)
+    # Of the chapters ready to start, those more chapters wait for go first: they are on the
+    # longest chain (00, 01/03, 04, 07), which sets the wall time.
+    waiting = _dependents(after)
 
     async def chapter(number, path):
-        for needed in after[path]:
-            await finished[needed].wait()
-        async with slots:
-            label = path.name[:2] if jobs > 1 else None
-            log.info("[%d/%d] %s", number, len(paths), path.name)
-            start = time.perf_counter()
-            await execute_async(path, label=label)
-            log.info("    %sdone in %.0f s", f"{label} " if label else "",
-                     time.perf_counter() - start)
-        finished[path].set()
+        label = path.name[:2] if jobs > 1 else None
+        log.info("[%d/%d] %s", number, len(paths), path.name)
+        start = time.perf_counter()
+        await execute_async(path, label=label)
+        log.info("    %sdone in %.0f s", f"{label} " if label else "",
+                 time.perf_counter() - start)
 
-    tasks = [asyncio.ensure_future(chapter(n, p)) for n, p in enumerate(paths, 1)]
+    pending, running, finished = list(paths), {}, set()
     try:
-        await asyncio.gather(*tasks)
+        while pending or running:
+            ready = sorted((p for p in pending if all(q in finished for q in after[p])),
+                           key=lambda p: (-waiting[p], paths.index(p)))
+            for path in ready[:jobs - len(running)]:
+                pending.remove(path)
+                running[asyncio.ensure_future(chapter(paths.index(path) + 1, path))] = path
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                path = running.pop(task)
+                task.result()
+                finished.add(path)
     except BaseException:
-        for task in tasks:
+        for task in running:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*running, return_exceptions=True)
         raise
 
 
