@@ -507,7 +507,8 @@ def _progress_callback(total: int, metric: str):
     require("ray", "vaednn scan")
     require("tqdm", "vaednn scan")
     from ray import tune
-    from tqdm.auto import tqdm
+    # The text bar, in a notebook too: tqdm.auto's widget needs ipywidgets, and warns without.
+    from tqdm import tqdm
 
     class Progress(tune.Callback):
         """A line per finished trial above a progress bar over the whole scan."""
@@ -876,7 +877,8 @@ def plot_min_coefficient(results: pd.DataFrame, ax=None, *, log: bool = True):
     """
     ok = _ok(results).assign(_config=lambda t: _configurations(t))
     keys = ["model", "train_operator", "_config", "operator"]
-    per_config = ok.groupby(keys, sort=False)["min_abs_c"].agg(["mean", "std", "count"])
+    # Sorted: lookups by a partial key on an unsorted MultiIndex are slow, and pandas warns.
+    per_config = ok.groupby(keys)["min_abs_c"].agg(["mean", "std", "count"])
     operators = list(dict.fromkeys(ok["operator"]))
     lines = list(dict.fromkeys(zip(ok["model"], ok["train_operator"])))
     _, ax = plotting.new_axes(ax)
