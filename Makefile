@@ -38,8 +38,8 @@ figures: data
 	$(BIN)/vaednn reproduce
 
 test: install
-	VAEDNN_QUICK=1 $(BIN)/python -m pytest
-	VAEDNN_QUICK=1 KERAS_BACKEND=$(OTHER_BACKEND) $(BIN)/python -m pytest \
+	VAEDNN_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadfile
+	VAEDNN_QUICK=1 KERAS_BACKEND=$(OTHER_BACKEND) $(BIN)/python -m pytest -n 2 --dist loadfile \
 		tests/test_models.py tests/test_training.py tests/test_explain.py
 
 bench: install

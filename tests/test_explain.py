@@ -165,7 +165,7 @@ def test_scores_match_models_and_their_keras_twins(flat, events):
     losses = models.event_losses(flat, X)
     for score, column in ((explain.reco_loss_score(flat), "reco"), (explain.kl_score(flat), "kl")):
         np.testing.assert_allclose(score(X), losses[column], rtol=1e-6)
-        twin = np.asarray(score.keras_model.predict_on_batch(X.astype("float32")))
+        twin = np.asarray(score.keras_model.predict_on_batch([X.astype("float32")]))
         np.testing.assert_allclose(twin, losses[column], rtol=1e-4, atol=1e-7)
 
 

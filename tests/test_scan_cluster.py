@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from vaednn import scan, simulate
 
@@ -68,6 +69,9 @@ def head(tmp_path, monkeypatch):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         process.stdout.close()
+        # The scan turned token mode on for this process; later tests and the notebook
+        # kernels this process starts must not inherit it (monkeypatch restores a user's own).
+        os.environ.pop("RAY_AUTH_MODE", None)
 
 
 def test_scan_by_address_on_a_token_authenticated_head(head, tmp_path, monkeypatch):
@@ -83,11 +87,20 @@ def test_scan_by_address_on_a_token_authenticated_head(head, tmp_path, monkeypat
     assert results["trial_id"].nunique() == 2
     assert (results["status"] == "ok").all(), results["error"].tolist()
 
-    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "no_such_token"))
+    # Without a usable token, in a fresh process (a driver keeps the token it connected with):
+    # the command fails fast with one line saying what to set, and exits 2.
+    config = tmp_path / "grid.yaml"
+    config.write_text(yaml.safe_dump(GRID))
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    env["RAY_AUTH_TOKEN_PATH"] = str(tmp_path / "no_such_token")
     start = time.monotonic()
-    with pytest.raises(ConnectionError) as caught:
-        scan.run(GRID, tmp_path / "data", tmp_path / "again", address=address,
-                 resume=False, verbose=False)
-    message = str(caught.value)
-    assert "\n" not in message and address in message and "RAY_AUTH_TOKEN" in message
+    refused = subprocess.run(
+        [sys.executable, "-m", "vaednn", "scan", "--config", str(config), "--data",
+         str(tmp_path / "data"), "--out", str(tmp_path / "again"), "--address", address,
+         "--no-resume"], capture_output=True, text=True, env=env, timeout=120)
     assert time.monotonic() - start < 60
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    errors = [line for line in refused.stderr.splitlines()
+              if line.startswith(f"vaednn scan: {address}:")]
+    assert len(errors) == 1 and "RAY_AUTH_TOKEN" in errors[0], refused.stderr[-2000:]
+    assert "Traceback" not in refused.stderr

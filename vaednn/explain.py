@@ -144,7 +144,7 @@ class Score:
     def _predict(self, x: np.ndarray) -> np.ndarray:
         x = x.astype("float32", copy=False)
         parts = [
-            _as_vector(self.keras_model.predict_on_batch(x[i : i + self.batch_size]), 0, self.name)
+            _as_vector(self.keras_model.predict_on_batch([x[i : i + self.batch_size]]), 0, self.name)
             for i in range(0, len(x), self.batch_size)
         ]
         return np.concatenate(parts) if parts else np.empty(0)

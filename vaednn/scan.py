@@ -595,8 +595,9 @@ def _connect(ray, address: str, runtime_env) -> None:
     # Ray's own rule for `ray start --head`: with RAY_AUTH_MODE unset, a token found in
     # RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token turns token mode on (it
     # also refreshes Ray's cached configuration, which reading the variable alone misses).
-    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
     try:
+        # Raises too, where a token file is named but missing or empty.
+        maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
         ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
     except Exception as error:
         from ray.exceptions import AuthenticationError
