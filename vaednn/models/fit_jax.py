@@ -293,9 +293,8 @@ def fit_ensemble(models, x, y=None, paths=None, *, sample_weight=None, batch_siz
                 if not active[i]:
                     continue
                 m = len(parts[i][1])
-                sums[i].add({t.name: (a, c) for t, a, c in
-                             zip(model._loss_trackers(), totals[i], norms[i])},
-                            parts[i][1], None if p is None else np.asarray(p[i])[:m], parts[i][2])
+                sums[i].add(_named(model, (totals[i], norms[i])), parts[i][1],
+                            None if p is None else np.asarray(p[i])[:m], parts[i][2])
                 callback_list.on_train_batch_end(start // chunk, sums[i].terms())
                 if model.stop_training:
                     active[i] = False
@@ -336,8 +335,7 @@ def _validate(models, run_evaluate, state, val, logs, members):
         m = len(part[1])
         for i, model in enumerate(models):
             if members[i]:
-                sums[i].add({t.name: (a, c) for t, a, c in
-                             zip(model._loss_trackers(), totals[i], norms[i])},
+                sums[i].add(_named(model, (totals[i], norms[i])),
                             part[1], None if p is None else np.asarray(p[i])[:m], part[2])
     for i, model in enumerate(models):
         if members[i]:
