@@ -189,12 +189,28 @@ class Sample:
 
 @dataclasses.dataclass
 class OperatorSamples:
-    """The SM sample and the LIN and QUAD samples of one EFT operator."""
+    """The SM sample and the LIN and QUAD samples of one EFT operator.
+
+    Attributes:
+        operator: the operator's name.
+        sm, lin, quad: the three samples.
+        same_events: True when the three are one event set with three weight columns (a
+            reweighted generator sample): the same events in the same order, so every split
+            and cut must act on all three at once, and Monte Carlo errors are correlated.
+            False for three independent samples (the original ntuples).
+    """
 
     operator: str
     sm: Sample
     lin: Sample
     quad: Sample
+    same_events: bool = False
+
+    def __post_init__(self):
+        if self.same_events and not len(self.sm) == len(self.lin) == len(self.quad):
+            raise ValueError(f"{self.operator}: same_events needs three weight columns of one "
+                             f"event set, got {len(self.sm)}, {len(self.lin)} and "
+                             f"{len(self.quad)} events")
 
     def __iter__(self):
         return iter((self.sm, self.lin, self.quad))
