@@ -65,7 +65,8 @@ def test_public_api_is_pinned():
     # Any change to the public API must show up as a diff of this list.
     assert sorted(vaednn.__all__) == sorted([
         "Detector", "baselines", "compare", "curves", "data", "detector", "explain", "extras",
-        "files", "models", "plotting", "scan", "simulate", "stats", "workflow", "__version__"])
+        "files", "models", "plotting", "reweight", "scan", "simulate", "stats", "workflow",
+        "__version__"])
     for name in vaednn.__all__:
         assert getattr(vaednn, name) is not None
 

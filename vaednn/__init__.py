@@ -3,6 +3,9 @@
 Modules (each imported on first use, so ``import vaednn.data`` loads no deep-learning
 backend):
     data: ntuples (real or generated) to weighted samples, splits, yields, sample maps.
+    reweight: reweighted generator samples (LHE ``<rwgt>``, weight vector branches): one
+        event set, a weight per parameter point, SM/LIN/QUAD by least squares (extra ``[lhe]``
+        for LHE files).
     simulate: physics-motivated stand-ins for the SM and EFT (LIN, QUAD) ntuples.
     models: every VAE and VAE+DNN variant of the seed analysis, in Keras 3.
     detector: :class:`Detector`, a VAE with the scikit-learn / PyOD detector interface.
@@ -39,11 +42,11 @@ logging.getLogger("vaednn").addHandler(logging.NullHandler())
 __version__ = "0.1.0"
 
 __all__ = ["Detector", "baselines", "compare", "curves", "data", "detector", "explain",
-           "extras", "files", "models", "plotting", "scan", "simulate", "stats", "workflow",
-           "__version__"]
+           "extras", "files", "models", "plotting", "reweight", "scan", "simulate", "stats",
+           "workflow", "__version__"]
 
 _MODULES = {"baselines", "compare", "curves", "data", "detector", "explain", "extras", "files",
-            "models", "plotting", "scan", "simulate", "stats", "workflow"}
+            "models", "plotting", "reweight", "scan", "simulate", "stats", "workflow"}
 _ATTRIBUTES = {"Detector": "detector"}
 
 

@@ -667,6 +667,13 @@ class SampleSpec:
     sumw: float | None = None
     features: tuple | None = None
     log_features: tuple | None = None
+    #: A reweighted sample (see :mod:`vaednn.reweight`): the branch holding each event's
+    #: weights at several parameter points, the id of each element, the point
+    #: ``{operator: value}`` of each id, and whether the weights are ratios to ``weight``.
+    weight_vector: str | None = None
+    weight_ids: tuple | None = None
+    points: dict | None = None
+    relative_weights: bool = False
 
     def read(self, cuts: str | None = VBS_CUTS, max_events: int | None = None,
              step_size: int | str | None = None) -> Sample:
@@ -700,6 +707,44 @@ def _read_map(path: Path) -> dict:
     return content
 
 
+def _check_reweighting(entry: dict, where: str) -> None:
+    """Check (in place: ids to a tuple, values to floats) a map entry's reweighting fields."""
+    fields = ("weight_vector", "weight_ids", "points")
+    given = [f for f in fields if f in entry]
+    if not given and "relative_weights" not in entry:
+        return
+    missing = [f for f in fields if f not in entry]
+    if missing:
+        raise ValueError(f"{where}: a reweighted sample needs {list(fields)}; "
+                         f"{missing} missing")
+    if not isinstance(entry["weight_vector"], str) or not entry["weight_vector"]:
+        raise ValueError(f"{where}.weight_vector must be a branch name, "
+                         f"got {entry['weight_vector']!r}")
+    ids = entry["weight_ids"]
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise ValueError(f"{where}.weight_ids must be a list of names, got {ids!r}")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{where}.weight_ids names an id twice: {ids}")
+    points = entry["points"]
+    if not isinstance(points, dict):
+        raise ValueError(f"{where}.points must be a table {{id = {{operator = value}}}}, "
+                         f"got {points!r}")
+    unknown = sorted(set(points) - set(ids))
+    if unknown:
+        raise ValueError(f"{where}.points names id(s) {unknown} not in weight_ids {ids}")
+    checked = {}
+    for wid, point in points.items():
+        if not isinstance(point, dict) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in point.values()):
+            raise ValueError(f"{where}.points.{wid} must be a table {{operator = number}}, "
+                             f"got {point!r}")
+        checked[wid] = {op: float(v) for op, v in point.items()}
+    if not isinstance(entry.get("relative_weights", False), bool):
+        raise ValueError(f"{where}.relative_weights must be true or false, "
+                         f"got {entry['relative_weights']!r}")
+    entry["weight_ids"], entry["points"] = tuple(ids), checked
+
+
 @dataclasses.dataclass
 class SampleMap:
     """A directory of real samples described by a TOML or YAML file.
@@ -715,7 +760,8 @@ class SampleMap:
     sm: SampleSpec
     operators: dict[str, dict[str, SampleSpec]]
 
-    KEYS = {"file", "tree", "branches", "weight", "xsec", "sumw", "features", "log_features"}
+    KEYS = {"file", "tree", "branches", "weight", "xsec", "sumw", "features", "log_features",
+            "weight_vector", "weight_ids", "points", "relative_weights"}
     TOP_KEYS = {"defaults", "sm", "operators"}
 
     @classmethod
@@ -775,6 +821,7 @@ class SampleMap:
                         merged.get("features"), merged.get("log_features"))
             except ValueError as error:
                 raise ValueError(f"{path}: {where}: {error}") from None
+            _check_reweighting(merged, f"{path}: {where}")
             return SampleSpec(**merged)
 
         if "sm" not in content:

@@ -1,11 +1,11 @@
 """Optional dependencies: which extra installs a module, and a clear error when it is missing.
 
 The core install (``pip install vaednn``) reads ntuples, trains and scores the models and
-computes the statistics. The scan, the SHAP explanations, the notebook runner and parquet
-input each need an extra:
+computes the statistics. The scan, the SHAP explanations, the notebook runner, parquet
+input and Les Houches (LHE) input each need an extra:
 
->>> EXTRAS["ray"], EXTRAS["shap"], EXTRAS["nbclient"], EXTRAS["pyarrow"]
-('scan', 'explain', 'notebooks', 'parquet')
+>>> EXTRAS["ray"], EXTRAS["shap"], EXTRAS["nbclient"], EXTRAS["pyarrow"], EXTRAS["pylhe"]
+('scan', 'explain', 'notebooks', 'parquet', 'lhe')
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ EXTRAS = {
     "nbformat": "notebooks",
     "tabulate": "notebooks",
     "pyarrow": "parquet",
+    "pylhe": "lhe",
+    "vector": "lhe",
 }
 
 
