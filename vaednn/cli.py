@@ -26,6 +26,8 @@ log = logging.getLogger("vaednn")
 
 
 def _simulate(args) -> int:
+    if args.lhe:
+        return _simulate_reweighted(args)
     operators = args.operators or list(simulate.DEFAULT_OPERATORS)
     log.info("vaednn simulate: %d SM events, %d per LIN/QUAD sample, operators %s, seed %d -> %s",
              args.events, args.bsm_events, ", ".join(operators), args.seed, args.out)
@@ -37,6 +39,17 @@ def _simulate(args) -> int:
     total = args.events + 2 * args.bsm_events * len(operators)
     log.info("wrote %d files, %d events in %.1f s (%s events/s)",
              len(paths), total, elapsed, f"{total / elapsed:,.0f}")
+    return 0
+
+
+def _simulate_reweighted(args) -> int:
+    kwargs = {"operators": args.operators} if args.operators else {}
+    start = time.perf_counter()
+    paths = simulate.write_reweighted(args.out, n_events=args.events, seed=args.seed,
+                                      overwrite=args.force, **kwargs)
+    log.info("wrote %s (%d SM events with reweighting weights) in %.1f s",
+             ", ".join(str(p) for p in paths.values()), args.events,
+             time.perf_counter() - start)
     return 0
 
 
@@ -148,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--operators", nargs="+", help="default: simulate.DEFAULT_OPERATORS")
     sim.add_argument("--force", action="store_true", help="replace ntuples already in --out")
+    sim.add_argument("--lhe", action="store_true",
+                     help="write instead --events SM events with reweighting weights (c = +-1 "
+                          "per operator and a mixed point) as LHE, as a ROOT ntuple with a "
+                          "weight vector and its sample map (simulate.write_reweighted)")
     sim.set_defaults(run=_simulate)
 
     summary = commands.add_parser("summary", help="print the sample table and physics checks")

@@ -65,8 +65,13 @@ class EvaluationData:
         return dataclasses.replace(self, luminosity=luminosity)
 
 
-def split_three(sample: vdata.Sample, fractions=SPLIT, seed: int = 0):
+def split_three(sample, fractions=SPLIT, seed: int = 0):
     """``(train, validation, test)`` parts of ``sample``, seeded, each with full-rate yields.
+
+    ``sample`` is a :class:`vaednn.data.Sample`, or an :class:`vaednn.data.OperatorSamples`
+    with ``same_events`` (three weight columns of one event set): that is split by ONE
+    event index, so an event's SM, LIN and QUAD weights land in the same part, and each part
+    is again an ``OperatorSamples`` with ``same_events``.
 
     >>> s = vdata.Sample("x", pd.DataFrame({"a": np.arange(10.0)}), np.ones(10), 1.0, 10.0)
     >>> [(len(p), round(p.fraction, 2)) for p in split_three(s)]
@@ -75,15 +80,43 @@ def split_three(sample: vdata.Sample, fractions=SPLIT, seed: int = 0):
     fractions = tuple(float(f) for f in fractions)
     if len(fractions) != 3 or min(fractions) <= 0 or not math.isclose(sum(fractions), 1.0):
         raise ValueError(f"fractions must be three positive shares summing to 1, got {fractions}")
+    if isinstance(sample, vdata.OperatorSamples):
+        return _split_events(sample, fractions, seed)
     rest, test = vdata.split(sample, fractions[2], seed)
     train, validation = vdata.split(rest, fractions[1] / (fractions[0] + fractions[1]), seed + 1)
     return train, validation, test
 
 
+def _event_index(n: int, fractions, seed: int):
+    """``[(positions, fraction)]`` of the three parts of ``n`` events, as :func:`split_three`
+    splits a sample of ``n`` events (the positions ride along as ``entries``)."""
+    positions = vdata.Sample("events", pd.DataFrame(index=range(n)), np.ones(n), 1.0, float(n),
+                             entries=np.arange(n, dtype=np.int64))
+    return [(part.entries, part.fraction) for part in split_three(positions, fractions, seed)]
+
+
+def _split_events(samples: vdata.OperatorSamples, fractions, seed: int, sm_parts=None):
+    """:func:`split_three` of a same-events ``OperatorSamples``; ``sm_parts`` reuses an SM
+    split already made with the same index (operators sharing one SM sample)."""
+    if not samples.same_events:
+        raise ValueError(f"{samples.operator}: split_three splits an OperatorSamples only when "
+                         "same_events is set (one event set); split independent samples one "
+                         "by one")
+    index = _event_index(len(samples.sm), fractions, seed)
+
+    def part(sample, k):
+        positions, fraction = index[k]
+        return sample.select(positions, sample.fraction * fraction)
+
+    return tuple(vdata.OperatorSamples(
+        samples.operator, sm_parts[k] if sm_parts else part(samples.sm, k),
+        part(samples.lin, k), part(samples.quad, k), same_events=True) for k in range(3))
+
+
 def prepare(source, operators=None, *, fractions=SPLIT, seed: int = 0,
             luminosity: float = vdata.LUMINOSITY, process: str = "SSWW",
             cuts: str | None = vdata.VBS_CUTS, max_events: int | None = None,
-            features=None, log_features=None) -> EvaluationData:
+            features=None, log_features=None, linear_only: bool = False) -> EvaluationData:
     """Read and split (:func:`split_three`) the SM sample and each operator's LIN and QUAD.
 
     The SM sample is read and split once, so models trained on ``data.train[op].sm`` for any
@@ -95,16 +128,35 @@ def prepare(source, operators=None, *, fractions=SPLIT, seed: int = 0,
             built with :meth:`vaednn.data.Sample.from_frame`) whose operators share one SM
             sample. In-memory samples are split as they are: ``cuts``, ``max_events``,
             ``process``, ``features`` and ``log_features`` are for reading files only.
+            A :class:`vaednn.reweight.ReweightedSample` (one event set with a weight per
+            reweighting point; apply its ``cut``/``max_events`` first) is decomposed into
+            SM/LIN/QUAD per operator (:meth:`~vaednn.reweight.ReweightedSample.operator_samples`)
+            and split by event; so is the ``[sm]`` of a sample map that names a
+            ``weight_vector`` (read with ``cuts`` and ``max_events``).
         operators: the operators to use; default (and required to be given for a
             directory or a map) every operator of an in-memory mapping.
         fractions, seed: the train / validation / test shares and the split's seed.
         luminosity: fb^-1 of the reported yields.
         process, cuts, max_events, features, log_features: as :func:`vaednn.data.read_sample`.
+        linear_only: for a reweighted sample, fit SM and LIN only (QUAD samples get zero
+            weights); needed when each operator has a single reweighting point.
 
     Raises:
         ValueError: no operators, an operator missing from a mapping, operators of a mapping
             with different SM samples, or anything the reader refuses.
     """
+    from vaednn import reweight
+
+    if not isinstance(source, Mapping | reweight.ReweightedSample) \
+            and vdata.is_sample_map(source) and vdata.SampleMap.load(source).sm.weight_vector:
+        source = reweight.read_map(source, cuts=cuts, max_events=max_events)
+    if isinstance(source, reweight.ReweightedSample):
+        if not operators:
+            raise ValueError("operators is empty; name the operators to decompose")
+        source = source.operator_samples(operators, linear_only=linear_only)
+    elif linear_only:
+        raise ValueError("linear_only is for reweighted samples; these have LIN and QUAD "
+                         "samples of their own")
     if isinstance(source, Mapping):
         return _prepare_samples(source, operators, fractions, seed, luminosity)
     operators = list(operators or [])
@@ -148,10 +200,14 @@ def _prepare_samples(samples: Mapping, operators, fractions, seed: int,
     sm = split_three(sm_sample, fractions, seed)
     parts = {"train": {}, "validation": {}, "test": {}}
     for op in operators:
-        lin, quad = (split_three(part, fractions, seed)
-                     for part in (samples[op].lin, samples[op].quad))
+        if samples[op].same_events:
+            split = _split_events(samples[op], fractions, seed, sm_parts=sm)
+        else:
+            lin, quad = (split_three(part, fractions, seed)
+                         for part in (samples[op].lin, samples[op].quad))
+            split = [vdata.OperatorSamples(op, sm[k], lin[k], quad[k]) for k in range(3)]
         for index, name in enumerate(parts):
-            parts[name][op] = vdata.OperatorSamples(op, sm[index], lin[index], quad[index])
+            parts[name][op] = split[index]
     return EvaluationData(**parts, luminosity=luminosity)
 
 

@@ -601,7 +601,7 @@ def read_lhe(path, features=vdata.FEATURES, log_features=None, *, points=None,
     declared, header_points, nothing = _header_mapping(lhe.header, path)
     particles, weights, nominal = [], [], []
     ids = declared
-    for number, event in enumerate(lhe.events):
+    for number, event in enumerate(_events(lhe, path)):
         if max_events is not None and number >= max_events:
             break
         if ids is None:
@@ -635,6 +635,21 @@ def read_lhe(path, features=vdata.FEATURES, log_features=None, *, points=None,
         n_read=len(table), ids_setting_nothing=nothing, log_features=log_features,
         path=path)
     return sample.cut(cuts) if cuts else sample
+
+
+def _events(lhe, path):
+    """pylhe's events, with a malformed event reported as an :class:`LHEError` naming it."""
+    events, number = iter(lhe.events), 0
+    while True:
+        try:
+            event = next(events)
+        except StopIteration:
+            return
+        except Exception as error:
+            raise LHEError(f"{path}: cannot read event {number} ({type(error).__name__}: "
+                           f"{error})") from None
+        yield event
+        number += 1
 
 
 def _header_mapping(header, path):
