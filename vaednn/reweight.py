@@ -451,9 +451,10 @@ class ReweightedSample:
         """
         vdata._check_max_events(n)
         n = min(n, self.n_read)
-        keep = np.flatnonzero(self.entries < self.entries.min() + n) if len(self) else []
-        first = self.n_read and self.fraction * n / self.n_read
-        return dataclasses.replace(self.select(keep, first), n_read=n)
+        keep = np.flatnonzero(self.entries < n)
+        if not keep.size:
+            raise LHEError(f"{self.name}: none of the first {n} events read is left")
+        return dataclasses.replace(self.select(keep, self.fraction * n / self.n_read), n_read=n)
 
     def decompose(self, operators, linear_only: bool = False, mixed: bool = True) -> Decomposition:
         """Per-event SM, LIN_i, QUAD_i (and MIX_ij) by one least-squares solve over the points.
@@ -669,6 +670,9 @@ def _header_mapping(header, path):
         raise LHEError(f"{path}: weight ids {needs_card[:3]}... set parameters but the "
                        "header has no <slha> param card to name them; pass points=")
     points, nothing = points_from_header(declared, card, str(path))
+    if nothing:
+        log.info("%s: %d weight id(s) set no parameter and reweight to the header's card "
+                 "(the generation point): %s", path, len(nothing), ", ".join(nothing))
     return tuple(wid for wid, _ in declared), points, nothing
 
 
