@@ -57,7 +57,7 @@ def test_compare_tables_hold_every_metric_and_the_references(toy_data, tables):
     mjj = compare.feature_scorer("mjj")
     table = tables["cA"]
     assert list(table.index) == ["mjj", "met", *REFERENCE_ROWS]
-    assert list(table.columns) == ["score", "AUC", "best_sigma", "best_cut", "sigma_error",
+    assert list(table.columns) == ["score", "AUC", "no_AUC_because", "best_sigma", "best_cut", "sigma_error",
                                    "c_minus", "c_plus", "min_abs_c", "c_lo_95", "c_hi_95",
                                    "c_lo_95_syst", "c_hi_95_syst", "falls_back",
                                    "falls_back_syst", "bins", "binning"]
@@ -113,8 +113,9 @@ def test_compare_accepts_precomputed_scores_and_checks_them(toy_data):
                    for op in toy_data.operators}
     tables = compare.compare({"given": precomputed, "mjj": mjj}, toy_data, references=False)
     for table in tables.values():
-        given = table.loc["given"].drop(["score", "binning"]).astype(float)
-        np.testing.assert_allclose(given, table.loc["mjj"].drop(["score", "binning"]).astype(float))
+        text = ["score", "binning", "no_AUC_because"]
+        given = table.loc["given"].drop(text).astype(float)
+        np.testing.assert_allclose(given, table.loc["mjj"].drop(text).astype(float))
     precomputed["cA"]["test"]["sm"] = precomputed["cA"]["test"]["sm"][:-1]
     with pytest.raises(ValueError, match="'cA' test 'sm': 599 scores for 600 events"):
         compare.compare({"given": precomputed}, toy_data, references=False)
@@ -195,7 +196,9 @@ def test_compare_scores_keras_models_by_their_kind(toy_data):
     for name, scores in (
             ("vae", [models.event_losses(vae, s.features)["reco"].to_numpy() for s in test]),
             ("dnn", [models.classifier_output(dnn, s.features) for s in test])):
-        expected = stats.auc(scores[0], w[0], np.r_[scores[1], scores[2]], np.r_[w[1], w[2]])
+        # SM against the magnitude of each event's deviation (LIN has negative weights)
+        expected = stats.auc(scores[0], w[0], np.r_[scores[1], scores[2]],
+                             np.abs(np.r_[w[1], w[2]]))
         assert table.loc[name, "AUC"] == pytest.approx(expected, rel=1e-12)
 
 

@@ -78,16 +78,18 @@ def events():
 
 # ------------------------------------------------------------------ ROC / AUC
 
-def test_roc_by_hand_with_a_negative_weight():
-    eff_sm, eff_bsm, cuts = stats.roc([1.0, 2.0, 3.0], [1.0, 1.0, 2.0],
-                                         [2.0, 4.0], [-1.0, 3.0])
+def test_roc_by_hand_with_a_negative_sm_weight():
+    # NLO SM: signed weights with a positive total; the SM efficiency leaves [0, 1].
+    eff_sm, eff_bsm, cuts = stats.roc([2.0, 4.0], [-1.0, 3.0],
+                                      [1.0, 2.0, 3.0], [1.0, 1.0, 2.0])
     assert cuts.tolist() == [-np.inf, 1.0, 2.0, 3.0, 4.0]
-    assert eff_sm.tolist() == [1.0, 0.75, 0.5, 0.0, 0.0]
-    assert eff_bsm.tolist() == [1.0, 1.0, 1.5, 1.5, 0.0]
+    assert eff_sm.tolist() == [1.0, 1.0, 1.5, 1.5, 0.0]
+    assert eff_bsm.tolist() == [1.0, 0.75, 0.5, 0.0, 0.0]
 
 
-def test_roc_matches_loop_on_random_events_with_negative_weights(events):
+def test_roc_matches_loop_on_random_events(events):
     loss_sm, w_sm, loss_lin, w_lin, *_ = events
+    w_lin = np.abs(w_lin)
     cuts = np.array([-1.0, 0.0, 0.37, 0.5, 1.0, 2.5, 100.0])
     eff_sm, eff_bsm, out_cuts = stats.roc(loss_sm, w_sm, loss_lin, w_lin, cuts)
     np.testing.assert_array_equal(out_cuts, cuts)
@@ -108,16 +110,18 @@ def test_auc_equals_sklearn_for_positive_weights(events):
     assert stats.auc(loss_sm, w_sm, loss_quad, w_quad) == pytest.approx(expected, rel=1e-12)
 
 
-def test_auc_matches_pair_loop_with_negative_weights(events):
+def test_auc_matches_pair_loop_with_negative_sm_weights(events):
     loss_sm, w_sm, loss_lin, w_lin, loss_quad, w_quad = events
-    score_bsm, w_bsm = np.r_[loss_lin, loss_quad], np.r_[0.7 * w_lin, 0.49 * w_quad]
-    assert (w_bsm < 0).any()
+    w_sm = w_sm * np.where(np.arange(len(w_sm)) % 7 == 0, -0.3, 1.0)
+    assert (w_sm < 0).any()
+    score_bsm, w_bsm = np.r_[loss_lin, loss_quad], np.abs(np.r_[0.7 * w_lin, 0.49 * w_quad])
     assert stats.auc(loss_sm, w_sm, score_bsm, w_bsm) == pytest.approx(
         loop_auc(loss_sm, w_sm, score_bsm, w_bsm), rel=1e-10)
 
 
 def test_auc_is_the_trapezoid_under_roc_and_antisymmetric(events):
     loss_sm, w_sm, loss_lin, w_lin, *_ = events
+    w_lin = np.abs(w_lin)
     eff_sm, eff_bsm, _ = stats.roc(loss_sm, w_sm, loss_lin, w_lin)
     area = stats.auc(loss_sm, w_sm, loss_lin, w_lin)
     # Curve runs from (1, 1) down to (0, 0): the area is minus the x-ordered integral.
@@ -126,7 +130,8 @@ def test_auc_is_the_trapezoid_under_roc_and_antisymmetric(events):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: stats.auc([1, 2], [1, -1], [1], [1]), "SM: weights sum to zero"),
+    (lambda: stats.auc([1, 2], [1, -1], [1], [1]), "SM: weights sum to 0"),
+    (lambda: stats.auc([1, 2], [1, 1], [1, 2], [1, -1]), "BSM: 1 negative weights"),
     (lambda: stats.roc([1, 2], [1, 1], [1, 2], [1]), "BSM: 2 scores but 1 weights"),
     (lambda: stats.roc([1, np.nan], [1, 1], [1], [1]), "SM: 1 NaN or infinite scores"),
     (lambda: stats.auc([[1, 2]], [[1, 1]], [1], [1]), "must be 1-D"),
@@ -496,7 +501,7 @@ def test_fit_binning_names_the_bin_when_impossible():
 
 def test_plot_roc_draws_each_model_with_its_auc(events):
     loss_sm, w_sm, loss_lin, w_lin, loss_quad, w_quad = events
-    curves = {"LIN": (loss_sm, w_sm, loss_lin, w_lin), "QUAD": (loss_sm, w_sm, loss_quad, w_quad)}
+    curves = {"LIN": (loss_sm, w_sm, loss_lin, np.abs(w_lin)), "QUAD": (loss_sm, w_sm, loss_quad, w_quad)}
     lines = plotting.plot_roc(curves, max_points=50, rejection=False)
     assert len(lines) == 3 and len(lines[0].get_xdata()) <= 50
     expected = stats.auc(loss_sm, w_sm, loss_quad, w_quad)

@@ -23,7 +23,8 @@ from vaednn import stats
 __all__ = [
     "SPLIT", "SYSTEMATIC", "CHOICES", "EvaluationData", "split_three", "prepare",
     "normalisation", "score", "score_samples", "feature_scorer", "counting_scorer",
-    "REFERENCES", "train_bdt", "best_variable", "sensitivity", "metrics", "compare",
+    "REFERENCES", "train_bdt", "train_ratio_regression", "best_variable", "sensitivity",
+    "metrics", "compare",
     "operator_matrix",
     "RESULT_COLUMNS", "TRAINED_ON", "EACH_OPERATOR", "results_table", "PUBLISHED_INTERVALS", "PUBLISHED_LUMINOSITY",
     "PUBLISHED_CL", "interval_table",
@@ -268,13 +269,21 @@ def _components(values, samples, luminosity: float) -> stats.ComponentScores:
     weights = [vdata.lumi_weights(s, luminosity) for s in samples]
     norms = tuple(normalisation(s, luminosity) for s in samples)
     return stats.ComponentScores(values[0], weights[0], values[1], weights[1], values[2],
-                                 weights[2], norms)
+                                 weights[2], norms, same_events=samples.same_events)
+
+
+def _score_components(scorer, samples: vdata.OperatorSamples, sm=None) -> list[np.ndarray]:
+    """Scores of SM, LIN and QUAD; the events of ``same_events`` samples are scored once."""
+    sm = score(scorer, samples.sm) if sm is None else sm
+    if samples.same_events:
+        return [sm, sm, sm]
+    return [sm, score(scorer, samples.lin), score(scorer, samples.quad)]
 
 
 def score_samples(scorer, samples: vdata.OperatorSamples,
                   luminosity: float = vdata.LUMINOSITY) -> stats.ComponentScores:
     """Score an operator's SM, LIN and QUAD samples (see :func:`score`), with their yields."""
-    return _components([score(scorer, s) for s in samples], samples, luminosity)
+    return _components(_score_components(scorer, samples), samples, luminosity)
 
 
 def feature_scorer(feature: str, direction: int = 1) -> Callable[[pd.DataFrame], np.ndarray]:
@@ -322,27 +331,68 @@ def train_bdt(samples, *, c: float = 1.0, luminosity: float = vdata.LUMINOSITY, 
     return model
 
 
+def train_ratio_regression(samples: vdata.OperatorSamples, *,
+                           luminosity: float = vdata.LUMINOSITY, seed: int = 0):
+    """The supervised reference where per-event LIN weights are known: a regression of the
+    ratio ``LIN / SM`` (the likelihood-ratio trick; MadMiner's SALLY near c = 0).
+
+    For ``same_events`` samples (a reweighted sample) every event carries its SM and LIN
+    weights, so ``r_i = w_LIN,i / w_SM,i`` is known per event, and the regression of ``r`` on
+    the raw features, weighted by ``|w_SM|``, estimates ``LIN(x) / SM(x)``: the score
+    ``d ln p(x | c) / dc`` at ``c = 0``, sufficient for small ``c``. Unlike the classifier
+    of :func:`train_bdt` it keeps the sign of the interference, so where interference
+    changes sign across phase space its binned fit separates the two regions. (With
+    negative SM weights, NLO, the ``|w_SM|`` weighting estimates ``E[sign(w_SM) LIN] /
+    E[|w_SM|]`` instead, close to the ratio where negative weights are few.) scikit-learn's
+    ``HistGradientBoostingRegressor``, seeded.
+
+    Raises:
+        ValueError: the samples are not ``same_events``, or an SM weight is zero (no ratio).
+    """
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    if not samples.same_events:
+        raise ValueError(f"{samples.operator}: the ratio regression needs per-event LIN and SM "
+                         "weights of the same events (OperatorSamples.same_events)")
+    w_sm = vdata.lumi_weights(samples.sm, luminosity)
+    zero = w_sm == 0
+    if zero.any():
+        raise ValueError(f"{samples.operator}: {int(zero.sum())} events with SM weight 0 have "
+                         "no LIN/SM ratio")
+    ratio = vdata.lumi_weights(samples.lin, luminosity) / w_sm
+    model = HistGradientBoostingRegressor(random_state=seed)
+    model.fit(samples.sm.features.to_numpy(np.float64), ratio, sample_weight=np.abs(w_sm))
+    return model
+
+
 def best_variable(samples, *, c: float = 1.0, luminosity: float = vdata.LUMINOSITY):
     """The analysis without ML: the single raw variable and direction of largest AUC.
 
     Every variable of the samples is tried as a score in both directions (``x`` and
     ``-x``, i.e. keep events above or below a cut), on ``samples`` (pass the validation
-    split, so the choice is not tuned on the test events).
+    split, so the choice is not tuned on the test events). The AUC is that of the
+    comparison tables (:meth:`vaednn.stats.ComponentScores.sm_vs_bsm`); a variable whose
+    AUC is undefined (:class:`vaednn.stats.SignedWeightsError`) is not a candidate.
 
     Returns:
         ``(feature, direction)`` with direction +1 (cut ``x > k``) or -1 (``x < k``).
+
+    Raises:
+        ValueError: no variable has a defined AUC; the message gives each one's reason.
     """
-    sm, lin, quad = samples
-    w_sm = vdata.lumi_weights(sm, luminosity)
-    w_bsm = np.concatenate([c * vdata.lumi_weights(lin, luminosity),
-                            c**2 * vdata.lumi_weights(quad, luminosity)])
-    best = None
-    for feature in sm.features.columns:
-        area = stats.auc(sm.features[feature], w_sm,
-                         np.concatenate([lin.features[feature], quad.features[feature]]), w_bsm)
+    best, undefined = None, {}
+    for feature in samples.sm.features.columns:
+        values = [sample.features[feature].to_numpy(np.float64) for sample in samples]
+        try:
+            area = stats.auc(*_components(values, samples, luminosity).sm_vs_bsm(c))
+        except stats.SignedWeightsError as error:
+            undefined[feature] = str(error)
+            continue
         for direction, value in ((1, area), (-1, 1 - area)):
             if best is None or value > best[0]:
                 best = (value, feature, direction)
+    if best is None:
+        raise ValueError(f"{samples.operator}: no variable has a defined AUC: {undefined}")
     return best[1], best[2]
 
 
@@ -353,8 +403,10 @@ def sensitivity(choose: stats.ComponentScores, report: stats.ComponentScores, *,
     """The binned-fit interval of a score: binning chosen on ``choose``, yields of ``report``.
 
     Returns:
-        ``{"lo", "hi", "falls_back", "bins", "binning"}``; where no binning satisfies
-        :func:`vaednn.stats.fit_binning`, the bounds are NaN and ``binning`` says why.
+        ``{"lo", "hi", "falls_back", "bins", "binning"}``; the bounds are NaN only with the
+        reason in ``binning``: no binning satisfies :func:`vaednn.stats.fit_binning` on
+        ``choose``, or a bin of ``report`` has no SM yield (no Asimov data); ``binning`` is
+        empty otherwise.
     """
     try:
         edges = stats.fit_binning(choose)
@@ -362,6 +414,12 @@ def sensitivity(choose: stats.ComponentScores, report: stats.ComponentScores, *,
         return {"lo": np.nan, "hi": np.nan, "falls_back": False, "bins": 0,
                 "binning": str(error)}
     background, lin, quad, _ = report.histogram(edges)
+    empty = np.flatnonzero(background <= 0)
+    if len(empty):
+        i = int(empty[0])
+        return {"lo": np.nan, "hi": np.nan, "falls_back": False, "bins": len(edges) - 1,
+                "binning": f"bin ({edges[i]:.4g}, {edges[i + 1]:.4g}] chosen on validation has "
+                           f"SM yield {background[i]:.4g} <= 0 on the reported events"}
     scan = stats.profile_scan(background, lin, quad,
                               background_uncertainty=background_uncertainty, cl=cl)
     return {"lo": scan.interval.lo, "hi": scan.interval.hi, "falls_back": scan.falls_back,
@@ -381,7 +439,9 @@ def metrics(choose: stats.ComponentScores, report: stats.ComponentScores, *, c: 
             ``systematic`` background normalisation uncertainty).
 
     Returns:
-        A dict: ``AUC``; ``best_cut`` (the cut of largest S/sqrt(B) on ``choose`` among
+        A dict: ``AUC`` (SM against ``|c LIN + c^2 QUAD|`` per event,
+        :meth:`vaednn.stats.ComponentScores.sm_vs_bsm`; NaN with the reason in
+        ``no_AUC_because`` where negative SM weights leave it undefined); ``best_cut`` (the cut of largest S/sqrt(B) on ``choose`` among
         those keeping at least :data:`MIN_BACKGROUND` SM events),
         ``best_sigma`` and ``sigma_error`` (at that cut on ``report``); ``c_minus``,
         ``c_plus`` (:func:`vaednn.stats.held_out_coefficient` of each sign) and
@@ -389,13 +449,17 @@ def metrics(choose: stats.ComponentScores, report: stats.ComponentScores, *, c: 
         ``c_hi_95_syst``, ``falls_back`` and ``falls_back_syst`` (q drops below the
         threshold again outside the interval), ``bins`` and ``binning`` (why a fit failed).
     """
-    area = stats.auc(*report.sm_vs_bsm(c))
+    try:
+        area, no_auc = stats.auc(*report.sm_vs_bsm(c)), ""
+    except stats.SignedWeightsError as error:
+        area, no_auc = np.nan, str(error)
     best = stats.best_cut(c, choose, min_background=MIN_BACKGROUND)
     sigma, error = stats.significance_error([best.cut], c, report)
     c_plus, _ = stats.held_out_coefficient(choose, report, sign=1, min_background=MIN_BACKGROUND)
     c_minus, _ = stats.held_out_coefficient(choose, report, sign=-1,
                                             min_background=MIN_BACKGROUND)
-    row = {"AUC": area, "best_sigma": float(sigma[0]), "best_cut": best.cut,
+    row = {"AUC": area, "no_AUC_because": no_auc, "best_sigma": float(sigma[0]),
+           "best_cut": best.cut,
            "sigma_error": float(error[0]), "c_minus": c_minus, "c_plus": c_plus,
            "min_abs_c": min(-c_minus, c_plus)}
     if intervals:
@@ -452,7 +516,10 @@ def compare(scorers: Mapping, data: EvaluationData, *, c: float = 1.0, operators
         references: add the rows ``"counting"`` (no selection), ``"single variable"`` (the
             raw variable of largest AUC on validation, :func:`best_variable`), ``"mjj fit"``
             (the published analysis' variable) and ``"BDT (supervised)"`` (:func:`train_bdt`
-            on the training split: the upper bound of a supervised search).
+            on the training split: the upper bound of a supervised search); for
+            ``same_events`` samples also ``"ratio regression (SALLY)"``
+            (:func:`train_ratio_regression`), the upper bound that keeps the sign of the
+            interference.
         intervals: compute the binned-fit intervals (see :func:`metrics`).
         choose_on: ``"validation"``: choices on validation, numbers from test;
             ``"test"``: the seed's procedure, both on test (optimistic).
@@ -489,7 +556,7 @@ def compare(scorers: Mapping, data: EvaluationData, *, c: float = 1.0, operators
                     sm = cache[key] = score(scorer, samples.sm)
                 else:
                     sm = cache[key]
-                values = [sm, score(scorer, samples.lin), score(scorer, samples.quad)]
+                values = _score_components(scorer, samples, sm)
             out.append(_components(values, samples, data.luminosity))
         validation, test = out
         return (test if choose_on == "test" else validation), test
@@ -510,7 +577,8 @@ def compare(scorers: Mapping, data: EvaluationData, *, c: float = 1.0, operators
 
 
 #: The reference rows :func:`compare` adds.
-REFERENCES = frozenset({"counting", "single variable", "mjj fit", "BDT (supervised)"})
+REFERENCES = frozenset({"counting", "single variable", "mjj fit", "BDT (supervised)",
+                        "ratio regression (SALLY)"})
 
 
 def _references(data: EvaluationData, op: str, c: float, choose_on: str, seed: int) -> dict:
@@ -529,6 +597,14 @@ def _references(data: EvaluationData, op: str, c: float, choose_on: str, seed: i
     if "mjj" in data.test[op].sm.features.columns:
         references["mjj fit"] = (feature_scorer("mjj"), "mjj")
     references["BDT (supervised)"] = (bdt_scorer, "P(BSM)")
+    if data.train[op].same_events:
+        regression = train_ratio_regression(data.train[op], luminosity=data.luminosity,
+                                            seed=seed)
+
+        def ratio_scorer(features):
+            return regression.predict(features.to_numpy(np.float64))
+
+        references["ratio regression (SALLY)"] = (ratio_scorer, "LIN/SM")
     return references
 
 
@@ -569,7 +645,8 @@ EACH_OPERATOR = "each operator"
 #: ``"SM"`` (SM events alone), ``"none"`` (nothing trained), or :data:`EACH_OPERATOR`.
 TRAINED_ON = {
     "counting": "none", "single variable": "none", "mjj fit": "none",
-    "BDT (supervised)": EACH_OPERATOR, "VAE": "SM", "VAE+DNN": EACH_OPERATOR,
+    "BDT (supervised)": EACH_OPERATOR, "ratio regression (SALLY)": EACH_OPERATOR,
+    "VAE": "SM", "VAE+DNN": EACH_OPERATOR,
     "IsolationForest (unsupervised)": "SM",
 }
 
@@ -645,7 +722,8 @@ def interval_table(scorers: Mapping, data: EvaluationData, *, cl: float = PUBLIS
 
     Returns:
         One row per operator, model and ``systematic`` (0 or the given value): ``lo``,
-        ``hi``, ``falls_back``, and the published ``published_lo``, ``published_hi`` (NaN
+        ``hi``, ``falls_back``, ``no_fit_because`` (why the bounds are NaN; empty where
+        they are not), and the published ``published_lo``, ``published_hi`` (NaN
         for an operator without a published interval).
     """
     operators = data.operators if operators is None else tuple(operators)
@@ -667,5 +745,6 @@ def interval_table(scorers: Mapping, data: EvaluationData, *, cl: float = PUBLIS
                 fit = sensitivity(choose, report, background_uncertainty=delta, cl=cl)
                 rows.append({"operator": op, "model": name, "systematic": delta,
                              "lo": fit["lo"], "hi": fit["hi"], "falls_back": fit["falls_back"],
+                             "no_fit_because": fit["binning"],
                              "published_lo": published[0], "published_hi": published[1]})
     return pd.DataFrame(rows)

@@ -231,8 +231,9 @@ def _auc(value: float, spread: float) -> str:
 def readme_table(table: pd.DataFrame) -> pd.DataFrame:
     """The results table as the README shows it: each interval as ``[lo, hi]``, a bound
     beyond |c| = 1 marked †, the AUC as ``mean ± spread`` over seeds where the row has a
-    spread (``AUC_std``; ``n_seeds`` shown next to it); tables without interval columns
-    pass through unchanged."""
+    spread (``AUC_std``; ``n_seeds`` shown next to it), and where a fit gave no bounds a
+    column ``no fit because`` with the reason (the ``binning`` column); tables without
+    interval columns pass through unchanged."""
     if not all(column in table for bounds in _INTERVALS.values() for column in bounds):
         return table
     shown = table[[c for c in ("operator", "model", "AUC", "n_seeds", "score") if c in table]].copy()
@@ -240,6 +241,9 @@ def readme_table(table: pd.DataFrame) -> pd.DataFrame:
         shown["AUC"] = [_auc(a, s) for a, s in zip(table["AUC"], table["AUC_std"])]
     for name, (lo, hi) in _INTERVALS.items():
         shown[name] = [f"[{_bound(a)}, {_bound(b)}]" for a, b in zip(table[lo], table[hi])]
+    reasons = table["binning"].fillna("").astype(str) if "binning" in table else None
+    if reasons is not None and (reasons != "").any():
+        shown["no fit because"] = reasons
     return shown
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "significance_error", "BestCut", "best_cut", "max_significance", "min_coefficient",
     "held_out_coefficient", "asimov_significance", "Interval", "ProfileScan", "profile_scan",
     "likelihood_interval", "BinningError", "fit_binning", "MIN_BIN_BACKGROUND", "MAX_BINS",
+    "SignedWeightsError", "PERFECT_SQUARE_RTOL",
 ]
 
 #: The seed's sensitivity criterion: a Wilson coefficient is "seen" when max sigma >= 3.
@@ -58,6 +59,10 @@ class ComponentScores:
         norms: ``(norm_sm, norm_lin, norm_quad)``, each sample's yield per unit generator
             weight (only :func:`significance_error` with ``variance="poisson"`` reads them;
             None where unknown).
+        same_events: True when SM, LIN and QUAD are three weight columns of ONE event set
+            (a reweighted sample, :attr:`vaednn.data.OperatorSamples.same_events`): the three
+            score arrays are then one array (checked), an event's deviation from the SM is
+            ``c w_lin + c^2 w_quad``, and Monte Carlo errors are correlated.
     """
 
     sm: np.ndarray
@@ -67,6 +72,7 @@ class ComponentScores:
     quad: np.ndarray
     w_quad: np.ndarray
     norms: tuple[float, float, float] | None = None
+    same_events: bool = False
 
     def __post_init__(self):
         for name in ("sm", "lin", "quad"):
@@ -80,6 +86,11 @@ class ComponentScores:
                 if not (np.isfinite(norm) and norm > 0):
                     raise ValueError(f"{label} must be a positive number, got {norm}")
             object.__setattr__(self, "norms", norms)
+        if self.same_events and not (np.array_equal(self.sm, self.lin)
+                                     and np.array_equal(self.sm, self.quad)):
+            raise ValueError("same_events: SM, LIN and QUAD must be the scores of the same "
+                             f"events in the same order, got {len(self.sm)}, {len(self.lin)} "
+                             f"and {len(self.quad)} scores that differ")
 
     @property
     def arrays(self) -> tuple:
@@ -87,16 +98,33 @@ class ComponentScores:
         return self.sm, self.w_sm, self.lin, self.w_lin, self.quad, self.w_quad
 
     def sm_vs_bsm(self, c: float = 1.0) -> tuple:
-        """``(score_sm, w_sm, score_bsm, w_bsm)`` with BSM = LIN x c + QUAD x c^2."""
+        """``(score_sm, w_sm, score_bsm, w_bsm)``: the SM against the BSM deviation at ``c``.
+
+        The BSM "events" of a ROC or AUC are the magnitude of each event's deviation from
+        the SM, ``|c w_lin + c^2 w_quad|``: for :attr:`same_events` one weight per event
+        (interference and square net out within the event), for independent samples
+        ``|c w_lin|`` per LIN event and ``c^2 w_quad`` per QUAD event. A signed mixture
+        (interference that changes sign, or is net negative after cuts) has no distribution
+        to compare with the SM; the magnitude is where the EFT changes the SM, whatever the
+        sign, as the component ROCs already use ``|LIN|``. Where every deviation is ``>= 0``
+        this is the signed mixture itself, so the AUC is unchanged there.
+
+        >>> s = ComponentScores([0.0, 1.0], [1.0, 1.0], [0.0, 1.0], [-2.0, 1.0],
+        ...                     [0.0, 1.0], [1.0, 1.0], same_events=True)
+        >>> s.sm_vs_bsm(1.0)[3].tolist()  # -2 + 1 and 1 + 1
+        [1.0, 2.0]
+        """
+        if self.same_events:
+            return self.sm, self.w_sm, self.sm, np.abs(c * self.w_lin + c**2 * self.w_quad)
         return (self.sm, self.w_sm, np.concatenate([self.lin, self.quad]),
-                np.concatenate([c * self.w_lin, c**2 * self.w_quad]))
+                np.abs(np.concatenate([c * self.w_lin, c**2 * self.w_quad])))
 
     def scaled(self, factor: float) -> ComponentScores:
         """The same events with every yield (and normalisation) times ``factor``: another
         luminosity."""
         norms = None if self.norms is None else tuple(factor * n for n in self.norms)
         return ComponentScores(self.sm, factor * self.w_sm, self.lin, factor * self.w_lin,
-                               self.quad, factor * self.w_quad, norms)
+                               self.quad, factor * self.w_quad, norms, self.same_events)
 
     def histogram(self, edges) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per-bin ``(SM, LIN, QUAD, sqrt(sum w_SM^2))`` of the scores in ``edges``.
@@ -181,17 +209,51 @@ def all_cuts(*scores) -> np.ndarray:
 
 # --------------------------------------------------------------------------- ROC / AUC
 
+class SignedWeightsError(ValueError):
+    """A ROC or AUC asked of weights for which it has no meaning; the message says which."""
+
+
+def _roc_events(score_sm, w_sm, score_bsm, w_bsm):
+    """Validated events of a ROC: SM signed with a positive total, BSM non-negative.
+
+    SM weights may be negative (NLO samples), as long as the negative ones sum to at most
+    the net SM yield: then every SM efficiency is in [-1, 2] (a tail can hold at most all
+    positive or all negative weights). BSM weights must be ``>= 0``: pass the magnitude of
+    the deviation (:meth:`ComponentScores.sm_vs_bsm`).
+    """
+    score_sm, w_sm = _events(score_sm, w_sm, "SM")
+    score_bsm, w_bsm = _events(score_bsm, w_bsm, "BSM")
+    if w_sm.sum() <= 0:
+        raise SignedWeightsError(f"SM: weights sum to {w_sm.sum():.4g}, efficiency undefined "
+                                 "(the SM total must be > 0)")
+    negative = -w_sm[w_sm < 0].sum()
+    if negative > w_sm.sum():
+        raise SignedWeightsError(
+            f"SM: negative weights sum to {-negative:.4g}, more than the net SM yield "
+            f"{w_sm.sum():.4g}: SM efficiencies could leave [-1, 2]")
+    if (w_bsm < 0).any():
+        raise SignedWeightsError(
+            f"BSM: {int((w_bsm < 0).sum())} negative weights (smallest {w_bsm.min():.4g}); a "
+            "ROC needs the magnitude of each event's deviation from the SM, see "
+            "ComponentScores.sm_vs_bsm")
+    if w_bsm.sum() == 0:
+        raise SignedWeightsError("BSM: weights sum to zero, efficiency undefined")
+    return score_sm, w_sm, score_bsm, w_bsm
+
+
 def roc(score_sm, w_sm, score_bsm, w_bsm, cuts=None):
     """Weighted ROC curve: the SM and BSM efficiencies of the cut ``score > cut``.
 
     The efficiency of a sample is the sum of the weights of its events above the cut over
-    the sum of all its weights (the seed's ``lossCutROC`` definition), so with negative
-    weights it can leave [0, 1] and need not be monotone.
+    the sum of all its weights (the seed's ``lossCutROC`` definition). BSM weights are
+    magnitudes (``>= 0``; :meth:`ComponentScores.sm_vs_bsm` gives ``|c LIN + c^2 QUAD|``), so
+    the BSM efficiency runs monotonically over [0, 1]. SM weights may be signed (NLO) with a
+    positive total and negative weights summing to at most that total: the SM efficiency then
+    stays in [-1, 2] but need not be monotone.
 
     Args:
         score_sm, w_sm: scores and weights of the SM events.
-        score_bsm, w_bsm: scores and weights of the BSM events (e.g. LIN and QUAD
-            concatenated, weighted ``c * w_lin`` and ``c**2 * w_quad``).
+        score_bsm, w_bsm: scores and non-negative weights of the BSM events.
         cuts: where to evaluate; default :func:`all_cuts` of both samples, so the curve
             runs from (1, 1) at ``-inf`` to (0, 0) at the highest score.
 
@@ -199,20 +261,19 @@ def roc(score_sm, w_sm, score_bsm, w_bsm, cuts=None):
         ``(eff_sm, eff_bsm, cuts)``, arrays of the shape of ``cuts``.
 
     Raises:
-        ValueError: bad arrays, or a sample whose weights sum to zero.
+        SignedWeightsError: negative BSM weights, a BSM total of zero, an SM total ``<= 0``,
+            or negative SM weights beyond the net SM yield.
+        ValueError: bad arrays.
 
     >>> eff_sm, eff_bsm, cuts = roc([1, 2], [1, 1], [2, 3], [1, 3])
     >>> cuts.tolist(), eff_sm.tolist(), eff_bsm.tolist()
     ([-inf, 1.0, 2.0, 3.0], [1.0, 0.5, 0.0, 0.0], [1.0, 1.0, 0.75, 0.0])
     """
-    score_sm, w_sm = _events(score_sm, w_sm, "SM")
-    score_bsm, w_bsm = _events(score_bsm, w_bsm, "BSM")
+    score_sm, w_sm, score_bsm, w_bsm = _roc_events(score_sm, w_sm, score_bsm, w_bsm)
     cuts = all_cuts(score_sm, score_bsm) if cuts is None else _cuts(cuts)
     effs = []
-    for name, scores, weights in (("SM", score_sm, w_sm), ("BSM", score_bsm, w_bsm)):
+    for scores, weights in ((score_sm, w_sm), (score_bsm, w_bsm)):
         tail = _Tail(scores, weights)
-        if tail.total == 0:
-            raise ValueError(f"{name}: weights sum to zero, efficiency undefined")
         effs.append(tail.above(cuts) / tail.total)
     return effs[0], effs[1], cuts
 
@@ -227,28 +288,36 @@ def auc(score_sm, w_sm, score_bsm, w_bsm) -> float:
 
     with i over BSM events, j over SM events and W the sums of weights. This equals the
     trapezoidal area under :func:`roc` with its default cuts and scikit-learn's
-    ``roc_auc_score(..., sample_weight=...)`` when every weight is positive. With negative
-    weights (which scikit-learn refuses) the same formula is used: each event counts with its
-    signed weight, exactly as it does in the yields, so the AUC can leave [0, 1] in
-    pathological samples. ``auc`` of ``-score`` is exactly ``1 - auc`` of ``score``.
+    ``roc_auc_score(..., sample_weight=...)`` when every weight is positive.
+    ``auc`` of ``-score`` is exactly ``1 - auc`` of ``score``.
+
+    Signed weights: the BSM weights must be magnitudes (``>= 0``), for an operator the
+    magnitude of each event's deviation from the SM, ``|c LIN + c^2 QUAD|``
+    (:meth:`ComponentScores.sm_vs_bsm`); that is the AUC the comparison tables report. SM
+    weights may be signed as in :func:`roc`; the AUC is then an average of BSM tail
+    probabilities with signed SM weights, and where negative SM weights push it outside
+    [0, 1] it has no meaning and is refused.
 
     Raises:
-        ValueError: bad arrays, or a sample whose weights sum to zero.
+        SignedWeightsError: as :func:`roc`, or an AUC outside [0, 1] from negative SM
+            weights.
+        ValueError: bad arrays.
 
     >>> auc([1, 2], [1, 1], [2, 3], [1, 3])  # pairs: (2,1) 1, (2,2) 1/2, 3 beats both
     0.9375
     """
-    score_sm, w_sm = _events(score_sm, w_sm, "SM")
-    score_bsm, w_bsm = _events(score_bsm, w_bsm, "BSM")
-    for name, weights in (("SM", w_sm), ("BSM", w_bsm)):
-        if weights.sum() == 0:
-            raise ValueError(f"{name}: weights sum to zero, AUC undefined")
+    score_sm, w_sm, score_bsm, w_bsm = _roc_events(score_sm, w_sm, score_bsm, w_bsm)
     values, index = np.unique(np.concatenate([score_sm, score_bsm]), return_inverse=True)
     per_value_sm = np.bincount(index[: len(score_sm)], weights=w_sm, minlength=len(values))
     per_value_bsm = np.bincount(index[len(score_sm):], weights=w_bsm, minlength=len(values))
     sm_below = np.cumsum(per_value_sm) - per_value_sm
     pairs = np.sum(per_value_bsm * (sm_below + 0.5 * per_value_sm))
-    return float(pairs / (w_sm.sum() * w_bsm.sum()))
+    area = float(pairs / (w_sm.sum() * w_bsm.sum()))
+    # Round-off of the sums may step a hair outside [0, 1]; anything more is the SM weights.
+    if not -1e-12 <= area <= 1 + 1e-12:
+        raise SignedWeightsError(f"SM: negative weights make the AUC {area:.4g}, outside "
+                                 "[0, 1]: no meaning as a probability")
+    return min(max(area, 0.0), 1.0)
 
 
 # --------------------------------------------------------------------------- significance
@@ -341,6 +410,19 @@ def significance_error(cuts, c, scores: ComponentScores, min_background=None,
     instead of ``n+ + n-``. Hence ``"sumw2"`` by default; ``"poisson"`` reproduces the
     seed's numbers on its unit-weight samples.
 
+    Same events (``scores.same_events``, a reweighted sample): S and B are sums over the
+    same events, so their errors are correlated. Per event ``s_i = c w_L,i + c^2 w_Q,i``
+    and ``b_i = w_B,i``; with ``"sumw2"`` ::
+
+        var(S) = sum s_i^2,   var(B) = sum b_i^2,   cov(S, B) = sum s_i b_i
+        err^2 = var(S) / B + S^2 var(B) / (4 B^3) - S cov(S, B) / B^2
+
+    (the last term is ``2 (d sigma/dS)(d sigma/dB) cov``; it vanishes for independent
+    samples). The independent formula would instead add ``c^2 sum w_L^2 + c^4 sum w_Q^2``,
+    which counts the LIN and QUAD weights of one event as two fluctuations and drops the
+    cross term ``2 c^3 sum w_L w_Q`` and the covariance with B. ``"poisson"`` (a count per
+    independent sample) is refused for same events.
+
     The seed's conventions of :func:`significance` hold: where ``B <= 0``, sigma = 0
     by convention and its error is NaN (a convention has no statistical error);
     ``min_background`` excludes cuts as there (sigma and error NaN).
@@ -364,6 +446,9 @@ def significance_error(cuts, c, scores: ComponentScores, min_background=None,
     """
     if variance not in VARIANCES:
         raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
+    if variance == "poisson" and scores.same_events:
+        raise ValueError("significance_error: variance='poisson' counts independent "
+                         "unit-weight samples; same_events scores need variance='sumw2'")
     if variance == "poisson" and scores.norms is None:
         raise ValueError("significance_error needs the scores' norms (yield per generator "
                          "weight) for variance='poisson'")
@@ -376,12 +461,22 @@ def significance_error(cuts, c, scores: ComponentScores, min_background=None,
         norm_sm, norm_lin, norm_quad = scores.norms
         var_signal = c**2 * norm_lin * np.abs(lin) + c**4 * norm_quad * np.abs(quad)
         var_background = norm_sm * np.abs(background)
+    elif scores.same_events:
+        per_event = c * scores.w_lin + c**2 * scores.w_quad
+        var_signal = _Tail(scores.sm, per_event**2).above(cuts)
+        covariance = _Tail(scores.sm, per_event * scores.w_sm).above(cuts)
+        var_background = yields.sm.above(cuts, 2)
     else:
         var_signal = c**2 * yields.lin.above(cuts, 2) + c**4 * yields.quad.above(cuts, 2)
         var_background = yields.sm.above(cuts, 2)
+    if not scores.same_events:
+        covariance = np.zeros_like(signal)
     empty = background <= 0
     safe_b = np.where(empty, 1.0, background)
-    error = np.sqrt(var_signal / safe_b + signal**2 * var_background / (4 * safe_b**3))
+    # Round-off can leave the variance of a perfectly correlated S and B a hair below 0.
+    variance_sigma = np.maximum(var_signal / safe_b + signal**2 * var_background / (4 * safe_b**3)
+                                - signal * covariance / safe_b**2, 0.0)
+    error = np.sqrt(variance_sigma)
     error = np.where(empty, np.nan, error)
     _, kept_b, sigma = _sigma(c, background, lin, quad, min_background)
     if min_background is not None:
@@ -423,9 +518,10 @@ def best_cut(c, scores: ComponentScores, min_background=None) -> BestCut:
     yields = _Yields(scores)
     cuts = yields.all_cuts()
     signal, background, sigma = _sigma(c, *yields.at(cuts), min_background)
-    if np.isnan(sigma).all():
+    defined = np.isfinite(sigma)
+    if not defined.any():
         raise ValueError(f"no cut leaves a background >= min_background={min_background}")
-    i = int(np.nanargmax(sigma))
+    i = int(np.argmax(np.where(defined, sigma, -np.inf)))
     return BestCut(float(cuts[i]), float(sigma[i]), float(signal[i]), float(background[i]))
 
 
@@ -879,6 +975,11 @@ def likelihood_interval(background, lin, quad, *, background_uncertainty: float 
 MIN_BIN_BACKGROUND = 5.0
 #: Most bins of a fit.
 MAX_BINS = 10
+#: Relative tolerance of the positivity condition ``LIN^2 <= 4 SM QUAD`` of a fit bin: an
+#: operator that rescales a coupling has ``w(c) = w_SM (1 + k c)^2`` per event, so every bin
+#: has ``LIN^2 = 4 SM QUAD`` exactly, and the sums' round-off (~1e-15 relative) must not
+#: turn that valid perfect square into a refused bin.
+PERFECT_SQUARE_RTOL = 1e-9
 
 
 class BinningError(ValueError):
@@ -886,8 +987,9 @@ class BinningError(ValueError):
 
 
 def _bin_ok(b, lin, quad, min_background):
-    # A bin without LIN keeps nu = b + c^2 QUAD > 0 for every c whenever QUAD >= 0.
-    return b >= min_background and (lin**2 < 4 * b * quad or (lin == 0 and quad >= 0))
+    # LIN^2 <= 4 SM QUAD (and QUAD >= 0) is nu = b + c LIN + c^2 QUAD >= 0 for every c; at
+    # equality nu = b (1 + k c)^2 touches 0 at one c, where the SM-only data exclude it.
+    return b >= min_background and quad >= 0 and lin**2 <= 4 * b * quad * (1 + PERFECT_SQUARE_RTOL)
 
 
 def fit_binning(scores: ComponentScores, *, max_bins: int = MAX_BINS,
@@ -896,10 +998,13 @@ def fit_binning(scores: ComponentScores, *, max_bins: int = MAX_BINS,
 
     Starts from ``max_bins`` SM-yield quantiles (open outer edges ``-inf``, ``+inf``) and
     merges neighbouring bins, from the lowest score up, until every bin has an expected SM
-    yield ``>= min_background`` and ``LIN^2 < 4 SM QUAD`` (or no LIN): then
-    ``nu = SM + c LIN + c^2 QUAD > 0`` for every c, so the likelihood stays defined. A merged bin that satisfies both
-    keeps satisfying them when merged further (Cauchy-Schwarz), so a leftover top bin is
-    merged downwards until it does.
+    yield ``>= min_background`` and ``LIN^2 <= 4 SM QUAD`` within the relative tolerance
+    :data:`PERFECT_SQUARE_RTOL`: then ``nu = SM + c LIN + c^2 QUAD >= 0`` for every c, so the
+    likelihood stays defined. Equality is the perfect square ``SM (1 + k c)^2`` of an operator
+    that rescales a coupling, valid; a bin where Monte Carlo fluctuations give ``LIN^2 > 4 SM
+    QUAD`` (a negative yield at some c) is merged with its neighbour. A merged bin that
+    satisfies both keeps satisfying them when merged further (Cauchy-Schwarz), so a leftover
+    top bin is merged downwards until it does.
 
     Returns:
         The edges, ``[-inf, ..., +inf]``; bins are ``(low, high]`` (a cut ``score > k``).
@@ -942,6 +1047,6 @@ def fit_binning(scores: ComponentScores, *, max_bins: int = MAX_BINS,
             raise BinningError(
                 f"bin ({kept[-2]:.4g}, {kept[-1]:.4g}] (every event): SM yield {b[-1]:.4g} "
                 f"(need >= {min_background:g}) and LIN^2 = {lin[-1] ** 2:.4g} vs 4 SM QUAD = "
-                f"{4 * b[-1] * quad[-1]:.4g} (need LIN^2 < 4 SM QUAD): no binning keeps the "
+                f"{4 * b[-1] * quad[-1]:.4g} (need LIN^2 <= 4 SM QUAD): no binning keeps the "
                 "expected yield positive for every c")
         del kept[-2]
