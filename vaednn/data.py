@@ -40,7 +40,7 @@ import awkward as ak
 
 from vaednn import expressions
 from vaednn.expressions import ExpressionError
-from vaednn.files import atomic_path
+from vaednn.files import atomic_path, check_writable
 
 FEATURES = (
     "deltaetajj", "deltaphijj", "etaj1", "etaj2", "etal1", "etal2", "met",
@@ -1202,8 +1202,10 @@ def write_scores(path, sample: Sample, scores: dict, overwrite: bool = False,
 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is False.
-        ValueError: an unknown suffix, a sample without entry numbers (built from a frame),
-            a score of the wrong length, a bad or reserved score name, no scores.
+        ValueError: ``path`` is the sample's input file (refused also with ``overwrite``);
+            an unknown suffix, a sample without entry numbers (built from a frame), a score
+            of the wrong length or with NaN or infinite values, a bad or reserved score
+            name, no scores.
     """
     path = Path(path)
     if path.suffix not in {".root", ".parquet"}:
@@ -1227,11 +1229,15 @@ def write_scores(path, sample: Sample, scores: dict, overwrite: bool = False,
         if len(values) != len(sample):
             raise ValueError(f"{path}: score {name!r} has {len(values)} values for the "
                              f"{len(sample)} events of {sample.name}")
+        bad = int((~np.isfinite(values)).sum())
+        if bad:
+            raise ValueError(f"{path}: score {name!r} has {bad} NaN or infinite value(s) of "
+                             f"{len(sample)}; NaN in the output marks events not scored, so "
+                             "these would read as outside the selection")
         column = np.full(sample.tree_entries, np.nan)
         column[sample.entries] = values
         columns[name] = column
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: exists; pass overwrite=True (--force) to replace it")
+    check_writable(path, overwrite, inputs=[sample.path])
     if path.suffix == ".parquet":
         from vaednn.extras import require
 
