@@ -265,8 +265,8 @@ class Detector(BaseEstimator):
         Raises:
             FileExistsError: ``path`` exists and ``overwrite`` is False.
         """
-        self._check_fitted("save")
         check_writable(path, overwrite)
+        self._check_fitted("save")
         state = {
             "params": self.get_params(),
             "score_config": self.score_.get_config() if self._is_vae() else {},
@@ -314,16 +314,16 @@ class Detector(BaseEstimator):
             except (zipfile.BadZipFile, EOFError, ValueError, OSError) as error:
                 raise ValueError(f"{path}: the detector file is truncated or corrupt "
                                  f"({type(error).__name__}: {error})") from None
+            threshold = state.get("threshold")
+            if isinstance(threshold, bool) or not isinstance(threshold, int | float) \
+                    or not np.isfinite(threshold):
+                raise ValueError(f"{path}: threshold = {threshold!r} in {_ARCHIVE_STATE}; it "
+                                 "must be a finite number (NaN would flag nothing)")
             try:
                 model = load_model(extracted)
             except ValueError as error:
                 raise ValueError(f"{path}: its model {_ARCHIVE_MODEL} cannot be loaded: "
                                  f"{error}") from None
-        threshold = state.get("threshold")
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float) \
-                or not np.isfinite(threshold):
-            raise ValueError(f"{path}: threshold = {threshold!r} in {_ARCHIVE_STATE}; it must be "
-                             "a finite number (NaN would flag nothing)")
         detector = cls(**state["params"])
         detector._check_parameters()
         detector.model_ = model
