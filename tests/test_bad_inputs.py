@@ -1,10 +1,13 @@
-"""Bad inputs and faults, as a hostile but fair user would try them (issue 12).
+"""Bad inputs and faults, as a hostile but fair user would try them (issues 12 and 21).
 
 Each row of :data:`CASES` builds one bad input in a fresh folder and names the error type
 and the words its message must contain; the tests after the table check the data that
 comes back where the input is fine but easy to misread, and the command line.
 """
 
+import io
+import json
+import zipfile
 from pathlib import Path
 
 import awkward as ak
@@ -13,7 +16,8 @@ import pandas as pd
 import pytest
 import uproot
 
-from vaednn import cli, data, files, reproduce, scan, simulate, workflow
+import vaednn
+from vaednn import cli, data, files, reproduce, scan, simulate, stats, workflow
 from vaednn.data import FEATURES, NtupleError
 from vaednn.expressions import ExpressionError
 
@@ -117,6 +121,46 @@ def keras_file(make_file):
         make_file(path)
         return files.load_model(path)
     return make
+
+
+def frame_of(content=None):
+    return pd.DataFrame(columns() if content is None else content)
+
+
+def written_scores(tmp, target=None, scores=None):
+    """write_scores of a sample read from an ntuple, to ``target`` (default: a new file)."""
+    path = ntuple(tmp)
+    sample = data.read_ntuple(path)
+    scores = np.ones(len(sample)) if scores is None else scores
+    return data.write_scores(target or tmp / "scores.root", sample, {"reco": scores},
+                             overwrite=True)
+
+
+def detector_file(threshold=0.5, model=b"not a zip"):
+    """A detector archive as Detector.save lays it out, with the given threshold and model."""
+    def make(tmp):
+        path = tmp / "detector.zip"
+        scores = io.BytesIO()
+        np.save(scores, np.zeros(3))
+        state = {"params": vaednn.Detector().get_params(), "score_config": {},
+                 "threshold": threshold, "n_features_in": 14, "feature_names_in": None}
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("model.keras", model)
+            archive.writestr("detector.json", json.dumps(state))
+            archive.writestr("decision_scores.npy", scores.getvalue())
+        return vaednn.Detector.load(path)
+    return make
+
+
+def symlink_loop(tmp):
+    (tmp / "a.root").symlink_to(tmp / "b.root")
+    (tmp / "b.root").symlink_to(tmp / "a.root")
+    return data.read_ntuple(tmp / "a.root", tree="SSWW_SM")
+
+
+def under_a_file(tmp):
+    (tmp / "plain").write_text("x")
+    return simulate.write_ntuples(tmp / "plain" / "out", operators=(), n_events=5)
 
 
 def scan_config(text=None, directory=False):
@@ -249,6 +293,72 @@ CASES = [
      ["test_fraction"]),
     ("smear negative", lambda t: data.smear(pd.DataFrame({"x": [1.0]}), -0.1), ValueError,
      ["smearing scale must be >= 0"]),
+    # issue 21, item 1 and 2: one rule for every writer; an input is never replaced
+    ("scores over their own input", lambda t: written_scores(t, target=t / "ntuple_SSWW_SM.root"),
+     ValueError, ["ntuple_SSWW_SM.root", "is an input", "even with --force"]),
+    ("detector over existing", lambda t: (t / "d.zip").write_text("mine") and
+     vaednn.Detector().save(t / "d.zip"), FileExistsError, ["d.zip", "overwrite=True"]),
+    # item 3: an index picks an element of each event's list, never an event
+    ("index on a flat branch", read(branches={"met": "met[0]"}), ExpressionError,
+     ["'met[0]'", "[0] on the event axis", "'met[:, 0]'"]),
+    ("index on the weight", read(weight="w[0]"), ExpressionError,
+     ["'w' = 'w[0]'", "event axis"]),
+    ("list index on a flat branch", read(branches={"met": "met[:, 0]"}), NtupleError,
+     ["'met' is one value per event, not a list", "[:, 0]"]),
+    ("event index on a jagged branch", read_jets(branches={"ptj1": "Jet_pt[0]"}),
+     ExpressionError, ["'Jet_pt[0]'", "'Jet_pt[:, 0]'"]),
+    # item 4: frames refuse what files refuse (the same values through all four entry
+    # points are in test_one_validation_path_for_files_frames_parquet_and_maps)
+    ("frame xsec negative", lambda t: data.Sample.from_frame(frame_of(), "w", -0.004, 10.0),
+     NtupleError, ["frame", "opposite signs"]),
+    ("frame xsec zero", lambda t: data.Sample.from_frame(frame_of(), "w", 0.0, 10.0),
+     NtupleError, ["xsec = 0.0", "non-zero"]),
+    ("frame cut not a condition", lambda t: data.Sample.from_frame(
+        frame_of(), "w", 0.004, 10.0, cuts="ptj1 - 30"), ExpressionError, ["not a condition"]),
+    # item 6
+    ("background width 1000", lambda t: stats.likelihood_interval(
+        [100.0], [10.0], [0.0], background_uncertainty=1000), ValueError,
+     ["background_uncertainty = 1000", "unconstrained", "0.1 for 10%"]),
+    # item 7
+    ("TOML xsec = true", sample_map(GOOD_MAP + "xsec = true\nsumw = 1.0\n"), NtupleError,
+     ["map.toml", "sm: xsec = True", "not a number"]),
+    ("NaN score", lambda t: written_scores(t, scores=np.full(N, np.nan)), ValueError,
+     ["score 'reco' has", "NaN", "not scored"]),
+    ("detector threshold NaN", detector_file(threshold="nan"), ValueError,
+     ["detector.zip", "threshold = 'nan'", "finite number"]),
+    # item 8: constant parts are folded in float64 and refused if they overflow
+    ("constant overflow", read(branches={"met": "met + 0*9**9**9"}), ExpressionError,
+     ["'met + 0*9**9**9'", "overflows"]),
+    ("constant division by zero", read(cuts="ptj1 > 1/0"), ExpressionError, ["'1 / 0'"]),
+    # item 9
+    ("scan GPUs Ray lacks", lambda t: scan._check_resources(scan.Grid.from_dict(
+        {"models": ["vae"], "resources": {"gpus_per_trial": 1}}), {"CPU": 2.0}), ValueError,
+     ["gpus_per_trial = 1", "0 GPU(s)", "'CPU': 2.0", "no trial could start"]),
+    # unclear errors, each now one line naming the file and the key
+    ("deeply nested expression", read(branches={"met": "-" * 100_000 + "met"}),
+     ExpressionError, ["'met'", "nested this deeply"]),
+    ("map xsec a list", sample_map(GOOD_MAP + "xsec = [1.0]\n"), NtupleError,
+     ["map.toml", "sm: xsec = [1.0]", "not a number"]),
+    ("map xsec a string", sample_map(GOOD_MAP + 'xsec = "abc"\n'), NtupleError,
+     ["map.toml", "sm: xsec = 'abc'", "not a number"]),
+    ("map file a number", sample_map("[sm]\nfile = 5\n"), ValueError,
+     ["map.toml", "sm.file = 5", "string"]),
+    ("map tree a number", sample_map(GOOD_MAP + "tree = 5\n"), ValueError,
+     ["map.toml", "sm.tree = 5", "string"]),
+    ("features only in [sm]", sample_map(GOOD_MAP + 'features = ["mjj", "met"]\n' + OPERATORS),
+     ValueError, ["map.toml", "differ between sm and", "operators.cW.lin", "[defaults]"]),
+    ("scan seeds not integers", scan_config("models: [vae]\nseeds: [\"a\"]\n"), ValueError,
+     ["scan.yaml", "seeds must be integers", "'a'"]),
+    ("output under a file", under_a_file, NotADirectoryError,
+     ["plain is a file, not a folder"]),
+    ("device as ntuple", lambda t: data.read_ntuple("/dev/zero", tree="SSWW_SM"), NtupleError,
+     ["/dev/zero", "not a regular file"]),
+    ("symlink loop", symlink_loop, NtupleError, ["a.root", "cannot be opened", "symbolic links"]),
+    ("detector with a truncated model", detector_file(), ValueError,
+     ["detector.zip", "model.keras cannot be loaded", "truncated or corrupt"]),
+    ("simulate too few LIN events", lambda t: simulate.write_ntuples(
+        t / "new", operators=("cW",), n_events=10, n_bsm=10), ValueError,
+     ["LIN sample of cW", "--bsm-events"]),
 ]
 
 

@@ -128,6 +128,12 @@ def test_save_and_load_give_the_same_detector(fitted, tmp_path):
     (tmp_path / "other.zip").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a detector file"):
         vaednn.Detector.load(tmp_path / "other.zip")
+    stamp = path.stat().st_mtime_ns
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        detector.save(path)
+    assert path.stat().st_mtime_ns == stamp
+    detector.save(path, overwrite=True)
+    assert vaednn.Detector.load(path).threshold_ == detector.threshold_
 
 
 @pytest.mark.parametrize("params, message", [

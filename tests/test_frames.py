@@ -54,7 +54,7 @@ def test_from_frame_refuses_bad_frames(sm, change, message):
 
 
 def test_from_frame_refuses_bad_normalisation_and_empty_selections(sm):
-    with pytest.raises(NtupleError, match="sumw non-zero"):
+    with pytest.raises(NtupleError, match="sumw = 0.0 .*finite and non-zero"):
         Sample.from_frame(as_frame(sm), "w", sm.xsec, 0.0)
     with pytest.raises(NtupleError, match="no event left after the cuts"):
         Sample.from_frame(as_frame(sm), "w", sm.xsec, sm.sumw, cuts="mjj < 0")

@@ -115,10 +115,8 @@ def _score(args) -> int:
                                 features=model.features, log_features=model.log_features)
                for component, operator in wanted]
     paths = score_paths(args.out, [sample.name for sample in samples])
-    existing = [str(p) for p in paths.values() if p.exists()]
-    if existing and not args.force:
-        raise FileExistsError(f"{existing[0]}: exists; pass --force to replace "
-                              f"{'it' if len(existing) == 1 else 'the existing score files'}")
+    for path in paths.values():
+        files.check_writable(path, args.force, inputs=[sample.path for sample in samples])
     for sample in samples:
         losses = models.event_losses(model, sample.features)
         scores = {"reco": losses["reco"], "kl": losses["kl"]}
@@ -141,6 +139,18 @@ def _scan(args) -> int:
                                address=args.address, resume=not args.no_resume,
                                metric=args.metric, retry_failed=args.retry_failed,
                                num_cpus=args.cpus)
+
+
+def _positive_number(text: str) -> float:
+    """An argument that must be a finite number > 0 (a luminosity: -1 or nan gives
+    negative or NaN yields that look like results)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--data", type=Path, default=data.default_data_dir(),
                          help="a directory of ntuples or a sample map (.toml/.yaml)")
     summary.add_argument("--operators", nargs="+", help="default: every operator found")
-    summary.add_argument("--luminosity", type=float, default=data.LUMINOSITY, help="fb^-1")
+    summary.add_argument("--luminosity", type=_positive_number, default=data.LUMINOSITY,
+                         help="fb^-1")
     summary.set_defaults(run=_summary)
 
     rep = commands.add_parser("reproduce", help="run every notebook, write figures/")

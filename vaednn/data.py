@@ -30,6 +30,7 @@ import dataclasses
 import difflib
 import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ import awkward as ak
 
 from vaednn import expressions
 from vaednn.expressions import ExpressionError
-from vaednn.files import atomic_path
+from vaednn.files import atomic_path, check_writable
 
 FEATURES = (
     "deltaetajj", "deltaphijj", "etaj1", "etaj2", "etal1", "etal2", "met",
@@ -128,8 +129,8 @@ class Sample:
             xsec: cross section of the whole sample the rows come from, in pb.
             sumw: sum of generator weights of that whole sample (before any cut).
             name: the sample's name in tables.
-            cuts: a selection on the feature names (pandas ``eval`` syntax), or None for
-                events already selected.
+            cuts: a selection on the feature names, checked and evaluated as
+                :func:`read_ntuple`'s, or None for events already selected.
             features: the columns to keep, in this order.
             log_features: the features that must be > 0 (the models take their log10);
                 default those of ``features`` in :data:`LOG_FEATURES`.
@@ -139,8 +140,10 @@ class Sample:
 
         Raises:
             NtupleError: a missing column, a weight array of the wrong length, NaN or
-                infinite values, non-positive values in a log10 feature, ``sumw`` zero or
-                not finite, or no event left after the cuts.
+                infinite values, non-positive values in a log10 feature, an ``xsec`` or
+                ``sumw`` that is not a number, zero, not finite, or of the other's sign
+                (the checks of :func:`read_ntuple`), or no event left after the cuts.
+            ExpressionError: cuts outside the allowed language, or not a condition.
 
         >>> frame = pd.DataFrame({f: [1.0, 2.0] for f in FEATURES}).assign(w=[0.5, 1.5])
         >>> sample = Sample.from_frame(frame, "w", xsec=0.01, sumw=4.0)
@@ -163,18 +166,12 @@ class Sample:
         if weights.shape != (len(frame),):
             raise NtupleError(f"{name}: weights must have one value per row ({len(frame)}), "
                               f"got shape {weights.shape}")
-        xsec, sumw = float(xsec), float(sumw)
-        if not np.isfinite(xsec) or not np.isfinite(sumw) or sumw == 0:
-            raise NtupleError(f"{name}: xsec and sumw must be finite and sumw non-zero, "
-                              f"got xsec={xsec}, sumw={sumw}")
+        xsec, sumw = _check_normalisation(name, xsec, sumw, "as given")
         table = frame.loc[:, list(features)].astype(np.float64).reset_index(drop=True)
-        for column, values in [*table.items(), ("weights", weights)]:
-            bad = int((~np.isfinite(np.asarray(values))).sum())
-            if bad:
-                raise NtupleError(f"{name}: {column!r} has {bad} NaN or infinite value(s)")
-        if cuts:
-            _cut_expression(cuts, features)
-            keep = table.eval(cuts).to_numpy(dtype=bool)
+        _check_finite({**table, "weights": weights}, name, "column")
+        cut = _cut_expression(cuts, features)
+        if cut is not None:
+            keep = _cut_mask(cut, table, len(table))
             table, weights = table[keep].reset_index(drop=True), weights[keep]
             if not keep.any():
                 raise NtupleError(f"{name}: no event left after the cuts {cuts!r} "
@@ -277,16 +274,46 @@ def _default_tree(path: Path) -> str:
 def _open(path: Path):
     if path.is_dir():
         raise NtupleError(f"{path}: is a directory, not a ROOT file")
-    if not path.is_file():
-        raise NtupleError(f"{path}: file not found")
+    _check_regular_file(path, NtupleError)
     try:
         return uproot.open(path)
     except Exception as error:
         raise NtupleError(f"{path}: not a readable ROOT file ({error})") from error
 
 
-def _check_normalisation(path: Path, xsec: float, sumw: float, source: str) -> None:
-    """xsec and sumw make every yield: zero, NaN or opposite signs would make them wrong."""
+def _check_regular_file(path: Path, error=NtupleError) -> None:
+    """Refuse what is not a regular file with its reason, not as "file not found".
+
+    ``Path.is_file`` is False for a missing file, but also for a device (``/dev/zero``,
+    which a reader would read for ever) and a symbolic-link loop.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except OSError as failure:
+        raise error(f"{path}: cannot be opened ({failure.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise error(f"{path}: not a regular file (a device, pipe or socket)")
+
+
+def _check_number(where, name: str, value, source: str) -> float:
+    """``value`` as a float, refusing what only converts to one (``True``, ``"1e-3"``)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer
+                                                                | np.floating):
+        raise NtupleError(f"{where}: {name} = {value!r} ({source}) is not a number")
+    return float(value)
+
+
+def _check_normalisation(path, xsec, sumw, source: str) -> tuple[float, float]:
+    """The checked ``(xsec, sumw)`` of a file, frame or sample-map entry, as floats.
+
+    xsec and sumw make every yield: zero, NaN or opposite signs would make them wrong, and
+    a value that is not a number (``true``, ``"abc"``, ``[1.0]`` in a sample map) is
+    refused rather than converted. ``path`` names where they belong in the message.
+    """
+    xsec = _check_number(path, "xsec", xsec, source)
+    sumw = _check_number(path, "sumw", sumw, source)
     for name, value in (("xsec", xsec), ("sumw", sumw)):
         if not np.isfinite(value) or value == 0:
             raise NtupleError(f"{path}: {name} = {value!r} ({source}); it must be finite and "
@@ -296,13 +323,12 @@ def _check_normalisation(path: Path, xsec: float, sumw: float, source: str) -> N
             f"{path}: xsec = {xsec:g} pb and sumw = {sumw:g} ({source}) have opposite signs, "
             "which would flip the sign of every yield (a LIN sample with destructive "
             "interference has both negative)")
+    return xsec, sumw
 
 
 def _normalisation(file, path: Path, tree: str, xsec, sumw) -> tuple[float, float]:
     if xsec is not None and sumw is not None:
-        xsec, sumw = float(xsec), float(sumw)
-        _check_normalisation(path, xsec, sumw, "as given")
-        return xsec, sumw
+        return _check_normalisation(path, xsec, sumw, "as given")
     hist_name = f"{tree.rsplit('/', 1)[-1]}_nums"
     try:
         values = file[hist_name].values()
@@ -316,10 +342,9 @@ def _normalisation(file, path: Path, tree: str, xsec, sumw) -> tuple[float, floa
                           f"truncated or corrupt ({type(error).__name__}: {error})") from None
     if len(values) < 2:
         raise NtupleError(f"{path}: histogram {hist_name!r} has {len(values)} bins, needs 2")
-    xsec = float(values[0]) if xsec is None else float(xsec)
-    sumw = float(values[1]) if sumw is None else float(sumw)
-    _check_normalisation(path, xsec, sumw, f"histogram {hist_name!r} or as given")
-    return xsec, sumw
+    xsec = float(values[0]) if xsec is None else xsec
+    sumw = float(values[1]) if sumw is None else sumw
+    return _check_normalisation(path, xsec, sumw, f"histogram {hist_name!r} or as given")
 
 
 def _expressions(branches, weight: str, path: Path,
@@ -417,12 +442,14 @@ def _column(expression: expressions.Expression, arrays: dict, n: int, path: Path
     return values.astype(np.float64)
 
 
-def _check_finite(columns: dict, path: Path) -> None:
+def _check_finite(columns: dict, where, what: str = "branch") -> None:
+    """Refuse NaN or infinite values: one check for the branches of a file and the columns
+    of a frame."""
     for name, values in columns.items():
-        bad = ~np.isfinite(values)
+        bad = ~np.isfinite(np.asarray(values))
         if bad.any():
             raise NtupleError(
-                f"{path}: branch {name!r} has {int(bad.sum())} NaN or infinite value(s)"
+                f"{where}: {what} {name!r} has {int(bad.sum())} NaN or infinite value(s)"
             )
 
 
@@ -804,6 +831,15 @@ class SampleMap:
             merged = {**defaults, **entry}
             if "file" not in merged:
                 raise ValueError(f"{path}: {where} needs a 'file'")
+            for key in ("file", "tree", "weight"):
+                if key in merged and not (isinstance(merged[key], str) and merged[key]):
+                    raise ValueError(f"{path}: {where}.{key} = {merged[key]!r}; it must be a "
+                                     "non-empty string")
+            # Zero, NaN and signs are checked with both values when the sample is read
+            # (_check_normalisation); a TOML `true` or "abc" is refused here, by key.
+            for key in ("xsec", "sumw"):
+                if key in merged:
+                    _check_number(f"{path}: {where}", key, merged[key], "in the map")
             branches = {**table(defaults.get("branches", {}), "defaults.branches"),
                         **table(entry.get("branches", {}), f"{where}.branches")}
             merged["branches"] = {name: _branch_expression(value, f"{path}: {where}.{name}")
@@ -835,7 +871,18 @@ class SampleMap:
                 raise ValueError(f"{path}: operator {operator!r} lacks {sorted(missing)}")
             operators[operator] = {"LIN": spec(parts["lin"], f"{where}.lin"),
                                    "QUAD": spec(parts["quad"], f"{where}.quad")}
-        return cls(path, spec(content["sm"], "sm"), operators)
+        sm = spec(content["sm"], "sm")
+        # One model reads every sample: a feature list in one entry only would read the
+        # others with the 14 defaults and fail later, far from its cause.
+        chosen = {"sm": (sm.features, sm.log_features)}
+        chosen.update({f"operators.{operator}.{part.lower()}": (entry.features,
+                                                                  entry.log_features)
+                       for operator, parts in operators.items() for part, entry in parts.items()})
+        if len(set(chosen.values())) > 1:
+            differ = [where for where, value in chosen.items() if value != chosen["sm"]]
+            raise ValueError(f"{path}: features/log_features differ between sm and {differ}; "
+                             "give them once, in [defaults], so every sample has them")
+        return cls(path, sm, operators)
 
     def spec(self, component: str, operator: str | None = None) -> SampleSpec:
         if component == "SM":
@@ -1202,8 +1249,10 @@ def write_scores(path, sample: Sample, scores: dict, overwrite: bool = False,
 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is False.
-        ValueError: an unknown suffix, a sample without entry numbers (built from a frame),
-            a score of the wrong length, a bad or reserved score name, no scores.
+        ValueError: ``path`` is the sample's input file (refused also with ``overwrite``);
+            an unknown suffix, a sample without entry numbers (built from a frame), a score
+            of the wrong length or with NaN or infinite values, a bad or reserved score
+            name, no scores.
     """
     path = Path(path)
     if path.suffix not in {".root", ".parquet"}:
@@ -1227,11 +1276,15 @@ def write_scores(path, sample: Sample, scores: dict, overwrite: bool = False,
         if len(values) != len(sample):
             raise ValueError(f"{path}: score {name!r} has {len(values)} values for the "
                              f"{len(sample)} events of {sample.name}")
+        bad = int((~np.isfinite(values)).sum())
+        if bad:
+            raise ValueError(f"{path}: score {name!r} has {bad} NaN or infinite value(s) of "
+                             f"{len(sample)}; NaN in the output marks events not scored, so "
+                             "these would read as outside the selection")
         column = np.full(sample.tree_entries, np.nan)
         column[sample.entries] = values
         columns[name] = column
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: exists; pass overwrite=True (--force) to replace it")
+    check_writable(path, overwrite, inputs=[sample.path])
     if path.suffix == ".parquet":
         from vaednn.extras import require
 

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from vaednn.files import atomic_path
+from vaednn.files import atomic_path, check_writable, load_model
 from vaednn.simulate import weighted_quantile
 
 __all__ = ["DEFAULT_SCORE", "DENSITY_NAMES", "Detector", "ReconstructionScore",
@@ -251,12 +251,21 @@ class Detector(BaseEstimator):
         """1 for events scoring above ``threshold_``, else 0 (int, (events,))."""
         return (self.decision_function(X) > self.threshold_).astype(int)
 
-    def save(self, path) -> Path:
+    def save(self, path, overwrite: bool = False) -> Path:
         """Write the fitted detector to one file (a zip archive), atomically.
+
+        Args:
+            path: the file to write.
+            overwrite: replace an existing ``path``; otherwise it is refused, as every
+                writer of the package does (:func:`vaednn.files.check_writable`).
 
         Returns:
             The path written.
+
+        Raises:
+            FileExistsError: ``path`` exists and ``overwrite`` is False.
         """
+        check_writable(path, overwrite)
         self._check_fitted("save")
         state = {
             "params": self.get_params(),
@@ -279,9 +288,13 @@ class Detector(BaseEstimator):
 
     @classmethod
     def load(cls, path) -> Detector:
-        """A detector written by :meth:`save`."""
-        import keras
+        """A detector written by :meth:`save`.
 
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: not a detector file, a truncated or corrupt one, or one whose
+                threshold is not a finite number; the message names the file.
+        """
         from vaednn import anomaly, models  # noqa: F401  (registers the model classes with Keras)
 
         path = Path(path)
@@ -294,9 +307,23 @@ class Detector(BaseEstimator):
             missing = {_ARCHIVE_MODEL, _ARCHIVE_STATE, _ARCHIVE_SCORES} - names
             if missing:
                 raise ValueError(f"{path}: not a detector file (lacks {sorted(missing)})")
-            state = json.loads(archive.read(_ARCHIVE_STATE))
-            scores = np.load(io.BytesIO(archive.read(_ARCHIVE_SCORES)))
-            model = keras.models.load_model(archive.extract(_ARCHIVE_MODEL, scratch))
+            try:
+                state = json.loads(archive.read(_ARCHIVE_STATE))
+                scores = np.load(io.BytesIO(archive.read(_ARCHIVE_SCORES)))
+                extracted = archive.extract(_ARCHIVE_MODEL, scratch)
+            except (zipfile.BadZipFile, EOFError, ValueError, OSError) as error:
+                raise ValueError(f"{path}: the detector file is truncated or corrupt "
+                                 f"({type(error).__name__}: {error})") from None
+            threshold = state.get("threshold")
+            if isinstance(threshold, bool) or not isinstance(threshold, int | float) \
+                    or not np.isfinite(threshold):
+                raise ValueError(f"{path}: threshold = {threshold!r} in {_ARCHIVE_STATE}; it "
+                                 "must be a finite number (NaN would flag nothing)")
+            try:
+                model = load_model(extracted)
+            except ValueError as error:
+                raise ValueError(f"{path}: its model {_ARCHIVE_MODEL} cannot be loaded: "
+                                 f"{error}") from None
         detector = cls(**state["params"])
         detector._check_parameters()
         detector.model_ = model
@@ -305,7 +332,7 @@ class Detector(BaseEstimator):
         else:
             detector.score_ = detector._density().adopt(model)
         detector.decision_scores_ = scores
-        detector.threshold_ = float(state["threshold"])
+        detector.threshold_ = float(threshold)
         detector.labels_ = (scores > detector.threshold_).astype(int)
         detector.n_features_in_ = int(state["n_features_in"])
         if state["feature_names_in"] is not None:

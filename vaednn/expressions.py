@@ -8,7 +8,8 @@ every cut string is parsed with :mod:`ast` and accepted only if it is made of:
 * numbers (``True``/``False`` too);
 * arithmetic ``+ - * / // % **``, comparisons ``< <= > >= == !=``, the element-wise
   logic ``& | ~`` and ``and or not``;
-* indexing and slicing with numbers (``Jet_pt[:, 0]``);
+* indexing and slicing with numbers, on the list axis only (``Jet_pt[:, 0]``; an index
+  on the first, event, axis would give every event the value of one);
 * calls of the functions in :data:`FUNCTIONS` (numpy's, applied element-wise to awkward
   arrays as well), positional arguments only.
 
@@ -127,6 +128,15 @@ def _check(node: ast.AST, text: str, names: set) -> None:
                           f"(to index an expression, put it in brackets: '(...)[:, 0]')")
         _check(node.value, text, names)
         _check_index(node.slice, text)
+        first = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
+        if not (isinstance(first, ast.Slice) and first.lower is first.upper is first.step
+                is None):
+            # The first axis is the events: an index there picks some events for all of
+            # them (a flat branch's met[0] broadcasts event 0's MET to every event).
+            value = ast.unparse(node.value)
+            _refuse(text, f"the index [{_index_text(node.slice)}] on the event axis "
+                          f"(to pick an element of each event's list, index the list "
+                          f"axis: '{value}[:, 0]')")
         return
     if isinstance(node, ast.Attribute):
         _refuse(text, f"attribute access ('.{node.attr}')")
@@ -161,11 +171,53 @@ def parse(text) -> Expression:
         _refuse(text, "'__'")
     try:
         tree = ast.parse(text.strip(), mode="eval")
+        names: set = set()
+        _check(tree.body, text, names)
+        _check_constants(tree.body, text)
     except SyntaxError as error:
         raise ExpressionError(f"{text!r}: not a valid expression ({error.msg})") from None
-    names: set = set()
-    _check(tree.body, text, names)
+    except (RecursionError, MemoryError):
+        shown = text if len(text) <= 60 else f"{text[:60]}..."
+        raise ExpressionError(f"{shown!r}: an expression nested this deeply is not allowed "
+                              f"({len(text)} characters)") from None
     return Expression(text, tree, frozenset(names))
+
+
+def _check_constants(node: ast.AST, text: str) -> None:
+    """Fold every part made of numbers alone, in float64, and refuse one that overflows.
+
+    Evaluated with Python integers, ``9**9**9`` would take hours; in float64 it is
+    infinite at once, and a part that is infinite or NaN before any data is read can
+    only be a mistake.
+    """
+    if isinstance(node, ast.Name):
+        return
+    functions = {id(child.func) for child in ast.walk(node) if isinstance(child, ast.Call)}
+    if not any(isinstance(child, ast.Name) and id(child) not in functions
+               for child in ast.walk(node)) and not isinstance(node, ast.Constant):
+        with np.errstate(all="raise"):
+            try:
+                value = _evaluate(node, {})
+                finite = bool(np.all(np.isfinite(value)))
+            except (FloatingPointError, ZeroDivisionError, OverflowError, ValueError):
+                finite = False
+        if not finite:
+            _refuse(text, f"the constant part {ast.unparse(node)!r}, which overflows or "
+                          f"is not a number,")
+        return
+    if isinstance(node, ast.Subscript):  # the index was checked: integers and slices
+        _check_constants(node.value, text)
+        return
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.expr):
+            _check_constants(child, text)
+
+
+def _index_text(node: ast.AST) -> str:
+    """An index as written between the brackets (``ast.unparse`` puts a tuple in parentheses)."""
+    if isinstance(node, ast.Tuple):
+        return ", ".join(ast.unparse(element) for element in node.elts)
+    return ast.unparse(node)
 
 
 def _index(node: ast.AST):
@@ -183,7 +235,8 @@ def _evaluate(node: ast.AST, arrays):
     if isinstance(node, ast.Name):
         return arrays[node.id]
     if isinstance(node, ast.Constant):
-        return node.value
+        # Integers in float64: Python's unbounded ones make 9**9**9 a hang.
+        return node.value if type(node.value) is bool else np.float64(node.value)
     if isinstance(node, ast.Call):
         return FUNCTIONS[node.func.id](*(_evaluate(a, arrays) for a in node.args))
     if isinstance(node, ast.BinOp):
@@ -204,7 +257,11 @@ def _evaluate(node: ast.AST, arrays):
             result = step if result is None else np.logical_and(result, step)
             left = right
         return result
-    return _evaluate(node.value, arrays)[_index(node.slice)]
+    value = _evaluate(node.value, arrays)
+    if getattr(value, "ndim", 0) < 2:
+        raise ExpressionError(f"{ast.unparse(node.value)!r} is one value per event, not a "
+                              f"list, so it cannot be indexed with [{_index_text(node.slice)}]")
+    return value[_index(node.slice)]
 
 
 def evaluate(expression: Expression, arrays):

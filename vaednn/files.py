@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "load_model"]
+__all__ = ["atomic_path", "atomic_write_text", "check_folder", "check_writable", "load_model"]
 
 
 @contextlib.contextmanager
@@ -47,6 +47,45 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def check_folder(folder: str | os.PathLike) -> Path:
+    """Refuse a folder that cannot be created because a file stands on its path.
+
+    ``mkdir`` would say only "File exists" or "Not a directory", without naming which part.
+    """
+    folder = Path(folder)
+    for part in (folder, *folder.parents):
+        if part.exists() or part.is_symlink():
+            if not part.is_dir():
+                raise NotADirectoryError(f"{folder}: {part} is a file, not a folder")
+            break
+    return folder
+
+
+def check_writable(path: str | os.PathLike, overwrite: bool = False, inputs=()) -> Path:
+    """The one rule of every writer of the package, checked before anything is written.
+
+    An output that is one of ``inputs`` (the files the run reads) is refused always, also
+    with ``overwrite``: replacing the data being scored loses it. An existing output is
+    refused unless ``overwrite``. A file on the output's folder path is named.
+
+    Raises:
+        ValueError: ``path`` is one of ``inputs``.
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+        IsADirectoryError, NotADirectoryError: ``path`` is a folder, or a parent a file.
+    """
+    path = Path(path)
+    check_folder(path.parent)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a directory, not a file to write")
+    for source in inputs:
+        if source is not None and Path(source).resolve() == path.resolve():
+            raise ValueError(f"{path}: is an input of this run ({source}); writing there "
+                             "would replace it, even with --force: choose another output")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: exists; pass overwrite=True (--force) to replace it")
+    return path
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -192,7 +192,11 @@ class Grid:
             scanned[name] = {key: _candidates(key, values, defaults[name], f"grid: {name!r}")
                              for key, values in sorted(merged.items())}
         self._scanned = scanned
-        self.seeds = [int(s) for s in (self.seeds if isinstance(self.seeds, list) else [self.seeds])]
+        seeds = self.seeds if isinstance(self.seeds, list) else [self.seeds]
+        bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int | np.integer)]
+        if bad:
+            raise ValueError(f"grid: seeds must be integers, got {bad}")
+        self.seeds = [int(s) for s in seeds]
         if not self.seeds:
             raise ValueError("grid: 'seeds' is empty")
         unknown = set(self.training) - set(_TRAINING_DEFAULTS) - {"early_stopping", "patience"}
@@ -245,8 +249,12 @@ class Grid:
 
     @classmethod
     def load(cls, path) -> Grid:
-        """A grid from a YAML file (see ``examples/scan.yaml``)."""
-        return cls.from_dict(_read_config(path))
+        """A grid from a YAML file (see ``examples/scan.yaml``); errors name the file."""
+        content = _read_config(path)
+        try:
+            return cls.from_dict(content)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
 
     def resolve(self, source) -> Grid:
         """This grid with its operators taken from, and checked against, the data in ``source``."""
@@ -723,6 +731,28 @@ def _prepare(data_dir, grid: Grid):
                            max_events=options["max_events"])
 
 
+def _check_resources(grid: Grid, available: Mapping) -> None:
+    """Refuse a grid whose trials ask for more than the Ray cluster has.
+
+    Ray would queue such a trial and wait for ever (``gpus_per_trial: 1`` on a machine
+    without a GPU), so it is refused before any trial starts.
+
+    Args:
+        grid: the scan's grid.
+        available: Ray's ``ray.cluster_resources()`` (``{"CPU": 2.0, ...}``).
+
+    Raises:
+        ValueError: a trial needs more CPUs or GPUs than the cluster has; the message
+            names the resources Ray sees.
+    """
+    for key, wanted in (("CPU", grid.cpus_per_trial), ("GPU", grid.gpus_per_trial)):
+        if wanted > available.get(key, 0.0):
+            seen = {k: v for k, v in sorted(available.items()) if k in ("CPU", "GPU")}
+            raise ValueError(f"grid: {key.lower()}s_per_trial = {wanted:g}, but the Ray "
+                             f"cluster has {available.get(key, 0.0):g} {key}(s) ({seen}); "
+                             "no trial could start")
+
+
 def _run_pending(pending, grid, data, out_dir, address, metric, num_cpus, runtime_env,
                  verbose):
     """Put the data in Ray's object store once and run the pending trials."""
@@ -733,6 +763,7 @@ def _run_pending(pending, grid, data, out_dir, address, metric, num_cpus, runtim
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     started = _start_ray(address, num_cpus, runtime_env)
     try:
+        _check_resources(grid, ray.cluster_resources())
         resources = {"cpu": grid.cpus_per_trial, "gpu": grid.gpus_per_trial}
         trainable = tune.with_resources(tune.with_parameters(_trainable, data=data), resources)
         callbacks = [_progress_callback(len(pending), metric)] if verbose else []

@@ -91,6 +91,7 @@ Weights and cross sections
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -102,7 +103,7 @@ import pandas as pd
 import uproot
 
 from vaednn.data import FEATURES, LUMINOSITY, VBS_CUTS, lumi_weights, ntuple_path, read_sample
-from vaednn.files import atomic_path, atomic_write_text
+from vaednn.files import atomic_path, atomic_write_text, check_folder
 
 __all__ = [
     "DEFAULT_OPERATORS", "GENERATOR_CUTS", "GENERATOR_VERSION", "OPERATORS", "Operator",
@@ -502,9 +503,10 @@ def _sample(kind: str, op: Operator | None, n: int, seed: np.random.SeedSequence
     sign = events.pop("sign").to_numpy()
     net = sign.sum()
     if net * xsec <= 0:
-        raise RuntimeError(
+        raise ValueError(
             f"LIN sample of {op.name}: the interference signs of {n} events sum to {net:+.0f}, "
-            f"not to the sign of sigma_LIN = {xsec:+.3g} pb; generate more events (n_bsm)")
+            f"not to the sign of sigma_LIN = {xsec:+.3g} pb; generate more events "
+            "(n_bsm, vaednn simulate --bsm-events)")
     return events, sign * (xsec / net), xsec
 
 
@@ -538,6 +540,11 @@ def write_ntuples(outdir, operators=DEFAULT_OPERATORS, n_events: int = DEFAULT_E
         ValueError: an unknown operator or a non-positive number of events.
         FileExistsError: a file to write exists, and neither ``overwrite`` nor
             ``missing_only`` is set; nothing is written then.
+        ValueError: too few LIN events for the interference signs to sum to the sign
+            of the cross section. Nothing is written then either: the files appear
+            together, after every sample is generated, and a folder this call created is
+            removed again.
+        NotADirectoryError: a file stands where ``outdir`` or one of its parents would be.
     """
     unknown = [op for op in operators if op not in OPERATORS]
     if unknown:
@@ -545,7 +552,8 @@ def write_ntuples(outdir, operators=DEFAULT_OPERATORS, n_events: int = DEFAULT_E
     for name, value in (("n_events", n_events), ("n_bsm", n_bsm)):
         if int(value) != value or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    outdir = Path(outdir)
+    outdir = check_folder(outdir)
+    created = not outdir.exists()
     outdir.mkdir(parents=True, exist_ok=True)
     jobs = [("SM", None, ntuple_path(outdir, "SM", process=process), n_events)]
     for name in operators:
@@ -560,25 +568,40 @@ def write_ntuples(outdir, operators=DEFAULT_OPERATORS, n_events: int = DEFAULT_E
             f"{outdir}: {', '.join(existing)} already exist; pass overwrite=True "
             "(vaednn simulate --force) to replace them")
     written = []
-    for kind, op, path, n in jobs:
-        tree = path.name.removeprefix("ntuple_").removesuffix(".root")
-        events, weights, xsec = _sample(kind, op, int(n), _child_seed(seed, tree))
-        branches = {b: events[b].to_numpy(np.float32) for b in BRANCHES}
-        branches["w"] = weights
-        # uncompressed: zlib saves only ~17% on these float32 branches but doubles the run time
-        file_id = uuid.uuid5(uuid.NAMESPACE_URL, f"vaednn.simulate/{seed}/{tree}")
-        with atomic_path(path) as temporary, uproot.recreate(
-                temporary, compression=None, uuid_function=lambda: file_id) as file:
-            # mktree, not assignment: uproot >= 5.7 writes a dict as an RNTuple. Baskets of
-            # BASKET_EVENTS, as a real ntuple has, so a chunked reader never has to load
-            # a whole branch at once.
-            ttree = file.mktree(tree, {b: a.dtype for b, a in branches.items()})
-            for start in range(0, len(weights), BASKET_EVENTS):
-                ttree.extend({b: a[start:start + BASKET_EVENTS] for b, a in branches.items()})
-            file[f"{tree}_nums"] = (np.array([xsec, weights.sum()]), np.array([0.0, 1.0, 2.0]))
-            file[VERSION_KEY] = str(GENERATOR_VERSION)
-        written.append(path)
+    try:
+        # Every file goes to a temporary first; they are renamed into place together when
+        # the last one is written, so a failure leaves none of them.
+        with contextlib.ExitStack() as renames:
+            for kind, op, path, n in jobs:
+                temporary = renames.enter_context(atomic_path(path))
+                _write_sample(temporary, path, kind, op, int(n), seed)
+                written.append(path)
+    except BaseException:
+        if created and not any(outdir.iterdir()):
+            outdir.rmdir()
+        raise
     return written
+
+
+def _write_sample(temporary: Path, path: Path, kind: str, op: Operator | None, n: int,
+                  seed: int) -> None:
+    """Generate one sample and write it, as the ntuple ``path``, to ``temporary``."""
+    tree = path.name.removeprefix("ntuple_").removesuffix(".root")
+    events, weights, xsec = _sample(kind, op, n, _child_seed(seed, tree))
+    branches = {b: events[b].to_numpy(np.float32) for b in BRANCHES}
+    branches["w"] = weights
+    # uncompressed: zlib saves only ~17% on these float32 branches but doubles the run time
+    file_id = uuid.uuid5(uuid.NAMESPACE_URL, f"vaednn.simulate/{seed}/{tree}")
+    with uproot.recreate(temporary, compression=None,
+                         uuid_function=lambda: file_id) as file:
+        # mktree, not assignment: uproot >= 5.7 writes a dict as an RNTuple. Baskets of
+        # BASKET_EVENTS, as a real ntuple has, so a chunked reader never has to load
+        # a whole branch at once.
+        ttree = file.mktree(tree, {b: a.dtype for b, a in branches.items()})
+        for start in range(0, len(weights), BASKET_EVENTS):
+            ttree.extend({b: a[start:start + BASKET_EVENTS] for b, a in branches.items()})
+        file[f"{tree}_nums"] = (np.array([xsec, weights.sum()]), np.array([0.0, 1.0, 2.0]))
+        file[VERSION_KEY] = str(GENERATOR_VERSION)
 
 
 def generator_version(path) -> int | None:

@@ -747,6 +747,10 @@ class ProfileScan:
 
 #: Largest |c| the interval search covers: beyond it a bound is reported as +-inf.
 C_RANGE = 1e4
+#: Largest log-normal background width of :func:`likelihood_interval`: a factor e^3 = 20
+#: per standard deviation already leaves the normalisation free; the profiling is checked
+#: against pyhf's fits up to it.
+MAX_BACKGROUND_UNCERTAINTY = 3.0
 _GRID = np.geomspace(1e-5, C_RANGE, 250)
 _REFINE = 64
 #: Coefficients per pyhf evaluation: the model is built once per scan for this batch size.
@@ -822,13 +826,21 @@ class _Likelihood:
         return theta, gamma
 
     def _gamma(self, base, s, var):
-        """The gamma minimising ``gamma B - n ln(gamma B + s) + (gamma - 1)^2 / (2 var)``."""
+        """The gamma minimising ``gamma B - n ln(gamma B + s) + (gamma - 1)^2 / (2 var)``.
+
+        The larger root of ``a g^2 + bb g + cc = 0``. Where ``bb > 0`` it is computed as
+        ``2 cc / (-bb - disc)``: the textbook ``(-bb + disc) / 2a`` subtracts two nearly
+        equal numbers there, and for a large relative MC error (``var`` ~ 1e14) loses
+        every digit.
+        """
         n = self.b
         a = base
         bb = s + base * (base * var - 1)
         cc = (base * var - 1) * s - n * base * var
         disc = np.sqrt(np.maximum(bb**2 - 4 * a * cc, 0.0))
-        return (-bb + disc) / (2 * a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stable = 2 * cc / (-bb - disc)
+        return np.where(bb > 0, stable, (-bb + disc) / (2 * a))
 
     @property
     def model(self):
@@ -894,6 +906,12 @@ def profile_scan(background, lin, quad, *, background_uncertainty: float = 0.0,
             raise ValueError(f"mc_errors must be > 0 in every bin, got {mc_errors}")
     if not (np.isfinite(background_uncertainty) and background_uncertainty >= 0):
         raise ValueError(f"background_uncertainty must be >= 0, got {background_uncertainty}")
+    if background_uncertainty > MAX_BACKGROUND_UNCERTAINTY:
+        raise ValueError(
+            f"background_uncertainty = {background_uncertainty:g} is the log-normal width d "
+            f"(the background scales by e^d per standard deviation); above "
+            f"{MAX_BACKGROUND_UNCERTAINTY:g} (a factor {np.exp(MAX_BACKGROUND_UNCERTAINTY):.0f}) "
+            "the background is unconstrained and e^d overflows: give a fraction, 0.1 for 10%")
     if not 0 < cl < 1:
         raise ValueError(f"cl must be in (0, 1), got {cl}")
     threshold = float(scipy_stats.chi2.ppf(cl, 1))
@@ -954,7 +972,8 @@ def likelihood_interval(background, lin, quad, *, background_uncertainty: float 
 
     Args:
         background, lin, quad: per-bin yields at ``c = 1`` (LIN may be negative).
-        background_uncertainty: relative background normalisation uncertainty ``d``.
+        background_uncertainty: relative background normalisation uncertainty ``d``, at
+            most :data:`MAX_BACKGROUND_UNCERTAINTY`.
         cl: confidence level (0.95; 0.6827 gives ``Delta(-2 ln lambda) = 1``).
         mc_errors: the background's per-bin ``sqrt(sum w^2)``, optional.
 
