@@ -108,6 +108,77 @@ def ensure_data(source, events: int, bsm_events: int, seed: int = 0,
     return vdata.operators_in(source)
 
 
+def ensure_reweighted(folder, n_events: int, seed: int = 0,
+                      operators=("cW", "cqq3", "cHq3")) -> dict[str, Path]:
+    """The generator's reweighted stand-ins (:func:`vaednn.simulate.write_reweighted`) in
+    ``folder``: written when none of the three files is there, used as they are otherwise.
+
+    Returns:
+        ``{"lhe": path, "root": path, "map": path}``.
+
+    Raises:
+        FileNotFoundError: some of the three files are there and others are missing (a
+            folder another run left half-written, or edited by hand).
+    """
+    from vaednn import simulate
+
+    folder = Path(folder)
+    paths = {kind: folder / f"{simulate.REWEIGHTED_STEM}.{suffix}"
+             for kind, suffix in (("lhe", "lhe.gz"), ("root", "root"), ("map", "toml"))}
+    present = [path.name for path in paths.values() if path.is_file()]
+    if len(present) == len(paths):
+        log.info("using the reweighted samples in %s", folder)
+        return paths
+    if present:
+        missing = [path.name for path in paths.values() if not path.is_file()]
+        raise FileNotFoundError(f"{folder}: {', '.join(present)} there but {', '.join(missing)} "
+                                "missing; remove the folder to write all three again")
+    log.info("writing %d reweighted SM events for %s in %s (seed %d)", n_events,
+             ", ".join(operators), folder, seed)
+    return simulate.write_reweighted(folder, operators=operators, n_events=n_events, seed=seed)
+
+
+def effective_events(weights) -> float:
+    """Kish's effective number of events, (Σw)² / Σw²: how many unit-weight events carry the
+    same relative statistical error as these weighted ones.
+
+    >>> effective_events([1.0, 1.0, 1.0, 1.0]), effective_events([3.0, 1.0]), effective_events([1.0, -1.0])
+    (4.0, 1.6, 0.0)
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    squares = float(np.sum(weights ** 2))
+    if squares == 0.0:
+        raise ValueError("effective_events: every weight is zero")
+    return float(np.sum(weights)) ** 2 / squares
+
+
+def weight_summary(samples: vdata.OperatorSamples, c: float = 1.0,
+                   luminosity: float = vdata.LUMINOSITY) -> pd.DataFrame:
+    """What a physicist checks in reweighted weights before trusting a result, per component
+    (SM, LIN × c, QUAD × c², and their BSM sum per event when the three are the same events):
+
+    - ``events``: the net yield at ``luminosity`` (fb^-1), Σw;
+    - ``|events|``: Σ|w|, what the yield would be without cancellations;
+    - ``negative share``: the part of Σ|w| carried by negative weights;
+    - ``effective events``: :func:`effective_events`, which falls towards zero when
+      positive and negative weights cancel or a few events dominate;
+    - ``largest event share``: max|w| / Σ|w|, the weight tail.
+    """
+    sm, lin, quad = (vdata.lumi_weights(sample, luminosity) for sample in samples)
+    components = {"SM": sm, f"LIN × {c:g}": c * lin, f"QUAD × {c:g}²": c * c * quad}
+    if samples.same_events:
+        components[f"BSM: {c:g}·LIN + {c:g}²·QUAD per event"] = c * lin + c * c * quad
+    rows = {}
+    for name, w in components.items():
+        magnitude = float(np.abs(w).sum())
+        rows[name] = {
+            "events": float(w.sum()), "|events|": magnitude,
+            "negative share": float(np.abs(w[w < 0]).sum()) / magnitude if magnitude else np.nan,
+            "effective events": effective_events(w) if magnitude else np.nan,
+            "largest event share": float(np.abs(w).max()) / magnitude if magnitude else np.nan}
+    return pd.DataFrame(rows).T
+
+
 WEIGHTINGS = ("balanced", "yields", "unit")
 
 
