@@ -403,6 +403,9 @@ class ReweightedSample:
         if self.weights.shape != (n, len(self.ids)):
             raise LHEError(f"{self.name}: weights have shape {self.weights.shape}, expected "
                            f"({n} events, {len(self.ids)} ids)")
+        if np.shape(self.nominal) != (n,):
+            raise LHEError(f"{self.name}: {np.shape(self.nominal)} nominal weights for {n} "
+                           "events")
         if len(set(self.ids)) != len(self.ids):
             raise LHEError(f"{self.name}: weight ids repeat: {list(self.ids)}")
         unknown = sorted(set(self.points) - set(self.ids))
