@@ -26,6 +26,22 @@ Normalisation (the package's convention is :func:`vaednn.data.lumi_weights`,
 LHE weight; the same formula holds if the weights sum to sigma instead. Every component
 (SM, LIN, QUAD) uses the same ``xsec`` and ``sumw``: they are weights of the same events.
 
+The generator writes such a sample (:func:`vaednn.simulate.write_reweighted`); reading it
+and splitting it by event:
+
+>>> import tempfile
+>>> from vaednn import compare, simulate
+>>> files = simulate.write_reweighted(tempfile.mkdtemp(), ["cW", "cHq3"], n_events=500)
+>>> sample = read_lhe(files["lhe"]).cut(vdata.VBS_CUTS)
+>>> sample.points["cW_cHq3_p1"]
+{'cW': 1.0, 'cHq3': 1.0}
+>>> parts = sample.decompose(["cW", "cHq3"])
+>>> parts.terms, round(parts.condition_number, 2)
+(('SM', 'LIN_cW', 'LIN_cHq3', 'QUAD_cW', 'QUAD_cHq3', 'MIX_cW_cHq3'), 8.07)
+>>> split = compare.prepare(sample, ["cW", "cHq3"])
+>>> bool((split.test["cW"].sm.entries == split.test["cW"].lin.entries).all())
+True
+
 >>> A = design_matrix([{}, {"cW": 1.0}, {"cW": -1.0}], ["cW"])[0]
 >>> A.tolist()
 [[1.0, 0.0, 0.0], [1.0, 1.0, 1.0], [1.0, -1.0, 1.0]]
