@@ -329,3 +329,22 @@ def test_cli_simulate_lhe_writes_the_three_files(tmp_path):
     before = stem.with_suffix(".lhe.gz").read_bytes()
     assert cli.main(["-q", "simulate", "--lhe", "--out", str(tmp_path), "--events", "300"]) != 0
     assert stem.with_suffix(".lhe.gz").read_bytes() == before  # not overwritten
+
+
+def test_final_state_sorts_by_pt_and_counts_what_it_does_not_classify():
+    state = reweight.FinalState.from_particles([
+        [(21, 3.0, 4.0, 0.0, 5.0), (2, 6.0, 8.0, 0.0, 10.0), (6, 1.0, 0.0, 0.0, 200.0),
+         (-11, 0.0, 30.0, 40.0, 50.0), (12, 1.0, 1.0, 0.0, 1.5), (-14, 2.0, -1.0, 0.0, 2.5)]])
+    assert state.unclassified == {6: 1}
+    assert reweight.VARIABLES["ptj1"](state).tolist() == [10.0]
+    assert reweight.VARIABLES["ptj2"](state).tolist() == [5.0]
+    # the two jets are parallel and massless: their pair has no mass
+    assert reweight.VARIABLES["mjj"](state)[0] == pytest.approx(0.0, abs=1e-6)
+    assert reweight.VARIABLES["met"](state)[0] == pytest.approx(3.0)  # |(3, 0)|
+    assert reweight.VARIABLES["etal1"](state)[0] == pytest.approx(np.arcsinh(40 / 30))
+    assert np.isnan(reweight.VARIABLES["ptl2"](state)[0])
+    back_to_back = reweight.FinalState.from_particles([[(1, 30.0, 40.0, 0.0, 50.0),
+                                                        (-1, -30.0, -40.0, 0.0, 50.0)]])
+    assert reweight.VARIABLES["mjj"](back_to_back)[0] == pytest.approx(100.0)
+    assert reweight.VARIABLES["deltaphijj"](back_to_back)[0] == pytest.approx(np.pi)
+    assert reweight.VARIABLES["ptjj"](back_to_back)[0] == pytest.approx(0.0, abs=1e-9)

@@ -87,9 +87,12 @@ class FinalState:
     ``momenta[kind]`` is an array ``(n_events, n_max, 4)`` of ``(px, py, pz, E)`` sorted by
     decreasing pT, NaN where an event has fewer objects; kinds are ``"j"`` (quarks and
     gluons), ``"l"`` (charged leptons), ``"v"`` (neutrinos) and ``"a"`` (photons).
+    ``unclassified`` counts the final-state particles of no kind by PDG id (a top quark
+    or a W left undecayed), which no variable of :data:`VARIABLES` uses.
     """
 
     momenta: dict
+    unclassified: dict = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(next(iter(self.momenta.values())))
@@ -118,7 +121,12 @@ class FinalState:
     def from_particles(cls, events) -> FinalState:
         """From a list of events, each a list of ``(pdg_id, px, py, pz, E)`` of status 1."""
         sorted_ = {kind: [] for kind in _KINDS}
+        known = frozenset().union(*_KINDS.values())
+        unclassified = {}
         for particles in events:
+            for p in particles:
+                if abs(p[0]) not in known:
+                    unclassified[p[0]] = unclassified.get(p[0], 0) + 1
             for kind, ids in _KINDS.items():
                 found = [p[1:] for p in particles if abs(p[0]) in ids]
                 found.sort(key=lambda p: -(p[0] ** 2 + p[1] ** 2))
@@ -131,7 +139,7 @@ class FinalState:
                 if found:
                     array[i, :len(found)] = found
             momenta[kind] = array
-        return cls(momenta)
+        return cls(momenta, unclassified)
 
 
 def _single(kind, rank, quantity):
@@ -642,6 +650,9 @@ def read_lhe(path, features=vdata.FEATURES, log_features=None, *, points=None,
     ids = ids or ()
     points = _override(header_points, points, ids, str(path))
     state = FinalState.from_particles(particles)
+    if state.unclassified:
+        log.info("%s: final-state particles that are no jet, lepton, neutrino or photon "
+                 "(PDG id: count): %s", path, state.unclassified)
     table = _features(state, features, variables, str(path))
     vdata.check_log_features(table, str(path), log_features)
     nominal = np.asarray(nominal, dtype=np.float64)
