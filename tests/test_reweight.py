@@ -285,3 +285,66 @@ def test_root_weight_vector_of_the_wrong_length_is_named(generated):
     with pytest.raises(LHEError, match=r"LHEReweightingWeight has 8 weights at entry 0, but 3"):
         reweight.read_root(spec.file, spec.tree, weight_vector="LHEReweightingWeight",
                            ids=["SM", "a", "b"], points={}, xsec=1.0, features=["mjj"])
+
+
+def test_relative_weight_vector_is_multiplied_by_the_nominal(generated, tmp_path):
+    import uproot
+
+    absolute = reweight.read_map(generated["map"])
+    ids = list(absolute.ids)
+    scale = 2.0  # nominal weights other than w_SM, so the product is tested
+    path = tmp_path / "nano.root"
+    with uproot.recreate(path) as file:
+        branches = {f: absolute.features[f].to_numpy() for f in ("mjj", "ptj1")}
+        branches["genWeight"] = absolute.nominal * scale
+        branches["LHEReweightingWeight"] = absolute.weights / (absolute.nominal * scale)[:, None]
+        file.mktree("Events", {k: (np.dtype((np.float64, (len(ids),)))
+                                   if k == "LHEReweightingWeight" else v.dtype)
+                               for k, v in branches.items()}).extend(branches)
+    relative = reweight.read_root(path, "Events", weight_vector="LHEReweightingWeight",
+                                  ids=ids, points=absolute.points, xsec=absolute.xsec,
+                                  weight="genWeight", relative=True, features=["mjj", "ptj1"])
+    np.testing.assert_allclose(relative.weights, absolute.weights, rtol=1e-12)
+    assert relative.sumw == pytest.approx(scale * absolute.sumw)
+
+
+def test_read_time_max_events_normalises_to_the_events_read(generated):
+    head = reweight.read_lhe(generated["lhe"], max_events=1000)
+    assert len(head) == 1000 and head.n_read == 1000 and head.fraction == 1
+    sm = head.operator_samples(["cW"])["cW"].sm
+    # All SM weights are sigma/N: the 1000 events read stand for the whole sigma.
+    assert data.lumi_weights(sm, 1.0).sum() == pytest.approx(simulate.SM_XSEC_PB * 1000)
+
+
+def test_cli_simulate_lhe_writes_the_three_files(tmp_path):
+    from vaednn import cli
+
+    assert cli.main(["-q", "simulate", "--lhe", "--out", str(tmp_path), "--events", "200",
+                     "--operators", "cW", "cHl3"]) == 0
+    stem = tmp_path / simulate.REWEIGHTED_STEM
+    sample = reweight.read_lhe(stem.with_suffix(".lhe.gz"))
+    assert len(sample) == 200 and sample.ids == ("SM", "cW_p1", "cW_m1", "cHl3_p1",
+                                                 "cHl3_m1", "cW_cHl3_p1")
+    assert reweight.read_map(stem.with_suffix(".toml")).points == sample.points
+    before = stem.with_suffix(".lhe.gz").read_bytes()
+    assert cli.main(["-q", "simulate", "--lhe", "--out", str(tmp_path), "--events", "300"]) != 0
+    assert stem.with_suffix(".lhe.gz").read_bytes() == before  # not overwritten
+
+
+def test_final_state_sorts_by_pt_and_counts_what_it_does_not_classify():
+    state = reweight.FinalState.from_particles([
+        [(21, 3.0, 4.0, 0.0, 5.0), (2, 6.0, 8.0, 0.0, 10.0), (6, 1.0, 0.0, 0.0, 200.0),
+         (-11, 0.0, 30.0, 40.0, 50.0), (12, 1.0, 1.0, 0.0, 1.5), (-14, 2.0, -1.0, 0.0, 2.5)]])
+    assert state.unclassified == {6: 1}
+    assert reweight.VARIABLES["ptj1"](state).tolist() == [10.0]
+    assert reweight.VARIABLES["ptj2"](state).tolist() == [5.0]
+    # the two jets are parallel and massless: their pair has no mass
+    assert reweight.VARIABLES["mjj"](state)[0] == pytest.approx(0.0, abs=1e-6)
+    assert reweight.VARIABLES["met"](state)[0] == pytest.approx(3.0)  # |(3, 0)|
+    assert reweight.VARIABLES["etal1"](state)[0] == pytest.approx(np.arcsinh(40 / 30))
+    assert np.isnan(reweight.VARIABLES["ptl2"](state)[0])
+    back_to_back = reweight.FinalState.from_particles([[(1, 30.0, 40.0, 0.0, 50.0),
+                                                        (-1, -30.0, -40.0, 0.0, 50.0)]])
+    assert reweight.VARIABLES["mjj"](back_to_back)[0] == pytest.approx(100.0)
+    assert reweight.VARIABLES["deltaphijj"](back_to_back)[0] == pytest.approx(np.pi)
+    assert reweight.VARIABLES["ptjj"](back_to_back)[0] == pytest.approx(0.0, abs=1e-9)

@@ -781,6 +781,13 @@ class SampleMap:
     analysis's ``features`` and ``log_features`` (default: the 14 SSWW variables); a
     ``defaults`` table applies to every sample. Paths are relative to the map file.
     A complete example is in the README ("Bring your own ntuples").
+
+    A reweighted sample (one event set with a weight per parameter point, e.g. NanoAOD's
+    ``LHEReweightingWeight``) is an ``[sm]`` entry with ``weight_vector`` (the branch),
+    ``weight_ids`` (the name of each element), ``points`` (``{id = {operator = value}}``),
+    ``xsec`` and optionally ``relative_weights = true`` (ratios to ``weight``); it is read
+    with :func:`vaednn.reweight.read_map`. :func:`vaednn.simulate.write_reweighted` writes
+    one.
     """
 
     path: Path

@@ -26,6 +26,22 @@ Normalisation (the package's convention is :func:`vaednn.data.lumi_weights`,
 LHE weight; the same formula holds if the weights sum to sigma instead. Every component
 (SM, LIN, QUAD) uses the same ``xsec`` and ``sumw``: they are weights of the same events.
 
+The generator writes such a sample (:func:`vaednn.simulate.write_reweighted`); reading it
+and splitting it by event:
+
+>>> import tempfile
+>>> from vaednn import compare, simulate
+>>> files = simulate.write_reweighted(tempfile.mkdtemp(), ["cW", "cHq3"], n_events=500)
+>>> sample = read_lhe(files["lhe"]).cut(vdata.VBS_CUTS)
+>>> sample.points["cW_cHq3_p1"]
+{'cW': 1.0, 'cHq3': 1.0}
+>>> parts = sample.decompose(["cW", "cHq3"])
+>>> parts.terms, round(parts.condition_number, 2)
+(('SM', 'LIN_cW', 'LIN_cHq3', 'QUAD_cW', 'QUAD_cHq3', 'MIX_cW_cHq3'), 8.07)
+>>> split = compare.prepare(sample, ["cW", "cHq3"])
+>>> bool((split.test["cW"].sm.entries == split.test["cW"].lin.entries).all())
+True
+
 >>> A = design_matrix([{}, {"cW": 1.0}, {"cW": -1.0}], ["cW"])[0]
 >>> A.tolist()
 [[1.0, 0.0, 0.0], [1.0, 1.0, 1.0], [1.0, -1.0, 1.0]]
@@ -71,9 +87,12 @@ class FinalState:
     ``momenta[kind]`` is an array ``(n_events, n_max, 4)`` of ``(px, py, pz, E)`` sorted by
     decreasing pT, NaN where an event has fewer objects; kinds are ``"j"`` (quarks and
     gluons), ``"l"`` (charged leptons), ``"v"`` (neutrinos) and ``"a"`` (photons).
+    ``unclassified`` counts the final-state particles of no kind by PDG id (a top quark
+    or a W left undecayed), which no variable of :data:`VARIABLES` uses.
     """
 
     momenta: dict
+    unclassified: dict = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(next(iter(self.momenta.values())))
@@ -102,7 +121,12 @@ class FinalState:
     def from_particles(cls, events) -> FinalState:
         """From a list of events, each a list of ``(pdg_id, px, py, pz, E)`` of status 1."""
         sorted_ = {kind: [] for kind in _KINDS}
+        known = frozenset().union(*_KINDS.values())
+        unclassified = {}
         for particles in events:
+            for p in particles:
+                if abs(p[0]) not in known:
+                    unclassified[p[0]] = unclassified.get(p[0], 0) + 1
             for kind, ids in _KINDS.items():
                 found = [p[1:] for p in particles if abs(p[0]) in ids]
                 found.sort(key=lambda p: -(p[0] ** 2 + p[1] ** 2))
@@ -115,7 +139,7 @@ class FinalState:
                 if found:
                     array[i, :len(found)] = found
             momenta[kind] = array
-        return cls(momenta)
+        return cls(momenta, unclassified)
 
 
 def _single(kind, rank, quantity):
@@ -403,6 +427,9 @@ class ReweightedSample:
         if self.weights.shape != (n, len(self.ids)):
             raise LHEError(f"{self.name}: weights have shape {self.weights.shape}, expected "
                            f"({n} events, {len(self.ids)} ids)")
+        if np.shape(self.nominal) != (n,):
+            raise LHEError(f"{self.name}: {np.shape(self.nominal)} nominal weights for {n} "
+                           "events")
         if len(set(self.ids)) != len(self.ids):
             raise LHEError(f"{self.name}: weight ids repeat: {list(self.ids)}")
         unknown = sorted(set(self.points) - set(self.ids))
@@ -623,6 +650,9 @@ def read_lhe(path, features=vdata.FEATURES, log_features=None, *, points=None,
     ids = ids or ()
     points = _override(header_points, points, ids, str(path))
     state = FinalState.from_particles(particles)
+    if state.unclassified:
+        log.info("%s: final-state particles that are no jet, lepton, neutrino or photon "
+                 "(PDG id: count): %s", path, state.unclassified)
     table = _features(state, features, variables, str(path))
     vdata.check_log_features(table, str(path), log_features)
     nominal = np.asarray(nominal, dtype=np.float64)

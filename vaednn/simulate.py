@@ -854,12 +854,11 @@ def _lhe_text(events, weights, w_sm, operators, points, xsec) -> str:
             "<slha>", card, "</slha>", "<initrwgt>",
             "<weightgroup name='mg_reweighting' weight_name_strategy='includeIdInWeightName'>",
             *declared, "</weightgroup>", "</initrwgt>", "</header>", "<init>",
-            f"2212 2212 6.500000e+03 6.500000e+03 0 0 247000 247000 -4 1",
+            "2212 2212 6.500000e+03 6.500000e+03 0 0 247000 247000 -4 1",
             f"{xsec!r} 0.0 {xsec!r} 1", "</init>"]
     vectors = {}
-    for name, tag in (("j1", "j1"), ("j2", "j2"), ("l1", "l1"), ("l2", "l2")):
-        pt, eta, phi = (events[f"{q}{tag[0]}{tag[1]}"].to_numpy(np.float64)
-                        for q in ("pt", "eta", "phi"))
+    for name in ("j1", "j2", "l1", "l2"):
+        pt, eta, phi = (events[f"{q}{name}"].to_numpy(np.float64) for q in ("pt", "eta", "phi"))
         vectors[name] = np.column_stack([pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta),
                                          pt * np.cosh(eta)])
     # The generator keeps only the neutrino pair's pT (met, metphi): each neutrino carries
