@@ -76,9 +76,9 @@ def main(argv=None):
 
     events = make_events(n_events)
     scores = stats.ComponentScores(*events)
-    loss_sm, w_sm, loss_lin, w_lin, loss_quad, w_quad = events
-    score_bsm = np.concatenate([loss_lin, loss_quad])
-    w_bsm = np.concatenate([0.5 * w_lin, 0.25 * w_quad])
+    loss_sm, w_sm = events[:2]
+    # the ROC's BSM events: the magnitude of each event's deviation at c = 0.5
+    _, _, score_bsm, w_bsm = scores.sm_vs_bsm(0.5)
     cuts = np.linspace(0.0, 8.0, n_cuts)
     subset = cuts[np.linspace(0, n_cuts - 1, n_loop_cuts).astype(int)]
 

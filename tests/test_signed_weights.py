@@ -3,6 +3,8 @@ of one event set with three weight columns, perfect-square bins, the ratio-regre
 reference. The samples are built from one frame with three weight columns, as a reweighted
 generator sample gives them (``OperatorSamples.same_events``)."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -225,13 +227,8 @@ def test_correlated_error_matches_the_per_event_propagation():
         assert sig == pytest.approx(abs(big_s) / np.sqrt(big_b), rel=1e-12)
         assert err == pytest.approx(np.sqrt(np.sum(gradient**2)), rel=1e-9)
     with pytest.raises(ValueError, match="same_events scores need variance='sumw2'"):
-        stats.significance_error(cuts, c, dataclasses_replace_norms(scores), variance="poisson")
-
-
-def dataclasses_replace_norms(scores):
-    import dataclasses
-
-    return dataclasses.replace(scores, norms=(1.0, 1.0, 1.0))
+        stats.significance_error(cuts, c, dataclasses.replace(scores, norms=(1.0, 1.0, 1.0)),
+                                 variance="poisson")
 
 
 # ------------------------------------------------------------------ perfect squares
@@ -274,6 +271,19 @@ def test_fluctuated_bin_is_merged_or_named():
         stats.fit_binning(impossible)
     fit = compare.sensitivity(impossible, impossible)
     assert np.isnan(fit["lo"]) and "LIN^2" in fit["binning"]
+
+
+def test_interval_table_says_why_a_fit_has_no_bounds():
+    # Interference without any square term: LIN^2 > 4 SM QUAD = 0 in every binning.
+    evaluation, _ = reweighted_toy(2000, 9, sign_changing)
+    for split in ("train", "validation", "test"):
+        sm, lin, quad = getattr(evaluation, split)["cT"]
+        getattr(evaluation, split)["cT"] = data.OperatorSamples(
+            "cT", sm, lin, dataclasses.replace(quad, weights=np.zeros(len(quad))),
+            same_events=True)
+    table = compare.interval_table({"x1": compare.feature_scorer("x1")}, evaluation)
+    assert table[["lo", "hi"]].isna().all().all()
+    assert table["no_fit_because"].str.contains("need LIN\\^2 <= 4 SM QUAD").all()
 
 
 def test_missing_bounds_carry_their_reason_to_the_readme():
