@@ -11,9 +11,7 @@ import pytest
 from vaednn import compare, data, reweight, simulate
 from vaednn.reweight import LHEError
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "dy1j_smeftsim.lhe.gz"
-if not REAL.exists():
-    REAL = Path("/work/shared/data/dy1j_smeftsim.lhe.gz")
+REAL = Path(__file__).resolve().parents[1] / "examples" / "dy1j_smeftsim.lhe.gz"
 DY_FEATURES = ["ptl1", "ptl2", "etal1", "etal2", "mll", "ptll", "deltaphill", "ptj1", "etaj1"]
 OPS = ("cW", "cqq3", "cHq3")
 

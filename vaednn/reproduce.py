@@ -140,7 +140,8 @@ async def execute_async(path: Path, timeout: int = 3600, label: str | None = Non
 #: the data: it loads chapter 01's VAE ensemble after training its own classifiers, by
 #: which time 01 has finished.
 AFTER = {"00": (), "01": ("00",), "02": ("00",), "03": ("00",), "04": ("01", "03"),
-         "05": ("01", "02", "03"), "06": ("00",), "07": ("04",)}
+         "05": ("01", "02", "03"), "06": ("00",), "07": ("04",),
+         "08": ()}
 
 
 def prerequisites(paths: list[Path]) -> dict[Path, list[Path]]:
