@@ -134,6 +134,8 @@ def test_log_energy_sum_sums_the_log_features_of_the_data():
     np.testing.assert_allclose(custom(x.to_numpy()), np.log(x["ptz"]), rtol=1e-6)
     with pytest.raises(ValueError, match=r"none of the variables \['etal1'\] is energy-like"):
         anomaly.log_energy_sum(x[["etal1"]])
+    with pytest.raises(ValueError, match=r"log_features \['ptz'\] are not among the features"):
+        anomaly.log_energy_sum(x.drop(columns="ptz"), log_features=("ptz",))
 
 
 def test_the_isolation_forest_baseline_takes_any_variables():

@@ -1064,9 +1064,16 @@ def log_energy_sum(x, features=None, log_features=None) -> np.ndarray:
         raise ValueError(f"log_energy_sum: none of the variables {variables} is energy-like; "
                          f"pass log_features=[...] (the momenta and masses)")
     if isinstance(x, pd.DataFrame):
-        x = x.loc[:, [f for f in names if f in x.columns]]
-    values = features_array(x, "log_energy_sum", names, ())
-    values = values[:, [names.index(f) for f in log_features]].astype(np.float64)
+        missing = [f for f in log_features if f not in x.columns]
+        if missing:
+            raise ValueError(f"log_energy_sum: DataFrame lacks the column(s) {missing}")
+        values = x.loc[:, list(log_features)].to_numpy(np.float64)
+    else:
+        values = np.asarray(x, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != len(names):
+            raise ValueError(f"log_energy_sum: expected (events, {len(names)}) features "
+                             f"({', '.join(names)}), got shape {values.shape}")
+        values = values[:, [names.index(f) for f in log_features]]
     if not (values > 0).all():
         bad = {f: int(c) for f, c in zip(log_features, (values <= 0).sum(axis=0)) if c}
         raise ValueError(f"log_energy_sum: momenta and masses must be > 0 (count <= 0 per "
