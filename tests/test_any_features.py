@@ -169,6 +169,11 @@ def test_shap_attributes_an_anomaly_score_to_the_variables_of_the_data():
     assert list(explanation.feature_names) == list(VARIABLES)
     np.testing.assert_allclose(explanation.values.sum(axis=1) + explanation.base_values,
                                score(x.iloc[:4]), rtol=1e-6, atol=1e-6)
+    detector = vaednn.Detector(epochs=1, batch_size=128, **DETECTORS["default"]).fit(x)
+    explanation = explain.shap_values(detector.decision_function, x.iloc[:4], x.iloc[:16])
+    assert list(explanation.feature_names) == list(VARIABLES)
+    np.testing.assert_allclose(explanation.values.sum(axis=1) + explanation.base_values,
+                               detector.decision_function(x.iloc[:4]), rtol=1e-5, atol=1e-4)
 
 
 # ------------------------------------------------------------------ signed SM weights
