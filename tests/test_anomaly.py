@@ -173,10 +173,11 @@ def test_bad_input_is_named():
         anomaly.make("flow", space="physical")
     with pytest.raises(RuntimeError, match="call fit"):
         anomaly.make("gmm").score(raw_events(10, 0))
-    with pytest.raises(ValueError, match="negative sample weights"):
-        anomaly.make("gmm").fit(raw_events(50, 0), sample_weight=np.r_[-1.0, np.ones(49)])
-    with pytest.raises(ValueError, match="lacks feature column"):
-        anomaly.make("gmm").fit(raw_events(50, 0).drop(columns="mjj"))
+    with pytest.raises(ValueError, match=r"net SM weight Σw = -11 is <= 0"):
+        anomaly.make("gmm").fit(raw_events(50, 0), sample_weight=np.r_[-60.0, np.ones(49)])
+    with pytest.raises(ValueError, match=r"lacks feature column\(s\) \['mjj'\]"):
+        anomaly.make("gmm", n_components=1).fit(raw_events(50, 0)).score(
+            raw_events(5, 1).drop(columns="mjj"))
     with pytest.raises(ValueError, match=r"log10 is taken of these features but they have "
                                          r"values <= 0 \(count per feature\): \{'b': 1\}"):
         TOY_MODELS["flow"](0).adapt(np.array([[0.0, 1.0], [1.0, -2.0]]))

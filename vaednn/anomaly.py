@@ -1,10 +1,16 @@
 """SM-only anomaly scores: trained on SM events alone, they map events to one number.
 
 Every score has the same interface: build it by name with :func:`make`, train it with
-``fit(x_sm, sample_weight=None, x_val=None, w_val=None)`` on raw SM features (DataFrame or
-array, columns in :data:`vaednn.data.FEATURES` order), then ``score(x)`` gives one float per
-event, larger meaning more anomalous. A score object is also a callable of the raw features,
-so it plugs into :func:`vaednn.compare.score` and ``compare`` as is.
+``fit(x_sm, sample_weight=None, x_val=None, w_val=None, features=None, log_features=None)``
+on raw SM features, then ``score(x)`` gives one float per event, larger meaning more
+anomalous. The variables are the data's, as for :func:`vaednn.models.build`: a DataFrame's
+columns (or the ``features`` among them), an array's ``features`` (an array of 14 columns
+without names is read as :data:`vaednn.data.FEATURES`); ``log_features`` default to those of
+them in :data:`vaednn.data.LOG_FEATURES`. A fitted score records them (``score.features``,
+``score.log_features``; a Keras score's ``.keras`` file holds them in its config) and scores
+a DataFrame by column name; one lacking a recorded variable is an error naming it. A score
+object is also a callable of the raw features, so it plugs into :func:`vaednn.compare.score`
+and ``compare`` as is.
 
 =========================  ==================================================================
 name (:data:`SCORES`)      score
@@ -44,12 +50,23 @@ over the scaled-space densities is the Jacobian term above, a sum of log momenta
 read them as "SM density of the events as measured", which is sparse where the energy is
 high.
 
-Event weights (``sample_weight``): the Keras scores minimise ``Σ w_i l_i / Σ |w_i|`` per
-mini-batch, signs kept, as :mod:`vaednn.models` does; a negative weight pulls an event's
-density down, which is what a signed (NLO-like) SM sample asks of a density estimate. The
-scikit-learn scores take no negative weights (an error names them): IsolationForest passes
-the weights on, and the Gaussian mixture, which has no ``sample_weight``, is fitted on a
-seeded resample with probabilities ∝ ``w``. The generated SM samples have equal weights.
+Event weights (``sample_weight``, signed as an NLO SM sample's are): the Keras scores (and
+the ``vae_*`` scores, through :mod:`vaednn.models`) minimise ``Σ w_i l_i / Σ |w_i|`` per
+mini-batch, signs kept. Why signed and not ``|w|``: the signed sum estimates the SM
+expectation of the loss, ``∫ p_SM(x) l(x) dx``, without bias (the negative events cancel
+the phase space the positive ones over-count), while ``|w|`` would fit the density of
+``|dσ|``, another distribution (on a toy whose sample holds a component twice, at +1 and
+-1, a flow trained on the signed weights is 0.18 nats closer to the net density than one
+trained on ``|w|``; ``tests/test_any_features.py``). A negative weight therefore pulls that
+event's density down
+(its loss up); with a net-positive sample the expected loss is bounded below, but a very
+flexible model can overfit single negative events: watch the validation loss. The
+normalisation ``Σ |w|`` only sets the scale of the loss. A training (or validation) set
+whose net SM weight ``Σ w`` is ``<= 0`` has no SM density to learn, and is refused with an
+error naming it (:func:`check_sm_weights`). The scikit-learn scores cannot take negative
+weights: they use the magnitudes (:data:`SKLEARN_WEIGHTS`); IsolationForest gets ``|w|`` as
+``sample_weight``, and the Gaussian mixture, which has no ``sample_weight``, is fitted on a
+seeded resample with probabilities ∝ ``|w|``. The generated SM samples have equal weights.
 
 >>> sorted(SCORES)[:3]
 ['flow', 'gaussian_vae', 'gmm']
@@ -70,7 +87,7 @@ import pandas as pd
 from vaednn import models, plotting
 from vaednn.data import FEATURES, LOG_FEATURES
 from vaednn.models import Decoder, Encoder, LogMinMaxScaling, Sampling
-from vaednn.models.inputs import features_array
+from vaednn.models.inputs import feature_names, features_array
 
 __all__ = [
     "SCORES",
@@ -86,6 +103,8 @@ __all__ = [
     "GaussianVAE",
     "RealNVP",
     "AffineCoupling",
+    "SKLEARN_WEIGHTS",
+    "check_sm_weights",
     "scaling_log_jacobian",
     "train",
     "LABELS",
@@ -99,6 +118,12 @@ __all__ = [
 
 #: The package's default anomaly score (see the module docstring).
 DEFAULT = "gaussian_vae"
+
+#: What the scikit-learn scores (IsolationForest, Gaussian mixture) do with signed SM
+#: weights: scikit-learn refuses negative ``sample_weight``, so they are fitted with the
+#: magnitudes ``|w|`` (the density of ``|dσ|``, an approximation where negative weights are
+#: rare); the Keras scores keep the signs (module docstring).
+SKLEARN_WEIGHTS = "magnitude"
 
 _EPS = 1e-7
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -133,6 +158,29 @@ def _check_space(space):
     return space
 
 
+def check_sm_weights(w, what="sample_weight") -> float:
+    """The net weight ``Σ w`` of SM events with signed weights ``w``, or a ValueError.
+
+    Signed (NLO) SM weights are accepted; a set whose net weight is ``<= 0`` has no SM yield,
+    so no density, quantile or loss of it means anything, and is refused by name.
+
+    >>> check_sm_weights([1.0, -0.5, 1.0])
+    1.5
+    >>> check_sm_weights([1.0, -2.0], "x_sm weights")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: x_sm weights: the net SM weight Σw = -1 is <= 0 (Σ|w| = 3, 1 of 2 weights ...
+    """
+    w = np.asarray(w, dtype=np.float64).reshape(-1)
+    net = float(w.sum())
+    if not net > 0:
+        raise ValueError(f"{what}: the net SM weight Σw = {net:.6g} is <= 0 (Σ|w| = "
+                         f"{float(np.abs(w).sum()):.6g}, {int((w < 0).sum())} of {len(w)} weights "
+                         f"negative); a sample with no net SM yield cannot be trained on or "
+                         f"define a quantile")
+    return net
+
+
 def _weights(w, n, what="sample_weight"):
     if w is None:
         return np.ones(n, dtype=np.float32)
@@ -143,6 +191,7 @@ def _weights(w, n, what="sample_weight"):
         raise ValueError(f"{what}: {int((~np.isfinite(w)).sum())} non-finite weights")
     if not np.abs(w).sum() > 0:
         raise ValueError(f"{what}: every weight is zero")
+    check_sm_weights(w, what)
     return w
 
 
@@ -566,29 +615,38 @@ class AnomalyScore:
     """
 
     name = "anomaly score"
+    #: The variables it reads and which of them get log10; set by ``fit`` (None before).
+    features = log_features = None
 
     def __init__(self, seed=0):
         self.seed = int(seed)
         self.fitted = False
 
-    def fit(self, x_sm, sample_weight=None, x_val=None, w_val=None):
-        """Train on raw SM features ``x_sm`` (n, 14); returns ``self``.
+    def fit(self, x_sm, sample_weight=None, x_val=None, w_val=None, *, features=None,
+            log_features=None):
+        """Train on raw SM features ``x_sm``; returns ``self``.
 
         Args:
-            x_sm: raw SM training features, DataFrame or array in ``FEATURES`` order.
-            sample_weight: per-event weights (signs kept; see the module docstring).
+            x_sm: raw SM training features: a DataFrame (its columns are the variables) or
+                an array (columns in ``features`` order).
+            sample_weight: per-event weights, signed (see the module docstring); their net
+                sum must be > 0.
             x_val, w_val: SM validation events and weights; the Keras scores stop early on
                 their loss and keep the best epoch's weights. The scikit-learn scores, which
                 do not iterate, do not use them.
+            features, log_features: the variables, as for :func:`vaednn.models.build`
+                (default: a DataFrame's columns; those of them in ``LOG_FEATURES`` get log10).
         """
-        x = features_array(x_sm, "x_sm")
+        names, logs = feature_names(x_sm, features, log_features)
+        x = features_array(x_sm, "x_sm", names, logs)
         w = _weights(sample_weight, len(x))
         if x_val is None and w_val is not None:
             raise ValueError("w_val given without x_val")
         val = None
         if x_val is not None:
-            xv = features_array(x_val, "x_val")
+            xv = features_array(x_val, "x_val", names, logs)
             val = (xv, _weights(w_val, len(xv), "w_val"))
+        self.features, self.log_features = names, logs
         self._fit(x, w, val)
         self.fitted = True
         return self
@@ -597,7 +655,8 @@ class AnomalyScore:
         """One float64 per event of raw features ``x``, larger meaning more anomalous."""
         if not self.fitted:
             raise RuntimeError(f"{self.name}: call fit(x_sm) before score(x)")
-        values = np.asarray(self._score(features_array(x, "x")), dtype=np.float64).reshape(-1)
+        x = features_array(x, "x", self.features, self.log_features)
+        values = np.asarray(self._score(x), dtype=np.float64).reshape(-1)
         if not np.isfinite(values).all():
             raise ValueError(f"{self.name}: {int((~np.isfinite(values)).sum())} non-finite scores")
         return values
@@ -642,7 +701,8 @@ class VAEScore(AnomalyScore):
         self.model = None
 
     def _fit(self, x, w, val):
-        model = models.build(self.model_name, x, seed=self.seed, **self.hyperparameters)
+        model = models.build(self.model_name, x, seed=self.seed, features=self.features,
+                             log_features=self.log_features, **self.hyperparameters)
         model.fit(x, **self._fit_options(w, val))
         self._adopt(model, x)
 
@@ -653,6 +713,7 @@ class VAEScore(AnomalyScore):
     def _adopt(self, model, x):
         """Take ``model``, trained on the raw SM events ``x``, as this score's VAE."""
         self.model = model
+        self.features, self.log_features = tuple(model.features), tuple(model.log_features)
         self.fitted = True
 
     def _score(self, x):
@@ -729,6 +790,7 @@ class _KerasScore(AnomalyScore):
             raise ValueError(f"{self.name}: cannot adopt a {type(model).__name__} named "
                              f"{model.name!r}")
         self.model, self.fitted = model, True
+        self.features, self.log_features = model.features, model.log_features
         return self
 
     def in_space(self, space):
@@ -764,7 +826,8 @@ class FlowScore(_KerasScore):
                               bound=bound))
 
     def _new_model(self):
-        return RealNVP(seed=self.seed, name="flow", **self.hyperparameters)
+        return RealNVP(seed=self.seed, name="flow", features=self.features,
+                       log_features=self.log_features, **self.hyperparameters)
 
     def _score(self, x):
         return self._in_space(self._batched(self.model, x), x)
@@ -798,7 +861,8 @@ class GaussianVAEScore(_KerasScore):
         self.iwae_samples = int(iwae_samples)
 
     def _new_model(self):
-        return GaussianVAE(seed=self.seed, name="gaussian_vae", **self.hyperparameters)
+        return GaussianVAE(seed=self.seed, name="gaussian_vae", features=self.features,
+                           log_features=self.log_features, **self.hyperparameters)
 
     def _score(self, x):
         if self.iwae_samples:
@@ -814,17 +878,16 @@ def _scaled(scaling, x):
     return _in_chunks(scaling, x)
 
 
-def _nonnegative(w, name):
-    if (w < 0).any():
-        raise ValueError(f"{name}: {int((w < 0).sum())} negative sample weights; this "
-                         f"scikit-learn model takes none (use a Keras score for signed weights)")
-    return w
+def _magnitudes(w):
+    """The weights a scikit-learn model is fitted with (:data:`SKLEARN_WEIGHTS`)."""
+    return np.abs(np.asarray(w, dtype=np.float64))
 
 
 class IsolationForestScore(AnomalyScore):
     """scikit-learn's IsolationForest on the log10 + min-max scaled features.
 
     The score is ``-score_samples``: short isolation paths (easy to isolate) score high.
+    Signed event weights enter as their magnitudes (:data:`SKLEARN_WEIGHTS`).
 
     Args:
         n_estimators, max_samples, max_features: as ``sklearn.ensemble.IsolationForest``.
@@ -841,10 +904,10 @@ class IsolationForestScore(AnomalyScore):
     def _fit(self, x, w, val):
         from sklearn.ensemble import IsolationForest
 
-        self.scaling = LogMinMaxScaling(name="scaling")
+        self.scaling = LogMinMaxScaling(self.features, self.log_features, name="scaling")
         self.scaling.adapt(x)
         self.model = IsolationForest(random_state=self.seed, **self.parameters)
-        self.model.fit(_scaled(self.scaling, x), sample_weight=_nonnegative(w, self.name))
+        self.model.fit(_scaled(self.scaling, x), sample_weight=_magnitudes(w))
 
     def _score(self, x):
         return -self.model.score_samples(_scaled(self.scaling, x))
@@ -854,7 +917,8 @@ class GaussianMixtureScore(AnomalyScore):
     """Negative log-likelihood of a scikit-learn Gaussian mixture on the scaled features.
 
     Event weights are honoured by fitting on a seeded resample (as many events, drawn with
-    probabilities ∝ ``w``); equal weights fit the events as they are.
+    probabilities ∝ ``|w|``: signed weights enter as magnitudes, :data:`SKLEARN_WEIGHTS`);
+    equal weights fit the events as they are.
 
     Args:
         n_components, covariance_type: as ``sklearn.mixture.GaussianMixture``.
@@ -870,10 +934,10 @@ class GaussianMixtureScore(AnomalyScore):
     def _fit(self, x, w, val):
         from sklearn.mixture import GaussianMixture
 
-        self.scaling = LogMinMaxScaling(name="scaling")
+        self.scaling = LogMinMaxScaling(self.features, self.log_features, name="scaling")
         self.scaling.adapt(x)
         xs = _scaled(self.scaling, x)
-        w = _nonnegative(w, self.name).astype(np.float64)
+        w = _magnitudes(w)
         if not np.allclose(w, w[0]):
             index = np.random.default_rng(self.seed).choice(len(xs), len(xs), p=w / w.sum())
             xs = xs[index]
@@ -923,7 +987,7 @@ LABELS = {
 
 
 def fit_seeds(scores: Mapping[str, dict], x_sm, seeds, *, sample_weight=None, x_val=None,
-              w_val=None) -> dict[str, list[AnomalyScore]]:
+              w_val=None, features=None, log_features=None) -> dict[str, list[AnomalyScore]]:
     """Train every score once per seed on the same SM events.
 
     The ``vae_*`` scores of one VAE configuration (the same ``model``, epochs and
@@ -933,7 +997,8 @@ def fit_seeds(scores: Mapping[str, dict], x_sm, seeds, *, sample_weight=None, x_
 
     Args:
         scores: score name (:data:`SCORES`) -> its hyperparameters (as for :func:`make`).
-        x_sm, sample_weight, x_val, w_val: as :meth:`AnomalyScore.fit`.
+        x_sm, sample_weight, x_val, w_val, features, log_features: as
+            :meth:`AnomalyScore.fit`.
         seeds: distinct seeds; member ``i`` of every score has ``seeds[i]``.
 
     Returns:
@@ -943,9 +1008,11 @@ def fit_seeds(scores: Mapping[str, dict], x_sm, seeds, *, sample_weight=None, x_
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and at least one, got {seeds}")
     out = {name: [make(name, seed=s, **dict(hp)) for s in seeds] for name, hp in scores.items()}
-    x = features_array(x_sm, "x_sm")
+    variables = dict(zip(("features", "log_features"),
+                         feature_names(x_sm, features, log_features)))
+    x = features_array(x_sm, "x_sm", *variables.values())
     w = _weights(sample_weight, len(x))
-    val = None if x_val is None else (features_array(x_val, "x_val"),
+    val = None if x_val is None else (features_array(x_val, "x_val", *variables.values()),
                                       _weights(w_val, len(x_val), "w_val"))
     shared = {}
     for name, members in out.items():
@@ -956,10 +1023,11 @@ def fit_seeds(scores: Mapping[str, dict], x_sm, seeds, *, sample_weight=None, x_
             shared.setdefault(key, []).append(name)
         else:
             for member in members:
-                member.fit(x, w, *(val or (None, None)))
+                member.fit(x, w, *(val or (None, None)), **variables)
     for names in shared.values():
         first = out[names[0]][0]
-        group = models.ensemble(first.model_name, x, seeds, **first.hyperparameters)
+        group = models.ensemble(first.model_name, x, seeds, **variables,
+                                **first.hyperparameters)
         group.fit(x, **first._fit_options(w, val))
         for name in names:
             for member, model in zip(out[name], group.models):
@@ -967,19 +1035,52 @@ def fit_seeds(scores: Mapping[str, dict], x_sm, seeds, *, sample_weight=None, x_
     return out
 
 
-def log_energy_sum(features) -> np.ndarray:
-    """``Σ log x_f`` over the momenta and masses (:data:`vaednn.data.LOG_FEATURES`).
+def log_energy_sum(x, features=None, log_features=None) -> np.ndarray:
+    """``Σ log x_f`` over the energy-like variables: the log features of the data.
 
     A fixed variable, trained on nothing: up to a constant it is minus the log-Jacobian of
     the log10 scaling (:func:`scaling_log_jacobian`), the term that turns a density of the
     scaled features into a density of the raw ones. A raw-space density score that does no
     better than this variable has learnt nothing beyond "energetic events are rare".
+
+    Args:
+        x: raw events, a DataFrame or an array (columns in ``features`` order).
+        features: the variables of ``x``'s columns (default: a DataFrame's columns; an
+            array of 14 columns is read as :data:`vaednn.data.FEATURES`).
+        log_features: the energy-like variables summed (default: those of the variables in
+            :data:`vaednn.data.LOG_FEATURES`, so momenta and masses); give them for an
+            analysis whose variables have other names, e.g. with ``functools.partial``.
+
+    >>> frame = pd.DataFrame({"ptl1": [10.0], "etal1": [0.5], "mjj": [100.0]})
+    >>> bool(np.isclose(log_energy_sum(frame)[0], np.log(10.0 * 100.0)))  # ptl1 and mjj
+    True
     """
-    frame = features if isinstance(features, pd.DataFrame) else pd.DataFrame(
-        np.asarray(features), columns=list(FEATURES))
-    values = frame.loc[:, list(LOG_FEATURES)].to_numpy(np.float64)
+    if log_features is None and features is None and isinstance(x, pd.DataFrame):
+        # Any other column (an event weight, a run number) is not an input: only the
+        # energy-like ones are read.
+        log_features = tuple(str(c) for c in x.columns if c in LOG_FEATURES)
+        names, variables = log_features, [str(c) for c in x.columns]
+    else:
+        names, log_features = feature_names(x, features, log_features)
+        variables = list(names)
+    if not log_features:
+        raise ValueError(f"log_energy_sum: none of the variables {variables} is energy-like; "
+                         f"pass log_features=[...] (the momenta and masses)")
+    if isinstance(x, pd.DataFrame):
+        missing = [f for f in log_features if f not in x.columns]
+        if missing:
+            raise ValueError(f"log_energy_sum: DataFrame lacks the column(s) {missing}")
+        values = x.loc[:, list(log_features)].to_numpy(np.float64)
+    else:
+        values = np.asarray(x, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != len(names):
+            raise ValueError(f"log_energy_sum: expected (events, {len(names)}) features "
+                             f"({', '.join(names)}), got shape {values.shape}")
+        values = values[:, [names.index(f) for f in log_features]]
     if not (values > 0).all():
-        raise ValueError("log_energy_sum: momenta and masses must be > 0")
+        bad = {f: int(c) for f, c in zip(log_features, (values <= 0).sum(axis=0)) if c}
+        raise ValueError(f"log_energy_sum: momenta and masses must be > 0 (count <= 0 per "
+                         f"variable: {bad})")
     return np.log(values).sum(axis=1)
 
 

@@ -7,6 +7,10 @@ on raw features, as :func:`vaednn.compare.compare` takes scorers::
 
     forest = IsolationForestScore(seed=0).fit(train.sm.features, train.sm.weights)
     tables = compare.compare({"VAE": vae, IsolationForestScore.label: forest}, data)
+
+Its variables are the data's, as for :func:`vaednn.models.build` (a DataFrame's columns, or
+``features=``/``log_features=``). Signed SM weights enter as their magnitudes
+(:data:`vaednn.anomaly.SKLEARN_WEIGHTS`): scikit-learn refuses negative ``sample_weight``.
 """
 
 from __future__ import annotations
@@ -35,12 +39,11 @@ class IsolationForestScore:
         self.seed = seed
         self.scaling_ = None
         self.forest_ = None
+        self.features_ = self.log_features_ = None
 
-    def _scaled(self, x, what: str) -> np.ndarray:
-        """The scaled features of raw ``x``, columns by name for a DataFrame."""
-        import keras
-
-        features = list(self.scaling_.features)
+    def _raw(self, x, what: str) -> np.ndarray:
+        """Raw ``x`` as float32 (events, features), columns by name for a DataFrame."""
+        features = list(self.features_)
         if hasattr(x, "columns"):
             missing = [f for f in features if f not in x.columns]
             if missing:
@@ -50,7 +53,14 @@ class IsolationForestScore:
         if x.ndim != 2 or x.shape[1] != len(features):
             raise ValueError(f"IsolationForestScore.{what}: expected (events, {len(features)}) "
                              f"features, got shape {x.shape}")
-        scaled = keras.ops.convert_to_numpy(self.scaling_(x))
+        return x
+
+    def _scaled(self, x, what: str) -> np.ndarray:
+        """The scaled features of raw ``x``, columns by name for a DataFrame."""
+        import keras
+
+        features = list(self.features_)
+        scaled = keras.ops.convert_to_numpy(self.scaling_(self._raw(x, what)))
         bad = ~np.isfinite(scaled)
         if bad.any():
             counts = {f: int(n) for f, n in zip(features, bad.sum(axis=0)) if n}
@@ -58,32 +68,37 @@ class IsolationForestScore:
                              f"or log10 of values <= 0) per feature: {counts}")
         return scaled
 
-    def fit(self, x_sm, sample_weight=None) -> IsolationForestScore:
+    def fit(self, x_sm, sample_weight=None, features=None,
+            log_features=None) -> IsolationForestScore:
         """Fit the scaling and the forest on raw SM training features.
 
         Args:
             x_sm: raw SM features (events, features), DataFrame or array, as for
                 ``models.build``.
-            sample_weight: non-negative per-event weights, passed to scikit-learn's
-                ``IsolationForest.fit`` (None: equal weights).
+            sample_weight: per-event weights, signed allowed (net sum > 0); their
+                magnitudes go to scikit-learn's ``IsolationForest.fit``
+                (:data:`vaednn.anomaly.SKLEARN_WEIGHTS`). None: equal weights.
+            features, log_features: the variables, as for ``models.build`` (default: a
+                DataFrame's columns; those in ``LOG_FEATURES`` get log10).
 
         Returns:
             The fitted score.
         """
         from vaednn import models
+        from vaednn.anomaly import check_sm_weights
+        from vaednn.models.inputs import feature_names
 
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=np.float64)
             if sample_weight.shape != (len(x_sm),):
                 raise ValueError(f"IsolationForestScore.fit: sample_weight must have shape "
                                  f"({len(x_sm)},), got {sample_weight.shape}")
-            if (sample_weight < 0).any():
-                raise ValueError(f"IsolationForestScore.fit: sample_weight has "
-                                 f"{int((sample_weight < 0).sum())} negative entries; "
-                                 f"the forest needs non-negative weights")
-        scaling = models.LogMinMaxScaling()
-        scaling.adapt(x_sm)
+            check_sm_weights(sample_weight, "IsolationForestScore.fit: sample_weight")
+            sample_weight = np.abs(sample_weight)
+        self.features_, self.log_features_ = feature_names(x_sm, features, log_features)
+        scaling = models.LogMinMaxScaling(self.features_, self.log_features_)
         self.scaling_ = scaling
+        scaling.adapt(self._raw(x_sm, "fit"))
         forest = IsolationForest(n_estimators=self.n_estimators, max_samples=self.max_samples,
                                  random_state=self.seed)
         self.forest_ = forest.fit(self._scaled(x_sm, "fit"), sample_weight=sample_weight)

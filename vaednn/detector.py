@@ -11,10 +11,13 @@ the plain VAE variants of :mod:`vaednn.models` for users who expect
     flags = detector.predict(x)              # 1 above detector.threshold_, else 0
 
 As in PyOD, fitting sets ``decision_scores_`` (the training events' scores), ``threshold_``
-(the weighted ``1 - contamination`` quantile of those scores) and ``labels_`` (0/1 of the
-training events). Parameters are explicit and only stored by ``__init__``, so
-``sklearn.base.clone``, ``get_params``/``set_params`` and a ``Pipeline`` work; they are
-checked when ``fit`` runs.
+(the weighted ``1 - contamination`` quantile of those scores, :func:`signed_quantile`, so
+signed NLO SM weights are accepted) and ``labels_`` (0/1 of the training events). The
+variables are the data's (a DataFrame's columns, or ``features=``), as for
+:func:`vaednn.models.build`; ``features_`` and ``log_features_`` record them, the saved
+model's config holds them, and scoring a frame that lacks one is an error naming it.
+Parameters are explicit and only stored by ``__init__``, so ``sklearn.base.clone``,
+``get_params``/``set_params`` and a ``Pipeline`` work; they are checked when ``fit`` runs.
 
 A VAE's anomaly score is chosen by name from :data:`SCORES` (default :data:`DEFAULT_SCORE`);
 a new score is a class with ``fit(model, x, sample_weight)``, ``score(model, x)`` and
@@ -35,15 +38,60 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from vaednn.files import atomic_path, check_writable, load_model
-from vaednn.simulate import weighted_quantile
 
 __all__ = ["DEFAULT_SCORE", "DENSITY_NAMES", "Detector", "ReconstructionScore",
-           "SCORES", "VAE_NAMES"]
+           "SCORES", "VAE_NAMES", "signed_quantile"]
 
 #: The plain (unsupervised) VAE variants of :data:`vaednn.models.MODEL_NAMES`.
 VAE_NAMES = ("vae", "vae_model2", "vae_model3", "vae_flat")
 #: The Keras density scores of :data:`vaednn.anomaly.SCORES` a detector can wrap.
 DENSITY_NAMES = ("flow", "gaussian_vae")
+
+
+def signed_quantile(values, weights, q) -> float:
+    """The ``q`` quantile of ``values`` whose ``weights`` may be negative (NLO SM samples).
+
+    The midpoint rule of :func:`vaednn.simulate.weighted_quantile` with signed weights: after
+    sorting, event ``i`` sits at ``c_i = (C_i - w_i / 2) / W``, with ``C_i`` the cumulative
+    signed weight and ``W = Σ w > 0`` the net weight. A negative weight makes ``c`` step
+    back, so ``c`` is replaced by its running minimum from above, ``m_i = min_{j >= i} c_j``:
+    the quantile is the smallest value past which the net share of weight below never falls
+    under ``q`` again, interpolated linearly between neighbours. For non-negative weights
+    ``m = c`` and the result equals :func:`~vaednn.simulate.weighted_quantile`. Written here
+    because numpy's and scikit-learn's weighted quantiles refuse negative weights.
+
+    Raises:
+        ValueError: ``q`` outside [0, 1], mismatched or non-finite inputs, or a net weight
+            ``<= 0`` (see :func:`vaednn.anomaly.check_sm_weights`).
+
+    >>> signed_quantile([1, 2, 3, 4, 5], [1, 1, -1, 1, 1], 0.75)  # c = 1/6, 1/2, 1/2, 1/2, 5/6
+    4.75
+    >>> signed_quantile([1, 2, 4, 5], [1, 1, 1, 1], 0.75)  # without the negative event
+    4.5
+    """
+    from vaednn.anomaly import check_sm_weights
+
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"signed_quantile: q must be in [0, 1], got {q!r}")
+    if values.shape != weights.shape or len(values) == 0:
+        raise ValueError(f"signed_quantile: {len(values)} values and {len(weights)} weights; "
+                         f"give one weight per value, at least one")
+    if not (np.isfinite(values).all() and np.isfinite(weights).all()):
+        raise ValueError("signed_quantile: values and weights must be finite")
+    total = check_sm_weights(weights, "signed_quantile weights")
+    order = np.argsort(values, kind="stable")
+    values, weights = values[order], weights[order]
+    position = (np.cumsum(weights) - weights / 2) / total
+    floor = np.minimum.accumulate(position[::-1])[::-1]
+    k = int(np.searchsorted(floor, q, side="left"))
+    if k == 0:
+        return float(values[0])
+    if k == len(values):
+        return float(values[-1])
+    lo, hi = floor[k - 1], floor[k]
+    return float(values[k - 1] + (q - lo) / (hi - lo) * (values[k] - values[k - 1]))
 
 
 class ReconstructionScore:
@@ -94,6 +142,12 @@ class Detector(BaseEstimator):
         score: a VAE's anomaly score, a name in :data:`SCORES` (None: :data:`DEFAULT_SCORE`);
             must be None for a density model, which has its own.
         verbose: Keras' ``fit`` verbosity (VAEs; the density models train silently).
+        features: the variables, as for :func:`vaednn.models.build`: None takes a
+            DataFrame's columns (an array of 14 columns is read as
+            :data:`vaednn.data.FEATURES`); a list names an array's columns or picks a
+            DataFrame's.
+        log_features: the variables that get log10 (None: those of the features in
+            :data:`vaednn.data.LOG_FEATURES`).
 
     Attributes:
         model_: the trained Keras model.
@@ -104,10 +158,11 @@ class Detector(BaseEstimator):
         labels_: ``decision_scores_ > threshold_`` as 0/1.
         n_features_in_: number of input columns.
         feature_names_in_: column names, when fitted on a DataFrame.
+        features_, log_features_: the variables the model reads and those it takes log10 of.
     """
 
     def __init__(self, name=None, epochs=10, batch_size=None, seed=0, contamination=0.1,
-                 hyperparameters=None, score=None, verbose=0):
+                 hyperparameters=None, score=None, verbose=0, features=None, log_features=None):
         self.name = name
         self.epochs = epochs
         self.batch_size = batch_size
@@ -116,6 +171,8 @@ class Detector(BaseEstimator):
         self.hyperparameters = hyperparameters
         self.score = score
         self.verbose = verbose
+        self.features = features
+        self.log_features = log_features
 
     def _model_name(self) -> str:
         if self.name is not None:
@@ -190,13 +247,15 @@ class Detector(BaseEstimator):
         Args:
             X: raw SM features (events, features), DataFrame or array.
             y: must be None (unsupervised; accepted for scikit-learn pipelines).
-            sample_weight: non-negative per-event weights (default 1), for the training loss
-                and the threshold quantile.
+            sample_weight: per-event weights (default 1), signed as an NLO sample's may be,
+                for the training loss (signs kept, see :mod:`vaednn.anomaly`) and the
+                threshold (:func:`signed_quantile`); their net sum must be > 0.
 
         Returns:
             The fitted detector.
         """
         from vaednn import models
+        from vaednn.anomaly import check_sm_weights
 
         if y is not None:
             raise TypeError("Detector.fit: y must be None (the detector learns from SM events "
@@ -208,26 +267,28 @@ class Detector(BaseEstimator):
             if sample_weight.shape != (len(X),):
                 raise ValueError(f"Detector.fit: sample_weight must have shape ({len(X)},), "
                                  f"got {sample_weight.shape}")
-            negative = int((sample_weight < 0).sum())
-            if negative:
-                raise ValueError(f"Detector.fit: sample_weight has {negative} negative "
-                                 f"entries; the threshold quantile needs non-negative SM weights")
+            check_sm_weights(sample_weight, "Detector.fit: sample_weight")
+        names = dict(features=self.features, log_features=self.log_features)
         if self._is_vae():
-            model = models.build(self._model_name(), X, seed=self.seed,
+            model = models.build(self._model_name(), X, seed=self.seed, **names,
                                  **(self.hyperparameters or {}))
             model.fit(X, sample_weight=sample_weight, epochs=int(self.epochs),
                       batch_size=self.batch_size, verbose=self.verbose)
             self.model_ = model
             self.score_ = SCORES[self.score or DEFAULT_SCORE]().fit(model, X, sample_weight)
         else:
-            self.score_ = self._density().fit(X, sample_weight)
+            self.score_ = self._density().fit(X, sample_weight, **names)
             self.model_ = self.score_.model
+        self._remember_features()
         self.decision_scores_ = self._scores(X)
         weights = np.ones(len(self.decision_scores_)) if sample_weight is None else sample_weight
-        self.threshold_ = float(weighted_quantile(self.decision_scores_, weights,
-                                                  1.0 - self.contamination))
+        self.threshold_ = signed_quantile(self.decision_scores_, weights, 1.0 - self.contamination)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
         return self
+
+    def _remember_features(self) -> None:
+        self.features_ = tuple(self.model_.features)
+        self.log_features_ = tuple(self.model_.log_features)
 
     def _density(self):
         from vaednn import anomaly
@@ -327,6 +388,7 @@ class Detector(BaseEstimator):
         detector = cls(**state["params"])
         detector._check_parameters()
         detector.model_ = model
+        detector._remember_features()
         if detector._is_vae():
             detector.score_ = SCORES[detector.score or DEFAULT_SCORE](**state["score_config"])
         else:

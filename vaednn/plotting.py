@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from vaednn import stats
+from vaednn.data import LOG_FEATURES, feature_set
 
 __all__ = [
     "FEATURE_LABELS", "FIGURES_DIR", "LOG_SCALE_FEATURES", "MODEL_COLORS", "PLOT_HELPERS",
@@ -253,16 +254,17 @@ def _grid_legend(fig, axes, spare):
                       title=SAMPLES_NOTE, title_fontsize=9)
 
 
-def _bins(name: str, arrays, bins: int):
+def _bins(name: str, arrays, bins: int, log_features=None):
     low = min(float(np.quantile(a, 0.001)) for a in arrays)
     high = max(float(np.quantile(a, 0.999)) for a in arrays)
-    if name in LOG_SCALE_FEATURES and low > 0:
+    if name in (LOG_SCALE_FEATURES if log_features is None else log_features) and low > 0:
         return np.geomspace(low, high, bins + 1), "log"
     return np.linspace(low, high, bins + 1), "linear"
 
 
-#: Features drawn on a log x axis (the energy-like ones, which the models see as log10).
-LOG_SCALE_FEATURES = ("met", "mjj", "mll", "ptj1", "ptj2", "ptl1", "ptl2", "ptll")
+#: Features drawn on a log x axis by default: the energy-like ones, which the models see as
+#: log10 (:data:`vaednn.data.LOG_FEATURES`).
+LOG_SCALE_FEATURES = LOG_FEATURES
 
 
 def _normalised(values, weights, edges, density: bool):
@@ -295,7 +297,7 @@ def _draw_signed(ax, counts, error, edges, label, color):
 
 @plot_helper
 def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, density: bool = True,
-                  log_y: bool = True, labels: dict | None = None):
+                  log_y: bool = True, labels: dict | None = None, log_features=None):
     """Weighted distributions of every input variable, one panel each, samples overlaid.
 
     Args:
@@ -308,6 +310,9 @@ def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, densit
             the relative size of its positive and negative parts.
         log_y: a logarithmic y axis, which shows the tails where QUAD lives.
         labels: axis labels for variables :data:`FEATURE_LABELS` does not know.
+        log_features: the variables drawn on a log x axis (the energy-like ones, which the
+            models take log10 of; default: those of ``features`` in
+            :data:`vaednn.data.LOG_FEATURES`, as :func:`vaednn.data.feature_set` chooses).
 
     Error bars are the MC statistical errors, √Σw² per bin. The figure carries the
     experiment label and one legend (in a spare panel when the grid has one).
@@ -318,9 +323,16 @@ def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, densit
     samples = dict(samples)
     first = next(iter(samples.values()))[0]
     features = list(features or first.columns)
+    missing = {label: [n for n in features if n not in frame.columns]
+               for label, (frame, _) in samples.items()}
+    missing = {label: names for label, names in missing.items() if names}
+    if missing:
+        raise ValueError(f"plot_features: sample(s) lack the variable(s) {missing}")
+    _, log_features = feature_set(features, log_features)
     fig, axes, spare = _grid(len(features), ncols)
     for ax, name in zip(axes, features):
-        edges, scale = _bins(name, [f[name].to_numpy() for f, _ in samples.values()], bins)
+        edges, scale = _bins(name, [f[name].to_numpy() for f, _ in samples.values()], bins,
+                             log_features)
         for index, (label, (frame, weights)) in enumerate(samples.items()):
             counts, error = _normalised(frame[name].to_numpy(), weights, edges, density)
             _draw_signed(ax, counts, error, edges, label, _color(label, index))
