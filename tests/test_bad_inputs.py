@@ -153,6 +153,14 @@ def detector_file(threshold=0.5, model=b"not a zip"):
     return make
 
 
+def rntuple_with(tmp, **extra):
+    """An RNTuple (uproot writes a dict as one) holding the columns and ``extra`` fields."""
+    path = tmp / "ntuple_SSWW_SM.root"
+    with uproot.recreate(path) as file:
+        file["SSWW_SM"] = {**columns(), **extra}
+    return path
+
+
 def symlink_loop(tmp):
     (tmp / "a.root").symlink_to(tmp / "b.root")
     (tmp / "b.root").symlink_to(tmp / "a.root")
@@ -331,6 +339,10 @@ CASES = [
     ("constant overflow", read(branches={"met": "met + 0*9**9**9"}), ExpressionError,
      ["'met + 0*9**9**9'", "overflows"]),
     ("constant division by zero", read(cuts="ptj1 > 1/0"), ExpressionError, ["'1 / 0'"]),
+    ("cut indexing a feature", read(cuts="ptj1[:, 0] > 30"), ExpressionError,
+     ["cuts", "'ptj1' is one value per event"]),
+    ("cut of mixed types", read(cuts="(ptj1 > 30) & 2"), ExpressionError,
+     ["cuts '(ptj1 > 30) & 2' cannot be evaluated", "TypeError"]),
     # item 9
     ("scan GPUs Ray lacks", lambda t: scan._check_resources(scan.Grid.from_dict(
         {"models": ["vae"], "resources": {"gpus_per_trial": 1}}), {"CPU": 2.0}), ValueError,
@@ -355,6 +367,13 @@ CASES = [
     ("device as ntuple", lambda t: data.read_ntuple("/dev/zero", tree="SSWW_SM"), NtupleError,
      ["/dev/zero", "not a regular file"]),
     ("symlink loop", symlink_loop, NtupleError, ["a.root", "cannot be opened", "symbolic links"]),
+    ("RNTuple record", lambda t: data.read_ntuple(rntuple_with(
+        t, Met=ak.zip({"pt": np.ones(N), "phi": np.zeros(N)})), branches={"met": "Met"},
+        xsec=0.004, sumw=10.0), NtupleError, ["'met' = 'Met'", "record with fields ['pt', 'phi']"]),
+    ("string branch", lambda t: data.read_ntuple(rntuple_with(t, label=ak.Array(["x"] * N)),
+                                                 branches={"met": "label"}, xsec=0.004,
+                                                 sumw=10.0), NtupleError,
+     ["'met' = 'label'", "a string per event, not a number"]),
     ("detector with a truncated model", detector_file(), ValueError,
      ["detector.zip", "model.keras cannot be loaded", "truncated or corrupt"]),
     ("simulate too few LIN events", lambda t: simulate.write_ntuples(

@@ -418,6 +418,12 @@ def _column(expression: expressions.Expression, arrays: dict, n: int, path: Path
                           f"({type(error).__name__}: {error})") from None
     if not isinstance(value, ak.Array) and np.ndim(value) == 0:
         return np.full(n, float(value))
+    if isinstance(value, ak.Array) and (
+            value.fields or value.layout.purelist_parameter("__array__") in ("string",
+                                                                             "bytestring")):
+        what = (f"a record with fields {value.fields}" if value.fields else "a string")
+        raise NtupleError(f"{path}: {feature!r} = {text!r} is {what} per event, not a number; "
+                          "map the feature to a numeric branch")
     jagged = (isinstance(value, ak.Array) and value.ndim > 1
               and not isinstance(value.layout, ak.contents.RegularArray))
     try:
@@ -556,8 +562,14 @@ def iterate_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
 
 
 def _cut_mask(cut: expressions.Expression, features: pd.DataFrame, n: int) -> np.ndarray:
-    keep = np.asarray(expressions.evaluate(
-        cut, {name: features[name].to_numpy() for name in cut.names}))
+    try:
+        keep = np.asarray(expressions.evaluate(
+            cut, {name: features[name].to_numpy() for name in cut.names}))
+    except ExpressionError as error:
+        raise ExpressionError(f"cuts {error}") from None
+    except Exception as error:
+        raise ExpressionError(f"cuts {cut.text!r} cannot be evaluated "
+                              f"({type(error).__name__}: {error})") from None
     if keep.dtype != bool or keep.shape not in ((n,), ()):
         raise ExpressionError(f"cuts {cut.text!r} are not a condition (true or false per "
                               "event), e.g. '(ptj1 > 30) & (mjj > 200)'")
