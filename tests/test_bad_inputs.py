@@ -322,6 +322,9 @@ CASES = [
      NtupleError, ["frame", "opposite signs"]),
     ("frame xsec zero", lambda t: data.Sample.from_frame(frame_of(), "w", 0.0, 10.0),
      NtupleError, ["xsec = 0.0", "non-zero"]),
+    ("frame text column", lambda t: data.Sample.from_frame(
+        frame_of(columns(met=np.array(["1.5"] * N))), "w", 0.004, 10.0), NtupleError,
+     ["frame", "['met'] do not hold numbers"]),
     ("frame cut not a condition", lambda t: data.Sample.from_frame(
         frame_of(), "w", 0.004, 10.0, cuts="ptj1 - 30"), ExpressionError, ["not a condition"]),
     # item 6

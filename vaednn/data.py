@@ -162,6 +162,12 @@ class Sample:
                 weights = frame[weights].to_numpy()
         if missing:
             raise NtupleError(f"{name}: the frame lacks the column(s) {missing}")
+        numbers = {column: frame[column] for column in features}
+        numbers["weights"] = np.asarray(weights)
+        text = [column for column, values in numbers.items()
+                if not pd.api.types.is_numeric_dtype(values)]
+        if text:
+            raise NtupleError(f"{name}: the column(s) {text} do not hold numbers")
         weights = np.asarray(weights, dtype=np.float64)
         if weights.shape != (len(frame),):
             raise NtupleError(f"{name}: weights must have one value per row ({len(frame)}), "
@@ -1150,7 +1156,7 @@ def read_parquet(path, xsec: float, sumw: float, weights: str = WEIGHT,
         xsec: cross section of the whole sample, in pb.
         sumw: sum of generator weights of the whole sample (before cuts).
         weights: the event-weight column.
-        cuts: a selection on the feature names (pandas ``eval`` syntax), or None.
+        cuts: a selection on the feature names, as in :func:`read_ntuple`, or None.
         features: the feature columns, in order.
         name: the sample's name (default: the file name without ``.parquet``).
         log_features: the features that must be > 0, as in :meth:`Sample.from_frame`.
