@@ -305,6 +305,9 @@ CASES = [
     # issue 21, item 1 and 2: one rule for every writer; an input is never replaced
     ("scores over their own input", lambda t: written_scores(t, target=t / "ntuple_SSWW_SM.root"),
      ValueError, ["ntuple_SSWW_SM.root", "is an input", "even with --force"]),
+    ("scores over a link to their input", lambda t: (t / "link.root").symlink_to(
+        t / "ntuple_SSWW_SM.root") or written_scores(t, target=t / "link.root"), ValueError,
+     ["link.root", "is an input"]),
     ("detector over existing", lambda t: (t / "d.zip").write_text("mine") and
      vaednn.Detector().save(t / "d.zip"), FileExistsError, ["d.zip", "overwrite=True"]),
     # item 3: an index picks an element of each event's list, never an event
