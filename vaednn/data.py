@@ -280,14 +280,14 @@ def _default_tree(path: Path) -> str:
 def _open(path: Path):
     if path.is_dir():
         raise NtupleError(f"{path}: is a directory, not a ROOT file")
-    _check_regular_file(path, NtupleError)
+    _check_regular_file(path)
     try:
         return uproot.open(path)
     except Exception as error:
         raise NtupleError(f"{path}: not a readable ROOT file ({error})") from error
 
 
-def _check_regular_file(path: Path, error=NtupleError) -> None:
+def _check_regular_file(path: Path) -> None:
     """Refuse what is not a regular file with its reason, not as "file not found".
 
     ``Path.is_file`` is False for a missing file, but also for a device (``/dev/zero``,
@@ -296,11 +296,11 @@ def _check_regular_file(path: Path, error=NtupleError) -> None:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise error(f"{path}: file not found") from None
+        raise NtupleError(f"{path}: file not found") from None
     except OSError as failure:
-        raise error(f"{path}: cannot be opened ({failure.strerror})") from None
+        raise NtupleError(f"{path}: cannot be opened ({failure.strerror})") from None
     if not stat.S_ISREG(mode):
-        raise error(f"{path}: not a regular file (a device, pipe or socket)")
+        raise NtupleError(f"{path}: not a regular file (a device, pipe or socket)")
 
 
 def _check_number(where, name: str, value, source: str) -> float:
@@ -1171,8 +1171,8 @@ def read_parquet(path, xsec: float, sumw: float, weights: str = WEIGHT,
     import pyarrow.parquet as pq
 
     path = Path(path)
-    if not path.exists():
-        raise NtupleError(f"{path}: file not found")
+    if not path.is_dir():
+        _check_regular_file(path)
     try:
         present = pq.ParquetDataset(path).schema.names
     except Exception as error:
