@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import uproot
+import yaml
 
 import vaednn
 from vaednn import cli, data, files, reproduce, scan, simulate, stats, workflow
@@ -150,6 +151,14 @@ def detector_file(threshold=0.5, model=b"not a zip"):
             archive.writestr("decision_scores.npy", scores.getvalue())
         return vaednn.Detector.load(path)
     return make
+
+
+def rntuple_with(tmp, **extra):
+    """An RNTuple (uproot writes a dict as one) holding the columns and ``extra`` fields."""
+    path = tmp / "ntuple_SSWW_SM.root"
+    with uproot.recreate(path) as file:
+        file["SSWW_SM"] = {**columns(), **extra}
+    return path
 
 
 def symlink_loop(tmp):
@@ -296,6 +305,9 @@ CASES = [
     # issue 21, item 1 and 2: one rule for every writer; an input is never replaced
     ("scores over their own input", lambda t: written_scores(t, target=t / "ntuple_SSWW_SM.root"),
      ValueError, ["ntuple_SSWW_SM.root", "is an input", "even with --force"]),
+    ("scores over a link to their input", lambda t: (t / "link.root").symlink_to(
+        t / "ntuple_SSWW_SM.root") or written_scores(t, target=t / "link.root"), ValueError,
+     ["link.root", "is an input"]),
     ("detector over existing", lambda t: (t / "d.zip").write_text("mine") and
      vaednn.Detector().save(t / "d.zip"), FileExistsError, ["d.zip", "overwrite=True"]),
     # item 3: an index picks an element of each event's list, never an event
@@ -313,6 +325,9 @@ CASES = [
      NtupleError, ["frame", "opposite signs"]),
     ("frame xsec zero", lambda t: data.Sample.from_frame(frame_of(), "w", 0.0, 10.0),
      NtupleError, ["xsec = 0.0", "non-zero"]),
+    ("frame text column", lambda t: data.Sample.from_frame(
+        frame_of(columns(met=np.array(["1.5"] * N))), "w", 0.004, 10.0), NtupleError,
+     ["frame", "['met'] do not hold numbers"]),
     ("frame cut not a condition", lambda t: data.Sample.from_frame(
         frame_of(), "w", 0.004, 10.0, cuts="ptj1 - 30"), ExpressionError, ["not a condition"]),
     # item 6
@@ -330,6 +345,10 @@ CASES = [
     ("constant overflow", read(branches={"met": "met + 0*9**9**9"}), ExpressionError,
      ["'met + 0*9**9**9'", "overflows"]),
     ("constant division by zero", read(cuts="ptj1 > 1/0"), ExpressionError, ["'1 / 0'"]),
+    ("cut indexing a feature", read(cuts="ptj1[:, 0] > 30"), ExpressionError,
+     ["cuts", "'ptj1' is one value per event"]),
+    ("cut of mixed types", read(cuts="(ptj1 > 30) & 2"), ExpressionError,
+     ["cuts '(ptj1 > 30) & 2' cannot be evaluated", "TypeError"]),
     # item 9
     ("scan GPUs Ray lacks", lambda t: scan._check_resources(scan.Grid.from_dict(
         {"models": ["vae"], "resources": {"gpus_per_trial": 1}}), {"CPU": 2.0}), ValueError,
@@ -354,6 +373,13 @@ CASES = [
     ("device as ntuple", lambda t: data.read_ntuple("/dev/zero", tree="SSWW_SM"), NtupleError,
      ["/dev/zero", "not a regular file"]),
     ("symlink loop", symlink_loop, NtupleError, ["a.root", "cannot be opened", "symbolic links"]),
+    ("RNTuple record", lambda t: data.read_ntuple(rntuple_with(
+        t, Met=ak.zip({"pt": np.ones(N), "phi": np.zeros(N)})), branches={"met": "Met"},
+        xsec=0.004, sumw=10.0), NtupleError, ["'met' = 'Met'", "record with fields ['pt', 'phi']"]),
+    ("string branch", lambda t: data.read_ntuple(rntuple_with(t, label=ak.Array(["x"] * N)),
+                                                 branches={"met": "label"}, xsec=0.004,
+                                                 sumw=10.0), NtupleError,
+     ["'met' = 'label'", "a string per event, not a number"]),
     ("detector with a truncated model", detector_file(), ValueError,
      ["detector.zip", "model.keras cannot be loaded", "truncated or corrupt"]),
     ("simulate too few LIN events", lambda t: simulate.write_ntuples(
@@ -564,3 +590,220 @@ def test_cli_simulate_force_replaces(tmp_path, capsys):
                      "cW", "--bsm-events", "500", "--force"]) == 0
     assert data.read_ntuple(data.ntuple_path(tmp_path, "SM"), cuts=None).n_read == 7
 
+
+
+# --------------------------------------------------------------------------- issue 21
+
+def _through(entry, tmp, xsec, sumw, cuts):
+    """Read the same events with the same normalisation and cuts through one entry point."""
+    content = columns()
+    if entry == "file":
+        return data.read_ntuple(ntuple(tmp, content=content), xsec=xsec, sumw=sumw, cuts=cuts)
+    if entry == "frame":
+        return data.Sample.from_frame(pd.DataFrame(content), "w", xsec, sumw, cuts=cuts)
+    if entry == "parquet":
+        path = tmp / "events.parquet"
+        pd.DataFrame(content).to_parquet(path)
+        return data.read_parquet(path, xsec=xsec, sumw=sumw, cuts=cuts)
+    ntuple(tmp, content=content)
+    path = tmp / "map.yaml"
+    path.write_text(yaml.safe_dump({"sm": {"file": "ntuple_SSWW_SM.root", "xsec": xsec,
+                                           "sumw": sumw}}))
+    return data.SampleMap.load(path).sm.read(cuts=cuts)
+
+
+ENTRIES = ["file", "frame", "parquet", "map"]
+
+
+@pytest.mark.parametrize(("xsec", "sumw", "cuts", "error", "words"), [
+    (-0.004, 10.0, None, NtupleError, ["xsec = -0.004 pb and sumw = 10", "opposite signs"]),
+    (0.0, 10.0, None, NtupleError, ["xsec = 0.0", "finite and non-zero"]),
+    (0.004, float("nan"), None, NtupleError, ["sumw = nan", "finite and non-zero"]),
+    (0.004, 10.0, "ptj1 - 30", ExpressionError, ["'ptj1 - 30'", "not a condition"]),
+    (0.004, 10.0, "ptj1.real > 30", ExpressionError, ["attribute access"]),
+    (0.004, 10.0, "mjj > 1e9", NtupleError, ["no event left after the cuts 'mjj > 1e9'"]),
+], ids=["xsec negative", "xsec zero", "sumw NaN", "cut not a condition", "cut attribute",
+        "nothing selected"])
+def test_one_validation_path_for_files_frames_parquet_and_maps(tmp_path, xsec, sumw, cuts,
+                                                               error, words):
+    messages = {}
+    for entry in ENTRIES:
+        (tmp_path / entry).mkdir()
+        with pytest.raises(error) as caught:
+            _through(entry, tmp_path / entry, xsec, sumw, cuts)
+        messages[entry] = str(caught.value)
+    for entry, message in messages.items():
+        for word in words:
+            assert word in message, f"{entry}: {word!r} not in {message!r}"
+
+
+def test_the_four_entry_points_give_the_same_events_with_allowed_functions(tmp_path):
+    cuts = "(where(mjj > 1000, ptj1, 2 * ptj1) > 150) & (hypot(ptj1, ptj2) > 0)"
+    samples = {}
+    for entry in ENTRIES:
+        (tmp_path / entry).mkdir()
+        samples[entry] = _through(entry, tmp_path / entry, 0.004, 10.0, cuts)
+    content = columns()
+    keep = np.where(content["mjj"] > 1000, content["ptj1"], 2 * content["ptj1"]) > 150
+    assert 0 < keep.sum() < N
+    for entry, sample in samples.items():
+        np.testing.assert_array_equal(sample.weights, content["w"][keep], err_msg=entry)
+        np.testing.assert_array_equal(sample.features["mjj"], content["mjj"][keep])
+        assert (sample.xsec, sample.sumw) == (0.004, 10.0)
+
+
+def test_an_allowed_index_still_reads_the_list_axis(tmp_path):
+    jagged, fixed = jets()
+    sample = data.read_ntuple(jet_file(tmp_path), tree="SSWW_SM", cuts=None,
+                              branches={"ptj1": "Jet_fixed[:, 2]", "ptj2": "Jet_pt[:, -1]"})
+    np.testing.assert_array_equal(sample.features["ptj1"], fixed[:, 2])
+    np.testing.assert_array_equal(sample.features["ptj2"], [row[-1] for row in jagged])
+
+
+@pytest.mark.xfail(strict=True, reason="signed-weight AUC: issue 20")
+def test_no_input_gives_an_auc_outside_0_1_or_an_efficiency_outside_minus1_2():
+    rng = np.random.default_rng(5)
+    for trial in range(200):
+        n = int(rng.integers(2, 30))
+        sm, bsm = rng.normal(0, 1, n), rng.normal(0.5, 1, n)
+        w_sm = rng.uniform(0.1, 1.0, n)
+        w_bsm = rng.uniform(-1.0, 1.0, n)
+        w_bsm[-1] -= w_bsm.sum() - 10.0 ** -rng.uniform(3, 12)  # BSM weights nearly cancel
+        try:
+            value = stats.auc(sm, w_sm, bsm, w_bsm)
+            eff_sm, eff_bsm = stats.roc(sm, w_sm, bsm, w_bsm)[:2]
+        except ValueError:
+            continue
+        assert 0 <= value <= 1, f"trial {trial}: AUC {value}"
+        assert np.all((-1 <= eff_bsm) & (eff_bsm <= 2)), f"trial {trial}: efficiency"
+
+
+def _pyhf_q(spec, background, c):
+    """q(c) from pyhf's own fits: twice the NLL at fixed c minus that at c = 0."""
+    import pyhf
+
+    pyhf.set_backend("numpy")
+    model = pyhf.Model(spec, validate=False, poi_name=None,
+                       modifier_settings={"normsys": {"interpcode": "code1"},
+                                          "histosys": {"interpcode": "code0"}})
+    data_ = np.concatenate([background, model.config.auxdata])
+    twice = []
+    for value in (0.0, c):
+        init, bounds = model.config.suggested_init(), model.config.suggested_bounds()
+        fixed = model.config.suggested_fixed()
+        for name, v in (("c_lin", value), ("c_quad", value**2)):
+            index = model.config.par_slice(name).start
+            init[index], fixed[index], bounds[index] = v, True, (v - 1, v + 1)
+        if "mc_stat" in model.config.par_order:
+            for index in range(*model.config.par_slice("mc_stat").indices(len(init))):
+                bounds[index] = (1e-6, 1e3)
+        fit = pyhf.infer.mle.fit(data_, model, init_pars=init, par_bounds=bounds,
+                                 fixed_params=fixed, return_fitted_val=True)
+        twice.append(float(fit[1]))
+    return twice[1] - twice[0]
+
+
+@pytest.mark.parametrize(("mc_errors", "delta"), [
+    ([1e9, 1e9], 0.0), ([300.0, 100.0], 0.0), ([1e4, 2.0], 0.0), ([5.0, 3.0], 0.5),
+    (None, 3.0)], ids=["huge MC errors", "large MC errors", "mixed", "with normsys",
+                       "widest background"])
+def test_profile_likelihood_matches_pyhf_fits(mc_errors, delta):
+    background, lin, quad = np.array([100.0, 50.0]), np.array([10.0, -3.0]), np.array([2.0, 1.0])
+    errors = None if mc_errors is None else np.array(mc_errors)
+    model = stats._Likelihood(background, lin, quad, delta, errors)
+    for c in (-3.0, 2.0, 5.0):
+        ours = float(model.q(np.array([c]))[0])
+        assert ours == pytest.approx(_pyhf_q(model.spec, background, c), rel=1e-5, abs=1e-6)
+
+
+def test_huge_mc_errors_leave_the_coefficient_unconstrained():
+    # With a free per-bin background every c fits the SM data: no bound, on either side.
+    assert stats.likelihood_interval([100.0], [10.0], [0.0], mc_errors=[1e9]) == (
+        -np.inf, np.inf)
+
+
+def test_a_failed_simulate_leaves_no_folder_and_no_file(tmp_path):
+    with pytest.raises(ValueError, match="LIN sample of cW"):
+        simulate.write_ntuples(tmp_path / "new", operators=("cW",), n_events=10, n_bsm=10)
+    assert not (tmp_path / "new").exists()
+    simulate.write_ntuples(tmp_path, operators=(), n_events=5)
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="LIN sample of cW"):
+        simulate.write_ntuples(tmp_path, operators=("cW",), n_events=10, n_bsm=10,
+                               overwrite=True)
+    assert sorted(tmp_path.iterdir()) == before
+    assert data.read_ntuple(before[0], cuts=None).n_read == 5
+
+
+def test_a_detector_file_is_written_only_when_asked(tmp_path):
+    path = tmp_path / "d.zip"
+    path.write_text("mine")
+    with pytest.raises(FileExistsError):
+        vaednn.Detector().save(path)
+    assert path.read_text() == "mine"
+
+
+@pytest.fixture(scope="module")
+def scored_data(tmp_path_factory):
+    """Generated ntuples and a VAE trained for one epoch, saved beside them."""
+    from vaednn import models
+
+    folder = tmp_path_factory.mktemp("score")
+    simulate.write_ntuples(folder, operators=("cW",), n_events=300, n_bsm=300, seed=1)
+    features = data.read_sample(folder, "SM").features
+    model = models.build("vae", features)
+    model.fit(features, epochs=1, batch_size=256, verbose=0)
+    model.save(folder / "vae.keras")
+    return folder
+
+
+def test_score_never_replaces_its_input(scored_data, capsys):
+    inputs = sorted(scored_data.glob("ntuple_*.root"))
+    before = {path: path.read_bytes() for path in inputs}
+    for force in ([], ["--force"]):
+        assert cli.main(["score", "--model", str(scored_data / "vae.keras"), "--data",
+                         str(scored_data), "--out", str(scored_data / "ntuple.root"),
+                         *force]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "is an input of this run" in err
+    assert {path: path.read_bytes() for path in inputs} == before
+    assert sorted(scored_data.glob("*.root")) == inputs
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["summary", "--data", "{tmp}", "--luminosity", "-1"], ["--luminosity", "'-1'", "> 0"]),
+    (["summary", "--data", "{tmp}", "--luminosity", "nan"], ["--luminosity", "'nan'"]),
+], ids=["luminosity negative", "luminosity NaN"])
+def test_cli_refuses_a_luminosity_that_is_not_positive(tmp_path, capsys, argv, words):
+    with pytest.raises(SystemExit) as caught:
+        cli.main([part.format(tmp=tmp_path) for part in argv])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["simulate", "--out", "{tmp}/new", "--events", "10", "--bsm-events", "10",
+      "--operators", "cW"], ["LIN sample of cW", "--bsm-events"]),
+    (["simulate", "--out", "{tmp}/plain/out", "--events", "5"], ["plain is a file"]),
+    (["summary", "--data", "{tmp}/xsec.toml"], ["xsec.toml", "xsec = True", "not a number"]),
+    (["summary", "--data", "{tmp}/nested.toml"], ["nested.toml", "nested this deeply"]),
+    (["scan", "--config", "{tmp}/seeds.yaml"], ["seeds.yaml", "seeds must be integers"]),
+], ids=["simulate too few events", "out under a file", "map xsec true", "deep expression",
+        "scan seeds"])
+def test_cli_issue_21_errors_are_one_line(tmp_path, capsys, argv, words):
+    (tmp_path / "plain").write_text("x")
+    (tmp_path / "xsec.toml").write_text(GOOD_MAP + "xsec = true\nsumw = 1.0\n")
+    (tmp_path / "nested.toml").write_text(GOOD_MAP + '[sm.branches]\nmet = "' + "-" * 5000
+                                          + 'met"\n')
+    (tmp_path / "seeds.yaml").write_text('models: [vae]\nseeds: ["a"]\n')
+    argv = [part.format(tmp=tmp_path) for part in argv]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    *progress, error = err.splitlines()
+    assert "Traceback" not in err and all(line.startswith("vaednn ") for line in progress)
+    for word in words:
+        assert word in error
+    assert not (tmp_path / "new").exists()

@@ -162,6 +162,12 @@ class Sample:
                 weights = frame[weights].to_numpy()
         if missing:
             raise NtupleError(f"{name}: the frame lacks the column(s) {missing}")
+        numbers = {column: frame[column] for column in features}
+        numbers["weights"] = np.asarray(weights)
+        text = [column for column, values in numbers.items()
+                if not pd.api.types.is_numeric_dtype(values)]
+        if text:
+            raise NtupleError(f"{name}: the column(s) {text} do not hold numbers")
         weights = np.asarray(weights, dtype=np.float64)
         if weights.shape != (len(frame),):
             raise NtupleError(f"{name}: weights must have one value per row ({len(frame)}), "
@@ -274,14 +280,14 @@ def _default_tree(path: Path) -> str:
 def _open(path: Path):
     if path.is_dir():
         raise NtupleError(f"{path}: is a directory, not a ROOT file")
-    _check_regular_file(path, NtupleError)
+    _check_regular_file(path)
     try:
         return uproot.open(path)
     except Exception as error:
         raise NtupleError(f"{path}: not a readable ROOT file ({error})") from error
 
 
-def _check_regular_file(path: Path, error=NtupleError) -> None:
+def _check_regular_file(path: Path) -> None:
     """Refuse what is not a regular file with its reason, not as "file not found".
 
     ``Path.is_file`` is False for a missing file, but also for a device (``/dev/zero``,
@@ -290,11 +296,11 @@ def _check_regular_file(path: Path, error=NtupleError) -> None:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise error(f"{path}: file not found") from None
+        raise NtupleError(f"{path}: file not found") from None
     except OSError as failure:
-        raise error(f"{path}: cannot be opened ({failure.strerror})") from None
+        raise NtupleError(f"{path}: cannot be opened ({failure.strerror})") from None
     if not stat.S_ISREG(mode):
-        raise error(f"{path}: not a regular file (a device, pipe or socket)")
+        raise NtupleError(f"{path}: not a regular file (a device, pipe or socket)")
 
 
 def _check_number(where, name: str, value, source: str) -> float:
@@ -418,6 +424,12 @@ def _column(expression: expressions.Expression, arrays: dict, n: int, path: Path
                           f"({type(error).__name__}: {error})") from None
     if not isinstance(value, ak.Array) and np.ndim(value) == 0:
         return np.full(n, float(value))
+    if isinstance(value, ak.Array) and (
+            value.fields or value.layout.purelist_parameter("__array__") in ("string",
+                                                                             "bytestring")):
+        what = (f"a record with fields {value.fields}" if value.fields else "a string")
+        raise NtupleError(f"{path}: {feature!r} = {text!r} is {what} per event, not a number; "
+                          "map the feature to a numeric branch")
     jagged = (isinstance(value, ak.Array) and value.ndim > 1
               and not isinstance(value.layout, ak.contents.RegularArray))
     try:
@@ -556,8 +568,14 @@ def iterate_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
 
 
 def _cut_mask(cut: expressions.Expression, features: pd.DataFrame, n: int) -> np.ndarray:
-    keep = np.asarray(expressions.evaluate(
-        cut, {name: features[name].to_numpy() for name in cut.names}))
+    try:
+        keep = np.asarray(expressions.evaluate(
+            cut, {name: features[name].to_numpy() for name in cut.names}))
+    except ExpressionError as error:
+        raise ExpressionError(f"cuts {error}") from None
+    except Exception as error:
+        raise ExpressionError(f"cuts {cut.text!r} cannot be evaluated "
+                              f"({type(error).__name__}: {error})") from None
     if keep.dtype != bool or keep.shape not in ((n,), ()):
         raise ExpressionError(f"cuts {cut.text!r} are not a condition (true or false per "
                               "event), e.g. '(ptj1 > 30) & (mjj > 200)'")
@@ -1192,7 +1210,7 @@ def read_parquet(path, xsec: float, sumw: float, weights: str = WEIGHT,
         xsec: cross section of the whole sample, in pb.
         sumw: sum of generator weights of the whole sample (before cuts).
         weights: the event-weight column.
-        cuts: a selection on the feature names (pandas ``eval`` syntax), or None.
+        cuts: a selection on the feature names, as in :func:`read_ntuple`, or None.
         features: the feature columns, in order.
         name: the sample's name (default: the file name without ``.parquet``).
         log_features: the features that must be > 0, as in :meth:`Sample.from_frame`.
@@ -1207,8 +1225,8 @@ def read_parquet(path, xsec: float, sumw: float, weights: str = WEIGHT,
     import pyarrow.parquet as pq
 
     path = Path(path)
-    if not path.exists():
-        raise NtupleError(f"{path}: file not found")
+    if not path.is_dir():
+        _check_regular_file(path)
     try:
         present = pq.ParquetDataset(path).schema.names
     except Exception as error:

@@ -80,7 +80,9 @@ def check_writable(path: str | os.PathLike, overwrite: bool = False, inputs=()) 
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a directory, not a file to write")
     for source in inputs:
-        if source is not None and Path(source).resolve() == path.resolve():
+        # samefile: also through a symbolic or hard link to the input.
+        if source is not None and path.exists() and Path(source).exists() \
+                and os.path.samefile(source, path):
             raise ValueError(f"{path}: is an input of this run ({source}); writing there "
                              "would replace it, even with --force: choose another output")
     if path.exists() and not overwrite:

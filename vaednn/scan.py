@@ -250,11 +250,7 @@ class Grid:
     @classmethod
     def load(cls, path) -> Grid:
         """A grid from a YAML file (see ``examples/scan.yaml``); errors name the file."""
-        content = _read_config(path)
-        try:
-            return cls.from_dict(content)
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
+        return _grid(_read_config(path), path)
 
     def resolve(self, source) -> Grid:
         """This grid with its operators taken from, and checked against, the data in ``source``."""
@@ -294,6 +290,14 @@ class Grid:
                         trial["trial_id"] = _trial_id(trial, data_key)
                         trials.append(trial)
         return trials
+
+
+def _grid(content: Mapping, path) -> Grid:
+    """:meth:`Grid.from_dict` of a configuration file, with errors that name the file."""
+    try:
+        return Grid.from_dict(content)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
 
 
 def _read_config(path) -> dict:
@@ -1002,7 +1006,7 @@ def main_from_args(config_path, data=None, out_dir=None, address: str | None = N
     content = _read_config(config_path)
     data = data or content.get("data") or vdata.default_data_dir()
     out_dir = out_dir or content.get("out") or Path("scans") / Path(config_path).stem
-    grid = Grid.from_dict(content)
+    grid = _grid(content, config_path)
     results = run(grid, data, out_dir, address=address, resume=resume, metric=metric,
                   retry_failed=retry_failed, num_cpus=num_cpus)
     n_trials = len(grid.resolve(data).trials())
