@@ -660,7 +660,6 @@ def test_an_allowed_index_still_reads_the_list_axis(tmp_path):
     np.testing.assert_array_equal(sample.features["ptj2"], [row[-1] for row in jagged])
 
 
-@pytest.mark.xfail(strict=True, reason="signed-weight AUC: issue 20")
 def test_no_input_gives_an_auc_outside_0_1_or_an_efficiency_outside_minus1_2():
     rng = np.random.default_rng(5)
     for trial in range(200):

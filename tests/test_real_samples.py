@@ -1,6 +1,8 @@
-"""Signed weights and real operators (issue 20, parts 2-3): AUC of a signed mixture, MC errors
-of one event set with three weight columns, perfect-square bins, the ratio-regression
-reference. The samples are built from one frame with three weight columns, as a reweighted
+"""Real generator samples (issue 20): one row per defect a real reweighted MadGraph sample
+showed (``test_each_defect_of_issue_20_is_fixed``), then signed weights and real operators in
+detail: AUC of a signed mixture, MC errors of one event set with three weight columns,
+perfect-square bins, the ratio-regression reference. The reader and the decomposition are
+tested in ``test_reweight.py``, every score on any variables in ``test_any_features.py``. The samples are built from one frame with three weight columns, as a reweighted
 generator sample gives them (``OperatorSamples.same_events``)."""
 
 import dataclasses
@@ -10,7 +12,9 @@ import pandas as pd
 import pytest
 from scipy.special import lambertw
 
-from vaednn import compare, data, reproduce, stats
+import vaednn
+
+from vaednn import anomaly, compare, data, reproduce, reweight, stats
 
 FEATURES = ["x1", "x2", "x3", "x4"]
 #: The expected SM yield of the toys at data.LUMINOSITY (each split keeps full-rate yields).
@@ -124,6 +128,55 @@ def defect_independent_errors():
             float(stats.significance_error([-np.inf], 1.0, independent)[1][0]) ** 2)
 
 
+def defect_feature_set_refused():
+    """Issue 20 defect 3: the package's best SM-only score and the default Detector refused a
+    9-variable frame ("DataFrame lacks feature column(s) ['etal1', ...]"), while
+    models.build took it."""
+    rng = np.random.default_rng(3)
+    names = ["ptl1", "ptl2", "etal1", "etal2", "mll", "ptll", "deltaphill", "ptj1", "etaj1"]
+    events = pd.DataFrame({name: rng.normal(0, 1, 400) if name.startswith(("eta", "delta"))
+                           else rng.lognormal(4, 0.5, 400) for name in names})
+    score = anomaly.make("gaussian_vae", epochs=1, encoder_units=(8,), decoder_units=(8,),
+                         latent_dim=2, batch_size=128).fit(events)
+    detector = vaednn.Detector(epochs=1, hyperparameters={
+        "encoder_units": [8], "decoder_units": [8], "latent_dim": 2}).fit(events)
+    return [score(events), anomaly.log_energy_sum(events), detector.decision_function(events)]
+
+
+def defect_split_by_sample():
+    """Issue 20 defect 4: SM, LIN and QUAD of one event set, passed as three samples, were split
+    one by one; when the samples hold different rows (here the LIN sample without its
+    zero-weight events, as a user's skim drops them) an event's SM copy lands in training and
+    its LIN copy in test. Returns the events so misplaced by that route and by the reweighted
+    sample's (one split of events)."""
+    rng = np.random.default_rng(4)
+    n = 2000
+    events = pd.DataFrame({"x": rng.normal(size=n), "event": np.arange(n, dtype=float)})
+    lin = np.where(rng.uniform(size=n) < 0.2, 0.0, rng.normal(size=n))
+    columns = {"SM": np.ones(n), "P": 1 + lin + 1.0, "M": 1 - lin + 1.0}
+    common = dict(xsec=1.0, sumw=float(n))
+    by_sample = {name: data.Sample.from_frame(events[keep], w[keep], name=name,
+                                              features=list(events), **common)
+                 for name, w, keep in (("SM", columns["SM"], np.ones(n, bool)),
+                                       ("LIN", lin, lin != 0), ("QUAD", np.ones(n), np.ones(n, bool)))}
+    old = compare.prepare({"cT": data.OperatorSamples("cT", *by_sample.values())})
+    sample = reweight.ReweightedSample(
+        "events", events, np.column_stack(list(columns.values())), tuple(columns),
+        {"SM": {}, "P": {"cT": 1.0}, "M": {"cT": -1.0}}, nominal=np.ones(n), **common, n_read=n)
+    new = compare.prepare(sample, ["cT"])
+
+    def misplaced(split):
+        parts = [split.train["cT"], split.validation["cT"], split.test["cT"]]
+        where = {}
+        for index, part in enumerate(parts):
+            for component in ("sm", "lin"):
+                for event in getattr(part, component).features["event"]:
+                    where.setdefault(event, set()).add(index)
+        return sum(len(places) > 1 for places in where.values())
+
+    return misplaced(old), misplaced(new)
+
+
 DEFECTS = {
     "AUC outside [0, 1] on a net-negative mixture": (
         defect_auc_outside_unit_interval, lambda area: 0.0 <= area <= 1.0),
@@ -133,6 +186,11 @@ DEFECTS = {
     "independent MC errors for one event set": (
         defect_independent_errors,
         lambda got: np.allclose(got, (0.9140625, 2.1015625), rtol=1e-12)),
+    "9-variable frame refused by the SM-only scores": (
+        defect_feature_set_refused,
+        lambda got: all(len(values) == 400 and np.isfinite(values).all() for values in got)),
+    "an event's weights split across training and test": (
+        defect_split_by_sample, lambda got: got[0] > 0 and got[1] == 0),
 }
 
 
