@@ -806,3 +806,12 @@ def test_cli_issue_21_errors_are_one_line(tmp_path, capsys, argv, words):
     for word in words:
         assert word in error
     assert not (tmp_path / "new").exists()
+
+
+def test_cli_scan_out_under_a_file_is_one_line(scored_data, tmp_path, capsys):
+    (tmp_path / "plain").write_text("x")
+    (tmp_path / "grid.yaml").write_text("models: [vae]\n")
+    assert cli.main(["scan", "--config", str(tmp_path / "grid.yaml"), "--data",
+                     str(scored_data), "--out", str(tmp_path / "plain" / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "plain is a file, not a folder" in err

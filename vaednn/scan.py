@@ -57,7 +57,7 @@ import pandas as pd
 from vaednn import data as vdata
 from vaednn import plotting, workflow
 from vaednn.extras import require
-from vaednn.files import atomic_path, atomic_write_text
+from vaednn.files import atomic_path, atomic_write_text, check_folder
 
 log = logging.getLogger("vaednn")
 
@@ -663,7 +663,7 @@ def run(grid, data_dir, out_dir, address: str | None = None, *, resume: bool = T
     metric = metric or grid.metric
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
-    out_dir = Path(out_dir).resolve()
+    out_dir = check_folder(Path(out_dir).resolve())
     out_dir.mkdir(parents=True, exist_ok=True)
     data = _prepare(data_dir, grid)
     trials = grid.trials(_data_key(data, grid))
