@@ -297,7 +297,8 @@ def _draw_signed(ax, counts, error, edges, label, color):
 
 @plot_helper
 def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, density: bool = True,
-                  log_y: bool = True, labels: dict | None = None, log_features=None):
+                  log_y: bool = True, labels: dict | None = None, log_features=None,
+                  note: str = SAMPLES_NOTE):
     """Weighted distributions of every input variable, one panel each, samples overlaid.
 
     Args:
@@ -313,6 +314,7 @@ def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, densit
         log_features: the variables drawn on a log x axis (the energy-like ones, which the
             models take log10 of; default: those of ``features`` in
             :data:`vaednn.data.LOG_FEATURES`, as :func:`vaednn.data.feature_set` chooses).
+        note: what the samples are, after "Simulation," in the experiment label.
 
     Error bars are the MC statistical errors, √Σw² per bin. The figure carries the
     experiment label and one legend (in a spare panel when the grid has one).
@@ -346,7 +348,7 @@ def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, densit
         ax.set_ylabel("normalised" if density else "events")
     fig.tight_layout()
     _grid_legend(fig, axes, spare)
-    experiment_label(axes[0], axes[min(ncols, len(axes)) - 1])
+    experiment_label(axes[0], axes[min(ncols, len(axes)) - 1], note=note)
     return fig, axes
 
 
