@@ -75,6 +75,7 @@ def fresh_venv(folder: Path, wheel: Path) -> Path:
 
 
 def main() -> int:
+    """Build, install and smoke-test the wheel; return the smoke test's exit status."""
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="vaednn-wheel-") as tmp:
         tmp = Path(tmp)

@@ -30,8 +30,9 @@ def check_installed_copy(source: Path):
     where = Path(vaednn.__file__).resolve()
     assert where.is_relative_to(prefix), f"vaednn imported from {where}, not from {prefix}"
     assert not where.is_relative_to(source), f"vaednn imported from the source tree: {where}"
+    # setuptools installs its editable finder as a class, so its own __module__ names it.
     editable = [finder for finder in sys.meta_path
-                if type(finder).__module__.startswith("__editable__")]
+                if getattr(finder, "__module__", "").startswith("__editable__")]
     assert not editable, f"an editable-install hook is active: {editable}"
     names = [info.name for info in pkgutil.walk_packages(vaednn.__path__, "vaednn.")]
     in_source = {".".join(path.relative_to(source).with_suffix("").parts)

@@ -29,6 +29,7 @@ def source_files(root: Path) -> set[str]:
 
 
 def wheel_files(wheel: Path) -> set[str]:
+    """Every file name in the wheel archive."""
     with zipfile.ZipFile(wheel) as archive:
         return set(archive.namelist())
 
