@@ -62,8 +62,8 @@ def fresh_venv(folder: Path, wheel: Path) -> Path:
     dependencies (a ``.pth`` path line); return the venv's Python."""
     venv.create(folder, with_pip=False, symlinks=True)
     python = folder / "bin" / "python"
-    # Installed before the .pth exists: pip would otherwise see .venv's editable vaednn
-    # (same name and version) as already installed.
+    # Installed before the .pth exists: pip would otherwise find .venv's editable vaednn and
+    # try to uninstall it (it refuses, the copy lying outside this venv, but warns).
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
                     "--no-deps", "--no-index", "--quiet", str(wheel)], check=True)
     site_packages = subprocess.run(
