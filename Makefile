@@ -18,7 +18,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/runs/jax_cache
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
 
-.PHONY: install figures data test bench lab clean
+.PHONY: install figures data test wheel-check bench lab clean
 
 install: $(INSTALLED)
 
@@ -37,7 +37,12 @@ figures: data
 	$(BIN)/vaednn summary --data $(DATA)
 	$(BIN)/vaednn reproduce
 
-test: install
+# The wheel, not the editable install: built, installed into a fresh venv and smoke-tested
+# from outside the source tree (.ci/wheel_check.py says how). First, as it takes seconds.
+wheel-check: install
+	$(BIN)/python .ci/wheel_check.py
+
+test: install wheel-check
 	VAEDNN_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadfile --ignore=tests/test_scan_cluster.py
 	# Alone: a Ray head started while the other worker keeps both cores busy can time out.
 	VAEDNN_QUICK=1 $(BIN)/python -m pytest tests/test_scan_cluster.py
