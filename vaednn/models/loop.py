@@ -28,6 +28,7 @@ from vaednn.models.losses import EPS
 __all__ = ["SCORE_BATCH", "StopOnNaN", "BestCheckpoint", "EpochSums", "map_arrays", "pad",
            "training_callbacks", "split_arrays"]
 
+#: The most events one compiled evaluation or inference call takes.
 SCORE_BATCH = 1 << 16
 
 
