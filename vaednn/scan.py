@@ -205,8 +205,8 @@ class Grid:
                              f"{sorted(_TRAINING_DEFAULTS) + ['early_stopping', 'patience']}")
         self.training = {**_TRAINING_DEFAULTS, **_number(dict(self.training))}
         if self.training["weights"] not in training_sets.WEIGHTINGS:
-            raise ValueError(f"grid: training weights must be one of {training_sets.WEIGHTINGS}, "
-                             f"got {self.training['weights']!r}")
+            raise ValueError(f"grid: training weights must be one of "
+                             f"{training_sets.WEIGHTINGS}, got {self.training['weights']!r}")
         if int(self.training["epochs"]) < 1:
             raise ValueError(f"grid: epochs must be >= 1, got {self.training['epochs']}")
         unknown = set(self.data_options) - set(_DATA_DEFAULTS)
@@ -359,8 +359,8 @@ def _training_arrays(trial: Mapping, samples, options: Mapping):
         x = samples.sm.features.to_numpy(np.float64)
         return x[np.random.default_rng(trial["seed"]).permutation(len(x))], None, None
     x, y, w = training_sets.classifier_set(samples, c=options["c"], seed=trial["seed"],
-                                      luminosity=options["luminosity"],
-                                      weighting=trial["training"]["weights"])
+                                           luminosity=options["luminosity"],
+                                           weighting=trial["training"]["weights"])
     if trial["model"] == "vae_dnn_separate":
         x = (training_sets.paired_sm(samples.sm.features, len(y), trial["seed"]), x)
     return x, y, w
