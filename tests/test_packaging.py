@@ -64,9 +64,9 @@ def test_python_version_agrees():
 def test_public_api_is_pinned():
     # Any change to the public API must show up as a diff of this list.
     assert sorted(vaednn.__all__) == sorted([
-        "Detector", "baselines", "compare", "curves", "data", "detector", "explain", "extras",
-        "files", "models", "plotting", "reweight", "scan", "simulate", "stats", "workflow",
-        "__version__"])
+        "Detector", "anomaly", "baselines", "cli", "compare", "curves", "data", "detector",
+        "explain", "expressions", "extras", "files", "models", "plotting", "reproduce",
+        "reweight", "scan", "simulate", "stats", "training_sets", "workflow", "__version__"])
     for name in vaednn.__all__:
         assert getattr(vaednn, name) is not None
 

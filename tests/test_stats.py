@@ -552,3 +552,36 @@ def test_plot_significance_and_sigma_vs_c(events):
     assert same is hline and second is not line
     assert [t.get_text() for t in line.axes.get_legend().get_texts()].count(r"3$\sigma$") == 1
     plt.close("all")
+
+
+@pytest.mark.parametrize("backend", ["numpy_32b", "jax"])
+def test_interval_leaves_the_callers_pyhf_backend_alone(backend):
+    # pyhf's backend is global: a likelihood interval must neither change it for the caller
+    # nor depend on it (the numbers are always those of the 64-bit numpy backend).
+    import pyhf
+
+    b, lin, quad = np.array([80.0, 30.0, 6.0]), np.array([-4.0, 3.0, 2.0]), np.array([1.0, 2, 3])
+    pyhf.set_backend("numpy")
+    reference = stats.likelihood_interval(b, lin, quad, background_uncertainty=0.2,
+                                          mc_errors=0.2 * b)
+    if backend == "jax":
+        pytest.importorskip("jax")
+        pyhf.set_backend("jax", "minuit" if _has("iminuit") else None)
+    else:
+        pyhf.set_backend("numpy", precision="32b")
+    before = pyhf.get_backend()
+    try:
+        interval = stats.likelihood_interval(b, lin, quad, background_uncertainty=0.2,
+                                             mc_errors=0.2 * b)
+        after = pyhf.get_backend()
+        assert after[0] is before[0] and after[1] is before[1]
+        assert (after[0].name, after[0].precision) == (before[0].name, before[0].precision)
+    finally:
+        pyhf.set_backend("numpy")
+    assert tuple(interval) == pytest.approx(tuple(reference), rel=1e-12)
+
+
+def _has(module):
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None

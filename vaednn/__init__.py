@@ -9,9 +9,11 @@ backend):
     simulate: physics-motivated stand-ins for the SM and EFT (LIN, QUAD) ntuples.
     models: every VAE and VAE+DNN variant of the seed analysis, in Keras 3.
     detector: :class:`Detector`, a VAE with the scikit-learn / PyOD detector interface.
+    anomaly: SM-only anomaly scores (VAE terms, flows, IsolationForest, GMM) and seed studies.
     baselines: anomaly scores that are not VAEs (IsolationForest).
     curves: training histories as tables, CSV files and loss-curve plots.
     stats: weighted ROC/AUC, significance, 3 sigma reach, pyhf likelihood intervals.
+    training_sets: the classifier's SM-vs-BSM training set and its SM pairs.
     compare: train/validation/test splits, scoring, models against references, results table.
     explain: SHAP attributions and the seed's get_layer ablation (extra ``[explain]``).
     plotting: the figure style and ``save_figure``.
@@ -19,6 +21,9 @@ backend):
     scan: grids of models x hyperparameters x operators on Ray (extra ``[scan]``).
     extras: which extra installs an optional dependency.
     files: atomic file writes.
+    expressions: the safe expression language of cuts and derived branches.
+    reproduce: runs the numbered notebooks in order (behind ``make figures``).
+    cli: the ``vaednn`` command.
 
 Keras finds the model classes once ``vaednn.models`` is imported. ``import vaednn`` arranges
 that: if Keras is already imported it imports ``vaednn.models`` at once, otherwise right
@@ -41,12 +46,13 @@ logging.getLogger("vaednn").addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
 
-__all__ = ["Detector", "baselines", "compare", "curves", "data", "detector", "explain",
-           "extras", "files", "models", "plotting", "reweight", "scan", "simulate", "stats",
-           "workflow", "__version__"]
+__all__ = ["Detector", "anomaly", "baselines", "cli", "compare", "curves", "data", "detector",
+           "explain", "expressions", "extras", "files", "models", "plotting", "reproduce",
+           "reweight", "scan", "simulate", "stats", "training_sets", "workflow", "__version__"]
 
-_MODULES = {"baselines", "compare", "curves", "data", "detector", "explain", "extras", "files",
-            "models", "plotting", "reweight", "scan", "simulate", "stats", "workflow"}
+_MODULES = {"anomaly", "baselines", "cli", "compare", "curves", "data", "detector", "explain",
+            "expressions", "extras", "files", "models", "plotting", "reproduce", "reweight",
+            "scan", "simulate", "stats", "training_sets", "workflow"}
 _ATTRIBUTES = {"Detector": "detector"}
 
 

@@ -315,7 +315,7 @@ def train_bdt(samples, *, c: float = 1.0, luminosity: float = vdata.LUMINOSITY, 
     """The supervised reference: a gradient-boosted SM-vs-BSM classifier.
 
     scikit-learn's ``HistGradientBoostingClassifier`` on the raw features of the training
-    split, on :func:`vaednn.workflow.classifier_set` (SM 0 vs LIN + QUAD at ``c`` 1, the
+    split, on :func:`vaednn.training_sets.classifier_set` (SM 0 vs LIN + QUAD at ``c`` 1, the
     classes balanced as for the VAE+DNN) with the magnitudes of those weights: a classifier
     cannot take negative sample weights meaningfully, and |w| teaches it where the BSM
     samples populate phase space whatever the sign of the interference. Its score is
@@ -323,9 +323,9 @@ def train_bdt(samples, *, c: float = 1.0, luminosity: float = vdata.LUMINOSITY, 
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from vaednn import workflow
+    from vaednn.training_sets import classifier_set
 
-    x, y, w = workflow.classifier_set(samples, c=c, seed=seed, luminosity=luminosity)
+    x, y, w = classifier_set(samples, c=c, seed=seed, luminosity=luminosity)
     model = HistGradientBoostingClassifier(random_state=seed)
     model.fit(x, y, sample_weight=np.abs(w))
     return model

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
+import json
 import os
 import re
 import stat
@@ -41,6 +43,16 @@ import awkward as ak
 from vaednn import expressions
 from vaednn.expressions import ExpressionError
 from vaednn.files import atomic_path, check_writable
+
+__all__ = [
+    "FEATURES", "LOG_FEATURES", "VBS_CUTS", "LUMINOSITY", "WEIGHT", "COMPONENTS", "PB_TO_FB",
+    "NtupleError", "Sample", "OperatorSamples", "feature_set", "ntuple_path", "cut_expression",
+    "check_log_features", "open_tree", "check_max_events", "iterate_ntuple", "cut_mask",
+    "concatenate", "read_ntuple", "derived", "SampleSpec", "SampleMap", "is_sample_map",
+    "read_sample", "stream", "load_operator", "operators_in", "split", "lumi_weights",
+    "wilson_weights", "mixture", "fingerprint", "DETECTOR_RESOLUTION", "jet_pt_resolution",
+    "resolutions", "smear", "default_data_dir", "sample_table", "read_parquet", "ENTRY",
+    "write_scores"]
 
 FEATURES = (
     "deltaetajj", "deltaphijj", "etaj1", "etaj2", "etal1", "etal2", "met",
@@ -175,9 +187,9 @@ class Sample:
         xsec, sumw = _check_normalisation(name, xsec, sumw, "as given")
         table = frame.loc[:, list(features)].astype(np.float64).reset_index(drop=True)
         _check_finite({**table, "weights": weights}, name, "column")
-        cut = _cut_expression(cuts, features)
+        cut = cut_expression(cuts, features)
         if cut is not None:
-            keep = _cut_mask(cut, table, len(table))
+            keep = cut_mask(cut, table, len(table))
             table, weights = table[keep].reset_index(drop=True), weights[keep]
             if not keep.any():
                 raise NtupleError(f"{name}: no event left after the cuts {cuts!r} "
@@ -375,7 +387,8 @@ def _expressions(branches, weight: str, path: Path,
     return parsed
 
 
-def _cut_expression(cuts: str | None, features=FEATURES) -> expressions.Expression | None:
+def cut_expression(cuts: str | None, features=FEATURES) -> expressions.Expression | None:
+    """The parsed ``cuts`` string (None for no cuts), checked to name only ``features``."""
     if not cuts:
         return None
     try:
@@ -480,7 +493,12 @@ def check_log_features(features: pd.DataFrame, where: str, log_features=LOG_FEAT
                 raise ValueError(f"{where}: {name!r} has {bad} non-positive value(s), log10 needs > 0")
 
 
-def _open_tree(path: Path, tree: str | None):
+def open_tree(path: Path, tree: str | None):
+    """``(file, tree name, tree)`` of a ROOT file's TTree or RNTuple (``tree`` None: the default).
+
+    Raises :class:`NtupleError` naming the file when the tree is missing, unreadable or of
+    another kind.
+    """
     file = _open(path)
     tree = tree or _default_tree(path)
     try:
@@ -497,7 +515,8 @@ def _open_tree(path: Path, tree: str | None):
     return file, tree, ttree
 
 
-def _check_max_events(max_events) -> None:
+def check_max_events(max_events) -> None:
+    """Raise unless ``max_events`` is None or a positive integer."""
     if max_events is None:
         return
     if isinstance(max_events, bool) or not isinstance(max_events, int | np.integer) \
@@ -517,11 +536,11 @@ def iterate_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
     not the chunk), so chunk yields add up. A chunk may be empty after the cuts.
     """
     path = Path(path)
-    _check_max_events(max_events)
+    check_max_events(max_events)
     features, log_features = feature_set(features, log_features)
     parsed = _expressions(branches, weight, path, features)
-    cut = _cut_expression(cuts, features)
-    file, tree, ttree = _open_tree(path, tree)
+    cut = cut_expression(cuts, features)
+    file, tree, ttree = open_tree(path, tree)
     xsec, sumw = _normalisation(file, path, tree, xsec, sumw)
     _check_branches(set(ttree.keys()), path, tree, parsed)
     names = sorted(set().union(*(expression.names for expression in parsed.values())))
@@ -550,7 +569,7 @@ def iterate_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
         weights = columns[WEIGHT]
         entries = np.arange(report.tree_entry_start, report.tree_entry_stop, dtype=np.int64)
         if cut is not None:
-            keep = _cut_mask(cut, table, n_read)
+            keep = cut_mask(cut, table, n_read)
             table = table[keep].reset_index(drop=True)
             weights = weights[keep]
             entries = entries[keep]
@@ -567,7 +586,8 @@ def iterate_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
         raise NtupleError(f"{path}: no event left after the cuts {cuts!r} ({entry_stop} read)")
 
 
-def _cut_mask(cut: expressions.Expression, features: pd.DataFrame, n: int) -> np.ndarray:
+def cut_mask(cut: expressions.Expression, features: pd.DataFrame, n: int) -> np.ndarray:
+    """The per-event boolean mask of a parsed ``cut`` on ``features`` (``n`` events)."""
     try:
         keep = np.asarray(expressions.evaluate(
             cut, {name: features[name].to_numpy() for name in cut.names}))
@@ -1071,6 +1091,22 @@ def mixture(sm: Sample, lin: Sample, quad: Sample, c: float = 1.0,
 #: Nominal detector resolutions for the smearing study (PHYSICS.md [E]). Jet pT:
 #: σ/pT = a/√(pT/GeV) ⊕ c, i.e. 12.5% at 50 GeV falling to 5% at 500 GeV; lepton pT: 2%;
 #: η and φ: absolute, jets 0.03, leptons 0.01; MET: 25 GeV, absolute.
+def fingerprint(samples) -> str:
+    """A short hash of the contents of ``samples`` (any iterable of :class:`vaednn.data.Sample`).
+
+    It covers what a result depends on: every feature value and weight, the normalisation
+    (``xsec``, ``sumw``, ``fraction``) and the sample names, so regenerated or re-selected
+    data in the same folder gets a new fingerprint, and moved data keeps its own.
+    """
+    digest = hashlib.sha1()
+    for sample in samples:
+        digest.update(json.dumps([sample.name, sample.xsec, sample.sumw, sample.fraction,
+                                  list(sample.features.columns)]).encode())
+        digest.update(np.ascontiguousarray(sample.features.to_numpy()).tobytes())
+        digest.update(np.ascontiguousarray(sample.weights).tobytes())
+    return digest.hexdigest()[:12]
+
+
 DETECTOR_RESOLUTION = {"jet_pt_stochastic": 0.853, "jet_pt_constant": 0.032,
                        "lepton_pt": 0.02, "jet_angle": 0.03, "lepton_angle": 0.01,
                        "met_gev": 25.0}

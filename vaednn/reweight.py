@@ -463,8 +463,8 @@ class ReweightedSample:
         Raises:
             LHEError: no event passes.
         """
-        expression = vdata._cut_expression(cuts, tuple(self.features.columns))
-        keep = vdata._cut_mask(expression, self.features, len(self))
+        expression = vdata.cut_expression(cuts, tuple(self.features.columns))
+        keep = vdata.cut_mask(expression, self.features, len(self))
         if not keep.any():
             raise LHEError(f"{self.name}: no event left after the cuts {cuts!r} "
                            f"({len(self)} events)")
@@ -476,7 +476,7 @@ class ReweightedSample:
         ``fraction`` becomes ``n / n_read`` of the current one, as
         :func:`vaednn.data.read_ntuple` does with ``max_events``.
         """
-        vdata._check_max_events(n)
+        vdata.check_max_events(n)
         n = min(n, self.n_read)
         keep = np.flatnonzero(self.entries < n)
         if not keep.size:
@@ -615,7 +615,7 @@ def read_lhe(path, features=vdata.FEATURES, log_features=None, *, points=None,
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: LHE file not found")
-    vdata._check_max_events(max_events)
+    vdata.check_max_events(max_events)
     features, log_features = vdata.feature_set(features, log_features)
     try:
         lhe = pylhe.LHEFile.fromfile(str(path))
@@ -736,7 +736,7 @@ def read_root(path, tree: str | None = None, *, weight_vector: str, ids, points,
     sample = vdata.read_ntuple(path, tree, cuts=None, max_events=max_events,
                                branches=branches, weight=weight, xsec=xsec, sumw=1.0,
                                features=features, log_features=log_features)
-    file, tree_name, ttree = vdata._open_tree(path, tree)
+    file, tree_name, ttree = vdata.open_tree(path, tree)
     if weight_vector not in ttree.keys():
         raise LHEError(f"{path}: tree {tree_name!r} has no weight vector branch "
                        f"{weight_vector!r}")

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from vaednn import data as vdata
-from vaednn import plotting, workflow
+from vaednn import plotting, training_sets
 from vaednn.extras import require
 from vaednn.files import atomic_path, atomic_write_text, check_folder
 
@@ -204,9 +204,9 @@ class Grid:
             raise ValueError(f"grid: unknown training option(s) {sorted(unknown)}; allowed: "
                              f"{sorted(_TRAINING_DEFAULTS) + ['early_stopping', 'patience']}")
         self.training = {**_TRAINING_DEFAULTS, **_number(dict(self.training))}
-        if self.training["weights"] not in workflow.WEIGHTINGS:
-            raise ValueError(f"grid: training weights must be one of {workflow.WEIGHTINGS}, "
-                             f"got {self.training['weights']!r}")
+        if self.training["weights"] not in training_sets.WEIGHTINGS:
+            raise ValueError(f"grid: training weights must be one of "
+                             f"{training_sets.WEIGHTINGS}, got {self.training['weights']!r}")
         if int(self.training["epochs"]) < 1:
             raise ValueError(f"grid: epochs must be >= 1, got {self.training['epochs']}")
         unknown = set(self.data_options) - set(_DATA_DEFAULTS)
@@ -358,11 +358,11 @@ def _training_arrays(trial: Mapping, samples, options: Mapping):
     if not models.is_classifier(trial["model"]):
         x = samples.sm.features.to_numpy(np.float64)
         return x[np.random.default_rng(trial["seed"]).permutation(len(x))], None, None
-    x, y, w = workflow.classifier_set(samples, c=options["c"], seed=trial["seed"],
-                                      luminosity=options["luminosity"],
-                                      weighting=trial["training"]["weights"])
+    x, y, w = training_sets.classifier_set(samples, c=options["c"], seed=trial["seed"],
+                                           luminosity=options["luminosity"],
+                                           weighting=trial["training"]["weights"])
     if trial["model"] == "vae_dnn_separate":
-        x = (workflow.paired_sm(samples.sm.features, len(y), trial["seed"]), x)
+        x = (training_sets.paired_sm(samples.sm.features, len(y), trial["seed"]), x)
     return x, y, w
 
 
@@ -486,7 +486,7 @@ def _data_key(data, grid: Grid) -> dict:
     """What identifies the data: its contents (not its path), the options and this vaednn."""
     import vaednn
 
-    contents = workflow.fingerprint(
+    contents = vdata.fingerprint(
         sample for op in grid.operators for split in (data.train, data.test)
         for sample in split[op])
     return {"contents": contents, "operators": list(grid.operators),

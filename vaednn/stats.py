@@ -25,6 +25,7 @@ Conventions used by every function here:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import NamedTuple
 
@@ -768,6 +769,27 @@ def _as_bins(values, name: str, n: int | None = None) -> np.ndarray:
     return values
 
 
+@contextlib.contextmanager
+def _numpy_backend():
+    """pyhf's 64-bit numpy backend inside the block, the caller's backend after it.
+
+    pyhf's backend is global: switching it for good would change a caller's own fits. A
+    model built under numpy evaluates with whatever backend is current, so both the build
+    and every ``logpdf`` run inside this block.
+    """
+    import pyhf
+
+    tensorlib, optimizer = pyhf.get_backend()
+    if tensorlib.name == "numpy" and tensorlib.precision == "64b":
+        yield
+        return
+    pyhf.set_backend("numpy", precision="64b")
+    try:
+        yield
+    finally:
+        pyhf.set_backend(tensorlib, optimizer)
+
+
 class _Likelihood:
     """The binned model as a pyhf Model plus the numpy profiling of its nuisances.
 
@@ -848,11 +870,11 @@ class _Likelihood:
         if self._model is None:
             import pyhf
 
-            pyhf.set_backend("numpy")
-            self._model = pyhf.Model(self.spec, validate=False, poi_name=None,
-                                     batch_size=_BATCH + 1,
-                                     modifier_settings={"normsys": {"interpcode": "code1"},
-                                                        "histosys": {"interpcode": "code0"}})
+            with _numpy_backend():
+                self._model = pyhf.Model(self.spec, validate=False, poi_name=None,
+                                         batch_size=_BATCH + 1,
+                                         modifier_settings={"normsys": {"interpcode": "code1"},
+                                                            "histosys": {"interpcode": "code0"}})
         return self._model
 
     def q(self, c) -> np.ndarray:
@@ -878,8 +900,9 @@ class _Likelihood:
                 pars[rows, model.config.par_slice(name).start] = values[valid]
         if "mc_stat" in order:
             pars[rows, model.config.par_slice("mc_stat")] = gamma[valid]
-        data = np.concatenate([self.b, model.config.auxdata])
-        logpdf = np.asarray(model.logpdf(pars, data), dtype=np.float64)
+        with _numpy_backend():
+            data = np.concatenate([self.b, model.config.auxdata])
+            logpdf = np.asarray(model.logpdf(pars, data), dtype=np.float64)
         q = np.full(len(wanted), np.inf)
         q[valid] = np.maximum(2 * (logpdf[0] - logpdf[rows]), 0.0)
         return q

@@ -21,6 +21,19 @@ import pandas as pd
 
 from vaednn import data as vdata
 from vaednn import compare, files, plotting, stats
+from vaednn.data import fingerprint
+from vaednn.training_sets import WEIGHTINGS, classifier_set, paired_sm
+
+# classifier_set, paired_sm, WEIGHTINGS and fingerprint live in the layers below; they are
+# re-exported so that notebooks and scripts written against workflow.<name> keep working.
+__all__ = [
+    "RESULTS_FILE", "Parameters", "SEEDS", "QUICK_SEEDS", "EPOCHS", "parameters", "ensure_data",
+    "ensure_reweighted", "effective_events", "weight_summary", "WEIGHTINGS", "classifier_set",
+    "paired_sm", "Trained", "fingerprint", "CLASSIFIER_FIT", "train", "train_ensemble",
+    "significance_scan", "by_component", "sample_table", "reconstruction",
+    "reconstruction_width", "comparison", "SPREADS", "seed_average", "smearing_study",
+    "plot_smearing", "seed_curves", "plot_seed_curves", "save_results", "check_range",
+    "check_claim"]
 
 RESULTS_FILE = "results.csv"
 
@@ -179,48 +192,6 @@ def weight_summary(samples: vdata.OperatorSamples, c: float = 1.0,
     return pd.DataFrame(rows).T
 
 
-WEIGHTINGS = ("balanced", "yields", "unit")
-
-
-def classifier_set(samples: vdata.OperatorSamples, c: float = 1.0, seed: int = 0,
-                   luminosity: float = vdata.LUMINOSITY, weighting: str = "balanced"):
-    """A shuffled SM (0) vs BSM (1) training set: ``(x, y, w)``.
-
-    ``weighting``:
-
-    * ``"balanced"`` (default): the physical yields (LIN x c, QUAD x c^2, signs kept),
-      rescaled per class so that both classes carry the same sum of |w|: the SM yield
-      dwarfs a small BSM signal, and unbalanced classes would teach the classifier to call
-      everything SM. Where destructive interference makes the net BSM yield negative
-      (cHl3, cHbox at c = 1) the BSM class describes a deficit of events; the signs are
-      kept, so the classifier learns that deficit rather than a made-up excess.
-    * ``"yields"``: the physical yields as they are.
-    * ``"unit"``: every event weighs 1.
-    """
-    if weighting not in WEIGHTINGS:
-        raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
-    x, y, w = vdata.mixture(*samples, c=c, luminosity=luminosity)
-    if weighting == "unit":
-        w = np.ones_like(w)
-    elif weighting == "balanced":
-        for label in (0, 1):
-            total = np.abs(w[y == label]).sum()
-            if total == 0:
-                name = "SM" if label == 0 else f"{samples.operator} at c={c:g}"
-                raise ValueError(f"{name}: every event weight is zero; cannot balance the classes")
-            w[y == label] *= len(y) / 2 / total
-    order = np.random.default_rng(seed).permutation(len(y))
-    return x[order], y[order], w[order]
-
-
-def paired_sm(sm_features, n: int, seed: int = 0) -> np.ndarray:
-    """SM events to pair with ``n`` mixture events for ``vae_dnn_separate``: the SM training
-    sample shuffled and repeated to length ``n``, as the original author's script did."""
-    sm = np.asarray(sm_features, dtype=np.float64)
-    order = np.random.default_rng(seed).permutation(len(sm))
-    return sm[np.resize(order, n)]
-
-
 @dataclasses.dataclass
 class Trained:
     """A trained model with its loss history (a tidy frame, see :mod:`vaednn.curves`)."""
@@ -230,22 +201,6 @@ class Trained:
     model: object
     history: pd.DataFrame
     path: Path
-
-
-def fingerprint(samples) -> str:
-    """A short hash of the contents of ``samples`` (any iterable of :class:`vaednn.data.Sample`).
-
-    It covers what a result depends on: every feature value and weight, the normalisation
-    (``xsec``, ``sumw``, ``fraction``) and the sample names, so regenerated or re-selected
-    data in the same folder gets a new fingerprint, and moved data keeps its own.
-    """
-    digest = hashlib.sha1()
-    for sample in samples:
-        digest.update(json.dumps([sample.name, sample.xsec, sample.sumw, sample.fraction,
-                                  list(sample.features.columns)]).encode())
-        digest.update(np.ascontiguousarray(sample.features.to_numpy()).tobytes())
-        digest.update(np.ascontiguousarray(sample.weights).tobytes())
-    return digest.hexdigest()[:12]
 
 
 #: Early stopping of the VAE+DNN models, as the original scripts: the validation AUC, best

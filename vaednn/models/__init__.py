@@ -48,7 +48,8 @@ together (``jax.vmap`` on JAX).
 The package is made of: :mod:`~vaednn.models.inputs` (input checks),
 :mod:`~vaednn.models.layers`, :mod:`~vaednn.models.losses`, :mod:`~vaednn.models.variants`
 (the model classes, :func:`build`, :func:`train`), :mod:`~vaednn.models.fitting` with
-:mod:`~vaednn.models.fit_jax` and :mod:`~vaednn.models.fit_tensorflow`,
+:mod:`~vaednn.models.fit_jax` and :mod:`~vaednn.models.fit_tensorflow` (both built on
+:mod:`~vaednn.models.loop`, which also documents the methods a model offers its trainers),
 :mod:`~vaednn.models.scoring` and :mod:`~vaednn.models.ensemble`.
 """
 

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 
-from vaednn.models import fitting
+from vaednn.models import loop
 
 __all__ = ["Runner", "stateless_terms", "compile_inference", "fit_ensemble"]
 
@@ -64,7 +64,7 @@ def stateless_terms(model, trainable, non_trainable, fn):
 
 
 def _stats_vector(model, stats):
-    names = [m.name for m in model._loss_trackers()]
+    names = [m.name for m in model.loss_trackers()]
     return (jnp.stack([stats[k][0] * stats[k][1] for k in names]),
             jnp.stack([stats[k][1] for k in names]))
 
@@ -174,7 +174,7 @@ class Runner:
 
 def _named(model, stats):
     totals, norms = (np.asarray(s, dtype=np.float64) for s in stats)
-    return {m.name: (t, c) for m, t, c in zip(model._loss_trackers(), totals, norms)}
+    return {m.name: (t, c) for m, t, c in zip(model.loss_trackers(), totals, norms)}
 
 
 def compile_inference(model, fn, kind):
@@ -245,7 +245,7 @@ def fit_ensemble(models, x, y=None, paths=None, *, sample_weight=None, batch_siz
             model.batch_size = int(batch_size)
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
-    train, val = fitting._split(template, x, y, sample_weight, validation_split, validation_data)
+    train, val = loop.split_arrays(template, x, y, sample_weight, validation_split, validation_data)
     b = template.batch_size
     n = len(train[1])
     chunk_steps = min(int(chunk_steps), -(-n // b))
@@ -257,8 +257,8 @@ def fit_ensemble(models, x, y=None, paths=None, *, sample_weight=None, batch_siz
     histories, lists = [], []
     for model, path in zip(models, paths or [None] * len(models)):
         history = keras.callbacks.History()
-        member = fitting._callbacks(model, None, early_stopping, patience, path,
-                                    val is not None, verbose)
+        member = loop.training_callbacks(model, None, early_stopping, patience, path,
+                                         val is not None, verbose)
         lists.append(keras.callbacks.CallbackList(member + [history], model=model,
                                                   epochs=epochs, steps=-(-n // chunk)))
         histories.append(history)
@@ -280,11 +280,11 @@ def fit_ensemble(models, x, y=None, paths=None, *, sample_weight=None, batch_siz
                 callback_list.on_epoch_begin(epoch)
         orders = [np.random.default_rng([m.seed, int(m.optimizer.iterations)]).permutation(n)
                   if shuffle else np.arange(n) for m in models]
-        sums = [fitting.EpochSums() for _ in models]
+        sums = [loop.EpochSums() for _ in models]
         for start in range(0, n, chunk):
-            parts = [fitting._map(lambda a, o=o: a[o[start:start + chunk]], train)
+            parts = [loop.map_arrays(lambda a, o=o: a[o[start:start + chunk]], train)
                      for o in orders]
-            padded = [fitting.pad(p, chunk) for p in parts]
+            padded = [loop.pad(p, chunk) for p in parts]
             arrays = jax.tree_util.tree_map(lambda *a: np.stack(a), *padded)
             state, stats, p = run_chunk(state, arrays, -(-len(parts[0][1]) // b),
                                         jnp.asarray(active))
@@ -326,11 +326,11 @@ def _assign(models, state, members):
 
 def _validate(models, run_evaluate, state, val, logs, members):
     n = len(val[1])
-    size = min(fitting.SCORE_BATCH, -(-n // 1024) * 1024)
-    sums = [fitting.EpochSums() for _ in models]
+    size = min(loop.SCORE_BATCH, -(-n // 1024) * 1024)
+    sums = [loop.EpochSums() for _ in models]
     for start in range(0, n, size):
-        part = fitting._map(lambda a: a[start:start + size], val)
-        (totals, norms), p = run_evaluate(state[0], state[1], fitting.pad(part, size))
+        part = loop.map_arrays(lambda a: a[start:start + size], val)
+        (totals, norms), p = run_evaluate(state[0], state[1], loop.pad(part, size))
         totals, norms = np.asarray(totals, np.float64), np.asarray(norms, np.float64)
         m = len(part[1])
         for i, model in enumerate(models):

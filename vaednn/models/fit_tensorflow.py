@@ -67,7 +67,7 @@ class Runner:
         model = self.model
         b = model.batch_size
         weights = model.trainable_weights
-        names = [m.name for m in model._loss_trackers()]
+        names = [m.name for m in model.loss_trackers()]
         zeros = tf.zeros((len(names),))
         probabilities = tf.TensorArray(tf.float32, size=steps, element_shape=tf.TensorShape([b]))
 
@@ -90,14 +90,14 @@ class Runner:
 
     def _evaluate_chunk(self, x, y, w):
         _, stats, p = self.model.batch_terms(x, y, w, training=False)
-        names = [m.name for m in self.model._loss_trackers()]
+        names = [m.name for m in self.model.loss_trackers()]
         totals = tf.stack([stats[k][0] * stats[k][1] for k in names])
         norms = tf.stack([stats[k][1] for k in names])
         return totals, norms, (tf.zeros((0,)) if p is None else p)
 
     def _named(self, totals, norms):
         return {m.name: (float(t), float(c)) for m, t, c in
-                zip(self.model._loss_trackers(), totals.numpy(), norms.numpy())}
+                zip(self.model.loss_trackers(), totals.numpy(), norms.numpy())}
 
     def train(self, arrays, steps):
         """Train the first ``steps`` mini-batches of ``(x, y, w)``; return their sums."""

@@ -19,81 +19,17 @@ call sees whole mini-batches.
 
 from __future__ import annotations
 
-import math
-import warnings
 import weakref
-from pathlib import Path
 
 import keras
 import numpy as np
 
-from vaednn.files import atomic_path
-from vaednn.models.losses import EPS
+from vaednn.models.loop import (
+    SCORE_BATCH, BestCheckpoint, EpochSums, StopOnNaN, map_arrays, pad, split_arrays,
+    training_callbacks)
 
 __all__ = ["StopOnNaN", "BestCheckpoint", "EpochSums", "fit", "evaluate", "runner",
            "SCORE_BATCH"]
-
-SCORE_BATCH = 1 << 16
-
-
-class StopOnNaN(keras.callbacks.Callback):
-    """Stop training cleanly when a loss term turns NaN/inf, and say which one.
-
-    ``fit`` adds it automatically. After a stop, :attr:`message` holds the explanation; it
-    is also issued as a ``RuntimeWarning``.
-    """
-
-    TERMS = ("reconstruction_loss", "kl_loss", "classifier_loss", "loss")
-
-    def __init__(self):
-        super().__init__()
-        self.message = None
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_batch_end(self, batch, logs=None):
-        logs = logs or {}
-        bad = [t for t in self.TERMS if t in logs and not math.isfinite(float(logs[t]))]
-        if not bad:
-            return
-        values = ", ".join(f"{t}={float(logs[t]):.4g}" for t in self.TERMS if t in logs)
-        self.message = (
-            f"training stopped at epoch {self._epoch + 1}, chunk {batch + 1}: {bad[0]} is not "
-            f"finite ({values}). Usual causes: a learning rate too high, a loss weight too "
-            f"large, or inputs far outside the SM training range; the weights are not usable.")
-        warnings.warn(self.message, RuntimeWarning, stacklevel=2)
-        self.model.stop_training = True
-
-
-class BestCheckpoint(keras.callbacks.Callback):
-    """Save the model to ``path`` whenever ``monitor`` improves, atomically.
-
-    The model is written to a temporary sibling and renamed over ``path``, so an
-    interrupted save leaves the previous best model whole and loadable.
-
-    Args:
-        path: the ``.keras`` file.
-        monitor: the logged quantity.
-        mode: ``"min"`` or ``"max"``.
-    """
-
-    def __init__(self, path, monitor, mode):
-        super().__init__()
-        self.path, self.monitor, self.mode = Path(path), monitor, mode
-        self.best = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None or not math.isfinite(value):
-            return
-        if self.best is None or (value < self.best if self.mode == "min" else value > self.best):
-            self.best = value
-            with atomic_path(self.path) as temporary:
-                # keras.Model.save, not the model's own atomic save: one temporary is enough.
-                keras.Model.save(self.model, temporary)
-
 
 _RUNNERS = weakref.WeakKeyDictionary()
 
@@ -121,26 +57,9 @@ def runner(model):
     return run
 
 
-def _map(fn, arrays):
-    x, y, w = arrays
-    return (tuple(fn(a) for a in x) if isinstance(x, tuple) else fn(x)), fn(y), fn(w)
-
-
-def pad(arrays, size):
-    """Fill ``(x, y, w)`` up to ``size`` events with weight-0 copies of its first events."""
-    n = len(arrays[1])
-    if n == size:
-        return arrays
-    index = np.arange(size) % n
-    x, y, w = _map(lambda a: a[index], arrays)
-    w = w.copy()
-    w[n:] = 0.0
-    return x, y, w
-
-
 def _epoch_chunks(arrays, chunk, order):
     for start in range(0, len(order), chunk):
-        yield _map(lambda a: a[order[start:start + chunk]], arrays)
+        yield map_arrays(lambda a: a[order[start:start + chunk]], arrays)
 
 
 def _stream_chunks(dataset):
@@ -151,47 +70,6 @@ def _stream_chunks(dataset):
             else np.zeros(len(x), np.float32)
         w = np.asarray(parts[2], np.float32) if len(parts) > 2 else np.ones(len(x), np.float32)
         yield x, y, w
-
-
-class EpochSums:
-    """One epoch's (or one evaluation's) sums, turned into the model's metrics once at the end.
-
-    The tracked terms are summed in float64 and the classifier's labels, probabilities and
-    weights are kept, so the Keras metric objects (AUC, accuracy, the term means) are updated
-    once per epoch: an eager metric update per chunk costs more than training the chunk.
-    The results are those of per-chunk updates, the AUC's confusion counts and the means
-    being sums over events.
-    """
-
-    def __init__(self):
-        self.totals, self.norms = {}, {}
-        self.parts = []
-
-    def add(self, stats, y=None, p=None, w=None):
-        """A chunk's ``{term: (sum of value·weight, sum of weights)}`` and classifier outputs."""
-        for name, (total, norm) in stats.items():
-            self.totals[name] = self.totals.get(name, 0.0) + float(total)
-            self.norms[name] = self.norms.get(name, 0.0) + float(norm)
-        if p is not None:
-            self.parts.append((np.asarray(y), np.asarray(p)[:len(y)], np.asarray(w)))
-
-    def terms(self):
-        """The running mean of every tracked term (the logs between chunks)."""
-        return {name: total / max(self.norms[name], EPS) for name, total in self.totals.items()}
-
-    def results(self, model):
-        """Every metric of ``model`` over the summed chunks; the metric objects are left reset."""
-        _reset(model)
-        stats = {name: (total, self.norms[name]) for name, total in self.totals.items()}
-        if self.parts:
-            y, p, w = (np.concatenate(a) for a in zip(*self.parts))
-            model.update_metrics(stats, y, p, w)
-        else:
-            model.update_metrics(stats)
-        results = _results(model)
-        _reset(model)
-        return results
-
 
 
 def _train_chunk(model, run, arrays, chunk, sums):
@@ -228,15 +106,6 @@ def update_state(metric, y, p, w):
         variable.assign(value)
 
 
-def _results(model):
-    return {m.name: float(m.result()) for m in model.metrics}
-
-
-def _reset(model):
-    for m in model.metrics:
-        m.reset_state()
-
-
 def evaluate(model, arrays, batch_size=None, run=None):
     """Every metric of ``model`` on checked ``(x, y, w)`` arrays, with ``z_mean``."""
     run = run or runner(model)
@@ -246,41 +115,10 @@ def evaluate(model, arrays, batch_size=None, run=None):
     size = min(batch, -(-n // 1024) * 1024)
     sums = EpochSums()
     for start in range(0, n, size):
-        part = _map(lambda a: a[start:start + size], arrays)
+        part = map_arrays(lambda a: a[start:start + size], arrays)
         stats, p = run.evaluate(pad(part, size))
         sums.add(stats, part[1], None if p is None else p[:len(part[1])], part[2])
     return sums.results(model)
-
-
-def _callbacks(model, callbacks, early_stopping, patience, checkpoint, validation, verbose):
-    callbacks = list(callbacks or []) + [StopOnNaN()]
-    monitor = early_stopping or ("val_loss" if validation else "loss")
-    mode = "max" if ("auc" in monitor or "accuracy" in monitor) else "min"
-    if early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor=early_stopping, mode=mode, patience=patience, restore_best_weights=True,
-            verbose=1 if verbose else 0))
-    if checkpoint:
-        callbacks.append(BestCheckpoint(checkpoint, monitor, mode))
-    return callbacks
-
-
-def _split(model, x, y, sample_weight, validation_split, validation_data):
-    train = model._prepare(x, y, sample_weight, "fit")
-    if not 0.0 <= validation_split < 1.0:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-    if validation_split and validation_data is not None:
-        raise ValueError("give validation_split or validation_data, not both")
-    n = len(train[1])
-    if validation_split:
-        cut = n - int(round(n * validation_split))
-        if cut in (0, n):
-            raise ValueError(f"validation_split={validation_split} leaves an empty split "
-                             f"of {n} events")
-        return _map(lambda a: a[:cut], train), _map(lambda a: a[cut:], train)
-    if validation_data is not None:
-        return train, model._validation_arrays(validation_data)
-    return train, None
 
 
 def fit(model, x, y=None, *, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -299,11 +137,11 @@ def fit(model, x, y=None, *, batch_size=None, epochs=1, verbose="auto", callback
                          "give validation_data, not validation_split")
     if streaming:
         train, val = None, (None if validation_data is None
-                            else model._validation_arrays(validation_data))
+                            else model.validation_arrays(validation_data))
     else:
-        train, val = _split(model, x, y, sample_weight, validation_split, validation_data)
-    callbacks = _callbacks(model, callbacks, early_stopping, patience, checkpoint,
-                           val is not None, verbose)
+        train, val = split_arrays(model, x, y, sample_weight, validation_split, validation_data)
+    callbacks = training_callbacks(model, callbacks, early_stopping, patience, checkpoint,
+                                   val is not None, verbose)
     if getattr(model, "_distribute_strategy", None) is not None:
         from vaednn.models import fit_tensorflow
         return fit_tensorflow.fit_distributed(model, train, val, epochs, verbose, callbacks,

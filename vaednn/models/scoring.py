@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
-from vaednn.models.fitting import SCORE_BATCH
+from vaednn.models.loop import SCORE_BATCH
 from vaednn.models.inputs import features_array
 from vaednn.models.variants import VAE, is_classifier
 

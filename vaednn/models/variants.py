@@ -156,9 +156,15 @@ class VAE(keras.Model):
 
     @property
     def metrics(self):
-        return self._loss_trackers()
+        return self.loss_trackers()
 
-    def _loss_trackers(self):
+    def loss_trackers(self):
+        """The mean trackers of the loss terms, in ``batch_terms``' order.
+
+        Part of the protocol the fused trainers (:mod:`vaednn.models.fit_jax`,
+        :mod:`vaednn.models.fit_tensorflow`) read: each tracker's ``name`` is a key of the
+        ``stats`` that :meth:`batch_terms` returns.
+        """
         return [self.loss_tracker, self.reco_tracker, self.kl_tracker]
 
     # -- forward pieces, all on the scaled features
@@ -218,7 +224,7 @@ class VAE(keras.Model):
 
     def update_metrics(self, stats, y=None, p=None, w=None):
         """Add a chunk's ``{tracker name: (sum of value·weight, sum of weights)}`` sums."""
-        for tracker in self._loss_trackers():
+        for tracker in self.loss_trackers():
             total, norm = stats[tracker.name]
             tracker.update_state(total / max(float(norm), EPS), sample_weight=norm)
 
@@ -245,7 +251,7 @@ class VAE(keras.Model):
         return self._results()
 
     def _update_tensor_metrics(self, stats, y, p, w):
-        for tracker in self._loss_trackers():
+        for tracker in self.loss_trackers():
             value, norm = stats[tracker.name]
             tracker.update_state(value, sample_weight=norm)
         if p is not None:
@@ -257,19 +263,25 @@ class VAE(keras.Model):
         """Raw events as this model's input array; a DataFrame's columns are matched by name."""
         return features_array(x, what, self.features, self.log_features)
 
-    def _prepare(self, x, y, sample_weight, what):
+    def checked_arrays(self, x, y, sample_weight, what):
+        """``(x, y, w)`` numpy arrays of ``fit``'s or ``evaluate``'s inputs, checked.
+
+        Part of the trainers' protocol (:mod:`vaednn.models.loop`): ``what`` names the call
+        in error messages. A plain VAE takes no ``y`` (its labels are zeros).
+        """
         if y is not None:
             raise ValueError(f"a plain VAE trains on x alone: call fit(x), got a target y ({what})")
         x = self._features(x, f"{what} x")
         return x, np.zeros(len(x), np.float32), weights_array(sample_weight, len(x))
 
-    def _validation_arrays(self, validation_data):
+    def validation_arrays(self, validation_data):
+        """``(x, y, w)`` arrays of ``fit``'s ``validation_data``, as :meth:`checked_arrays`."""
         parts = tuple(validation_data) if isinstance(validation_data, tuple | list) \
             else (validation_data,)
         if len(parts) not in (1, 2):
             raise ValueError("validation_data for a plain VAE must be x or (x, sample_weight)")
-        return self._prepare(parts[0], None, parts[1] if len(parts) == 2 else None,
-                             "validation_data")
+        return self.checked_arrays(parts[0], None, parts[1] if len(parts) == 2 else None,
+                                   "validation_data")
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, sample_weight=None,
@@ -319,7 +331,7 @@ class VAE(keras.Model):
             verbose: unused; kept for ``keras.Model.evaluate``'s signature.
             return_dict: a ``{name: value}`` dict instead of a list in :attr:`metrics` order.
         """
-        x, y, w = self._prepare(x, y, sample_weight, "evaluate")
+        x, y, w = self.checked_arrays(x, y, sample_weight, "evaluate")
         results = fitting.evaluate(self, (x, y, w), batch_size)
         return results if return_dict else [results[m.name] for m in self.metrics]
 
@@ -433,10 +445,10 @@ class VAEDNN(VAE):
 
     @property
     def metrics(self):
-        return self._loss_trackers() + [self.accuracy_metric, self.auc_metric]
+        return self.loss_trackers() + [self.accuracy_metric, self.auc_metric]
 
-    def _loss_trackers(self):
-        return super()._loss_trackers() + [self.classifier_tracker]
+    def loss_trackers(self):
+        return super().loss_trackers() + [self.classifier_tracker]
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -474,13 +486,13 @@ class VAEDNN(VAE):
         fitting.update_state(self.accuracy_metric, y, p, w)
         fitting.update_state(self.auc_metric, y, p, w)
 
-    def _validation_arrays(self, validation_data):
+    def validation_arrays(self, validation_data):
         if not (isinstance(validation_data, tuple | list) and len(validation_data) in (2, 3)):
             raise ValueError("validation_data must be (x, y) or (x, y, sample_weight)")
-        return self._prepare(*validation_data, *(None,) * (3 - len(validation_data)),
-                             "validation_data")
+        return self.checked_arrays(*validation_data, *(None,) * (3 - len(validation_data)),
+                                   "validation_data")
 
-    def _prepare(self, x, y, sample_weight, what):
+    def checked_arrays(self, x, y, sample_weight, what):
         if y is None:
             raise ValueError(f"a VAE+DNN model needs labels: call fit(x, y) with y = 0 (SM) / 1 "
                              f"(BSM) ({what})")
@@ -543,7 +555,7 @@ class SeparateVAEDNN(VAEDNN):
         return loss, {"loss": (loss, pairs), "reconstruction_loss": (reco, norm_sm),
                       "kl_loss": (kl, norm_sm), "classifier_loss": (bce, norm_mix)}, p
 
-    def _prepare(self, x, y, sample_weight, what):
+    def checked_arrays(self, x, y, sample_weight, what):
         if not (isinstance(x, tuple | list) and len(x) == 2):
             raise ValueError(f"{what}: vae_dnn_separate takes x = (x_sm, x_mix)")
         if y is None:
