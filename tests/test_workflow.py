@@ -278,3 +278,33 @@ def test_readme_table_marks_extrapolated_bounds():
     assert spread.loc[0, "AUC"] == "0.700 ± 0.012" and spread.loc[0, "n_seeds"] == 5
     single = reproduce.readme_table(table.assign(AUC_std=[np.nan], n_seeds=[1]))
     assert single.loc[0, "AUC"] == "0.700"
+
+
+def test_weight_summary_of_one_event_set_by_hand():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+    # xsec * L / sumw = 1 event per unit weight at data.LUMINOSITY
+    unit = dict(xsec=3.0 / (data.PB_TO_FB * data.LUMINOSITY), sumw=3.0)
+    sm, lin, quad = (data.Sample(name, frame, np.array(w), **unit) for name, w in
+                     (("SM", [1.0, 1.0, 1.0]), ("LIN", [2.0, -1.0, -3.0]), ("QUAD", [1.0, 0.0, 1.0])))
+    table = workflow.weight_summary(data.OperatorSamples("cT", sm, lin, quad, same_events=True),
+                                    c=1.0)
+    bsm = table.loc["BSM: 1·LIN + 1²·QUAD per event"]  # per event: 3, -1, -2
+    assert bsm["events"] == pytest.approx(0.0) and bsm["|events|"] == pytest.approx(6.0)
+    assert bsm["negative share"] == pytest.approx(3.0 / 6.0)
+    assert bsm["effective events"] == pytest.approx(0.0)
+    assert bsm["largest event share"] == pytest.approx(3.0 / 6.0)
+    lin_row = table.loc["LIN × 1"]  # 2, -1, -3: (Σw)² / Σw² = 4 / 14
+    assert lin_row["effective events"] == pytest.approx(4.0 / 14.0)
+    assert table.loc["SM", "effective events"] == pytest.approx(3.0)
+    independent = workflow.weight_summary(data.OperatorSamples("cT", sm, lin, quad), c=1.0)
+    assert "BSM: 1·LIN + 1²·QUAD per event" not in independent.index
+
+
+def test_ensure_reweighted_writes_once_and_names_a_half_written_folder(tmp_path):
+    paths = workflow.ensure_reweighted(tmp_path / "rw", 300, seed=1, operators=["cW"])
+    stamps = {kind: path.stat().st_mtime_ns for kind, path in paths.items()}
+    again = workflow.ensure_reweighted(tmp_path / "rw", 999, seed=2, operators=["cW"])
+    assert again == paths and {k: p.stat().st_mtime_ns for k, p in again.items()} == stamps
+    paths["root"].unlink()
+    with pytest.raises(FileNotFoundError, match="reweighted_SSWW.root missing"):
+        workflow.ensure_reweighted(tmp_path / "rw", 300, seed=1, operators=["cW"])

@@ -108,9 +108,9 @@ from vaednn.files import atomic_path, atomic_write_text, check_folder
 __all__ = [
     "DEFAULT_OPERATORS", "GENERATOR_CUTS", "GENERATOR_VERSION", "OPERATORS", "Operator",
     "SM_MEDIANS", "SM_PARAMETERS", "SM_XSEC_PB", "SQRT_S_GEV", "VERSION_KEY", "generate",
-    "deta_step_across_cut", "generator_version", "physics_summary", "smoothness_chi2", "stale_files", "weighted_quantile", "write_ntuples",
-    "REWEIGHTED_STEM", "WEIGHT_VECTOR", "reweighting_factors", "reweighting_points",
-    "write_reweighted",
+    "deta_step_across_cut", "generator_version", "physics_summary", "smoothness_chi2",
+    "stale_files", "weighted_quantile", "write_ntuples", "REWEIGHTED_STEM", "WEIGHT_VECTOR",
+    "reweighted_paths", "reweighting_factors", "reweighting_points", "write_reweighted",
 ]
 
 SM_XSEC_PB = 0.0055
@@ -887,6 +887,13 @@ def _lhe_text(events, weights, w_sm, operators, points, xsec) -> str:
     return "\n".join(lines) + "\n"
 
 
+def reweighted_paths(outdir) -> dict[str, Path]:
+    """``{"lhe": path, "root": path, "map": path}``: where :func:`write_reweighted` writes the
+    three forms of its sample in ``outdir``."""
+    return {kind: Path(outdir) / f"{REWEIGHTED_STEM}.{suffix}"
+            for kind, suffix in (("lhe", "lhe.gz"), ("root", "root"), ("map", "toml"))}
+
+
 def write_reweighted(outdir, operators=("cW", "cqq3", "cHq3"), n_events: int = 20_000,
                      seed: int = 0, *, overwrite: bool = False) -> dict[str, Path]:
     """Write SM stand-in events with reweighting weights, as LHE and as a ROOT ntuple.
@@ -923,8 +930,7 @@ def write_reweighted(outdir, operators=("cW", "cqq3", "cHq3"), n_events: int = 2
     if int(n_events) != n_events or n_events < 1:
         raise ValueError(f"n_events must be a positive integer, got {n_events!r}")
     outdir = Path(outdir)
-    paths = {kind: outdir / f"{REWEIGHTED_STEM}.{suffix}"
-             for kind, suffix in (("lhe", "lhe.gz"), ("root", "root"), ("map", "toml"))}
+    paths = reweighted_paths(outdir)
     existing = [p.name for p in paths.values() if p.exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{outdir}: {', '.join(existing)} already exist; pass "

@@ -136,8 +136,7 @@ def ensure_reweighted(folder, n_events: int, seed: int = 0,
     from vaednn import simulate
 
     folder = Path(folder)
-    paths = {kind: folder / f"{simulate.REWEIGHTED_STEM}.{suffix}"
-             for kind, suffix in (("lhe", "lhe.gz"), ("root", "root"), ("map", "toml"))}
+    paths = simulate.reweighted_paths(folder)
     present = [path.name for path in paths.values() if path.is_file()]
     if len(present) == len(paths):
         log.info("using the reweighted samples in %s", folder)
@@ -155,8 +154,10 @@ def effective_events(weights) -> float:
     """Kish's effective number of events, (Σw)² / Σw²: how many unit-weight events carry the
     same relative statistical error as these weighted ones.
 
-    >>> effective_events([1.0, 1.0, 1.0, 1.0]), effective_events([3.0, 1.0]), effective_events([1.0, -1.0])
-    (4.0, 1.6, 0.0)
+    >>> effective_events([1.0, 1.0, 1.0, 1.0]), effective_events([3.0, 1.0])
+    (4.0, 1.6)
+    >>> effective_events([1.0, -1.0])  # cancelling weights carry no information on the total
+    0.0
     """
     weights = np.asarray(weights, dtype=np.float64)
     squares = float(np.sum(weights ** 2))
