@@ -40,7 +40,7 @@ DETECTORS = {"default": dict(hyperparameters=SMALL_DENSITY[anomaly.DEFAULT]),
                 for name in vdetector.DENSITY_NAMES if name != anomaly.DEFAULT},
              **{f"vae/{score}": dict(name="vae", score=score,
                                      hyperparameters={"kl_weight": 1e-4})
-                for score in vdetector.SCORES},
+                for score in anomaly.VAEScore.TERMS},
              **{name: dict(name=name) for name in vdetector.VAE_NAMES if name != "vae"}}
 
 
