@@ -272,12 +272,16 @@ class Detector(BaseEstimator):
         self.log_features_ = tuple(self.model_.log_features)
 
     def _vae_score(self):
-        """The registry's untrained ``vae_<term>`` score of this detector's VAE."""
+        """The registry's ``vae_<term>`` score for this detector's VAE, to be handed the VAE.
+
+        It only reads a trained VAE (:meth:`vaednn.anomaly.VAEScore.adopt`), so it takes no
+        training options: the detector trains the VAE itself, with ``batch_size`` and the
+        optimiser options of :func:`vaednn.models.build`, which the score does not have.
+        """
         from vaednn import anomaly
 
         term = self.score or anomaly.VAEScore.TERMS[0]
-        return anomaly.make(f"vae_{term}", seed=self.seed, model=self._model_name(),
-                            epochs=int(self.epochs), **(self.hyperparameters or {}))
+        return anomaly.make(f"vae_{term}", seed=self.seed, model=self._model_name())
 
     def _density(self):
         from vaednn import anomaly
