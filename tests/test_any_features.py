@@ -40,7 +40,7 @@ DETECTORS = {"default": dict(hyperparameters=SMALL_DENSITY[anomaly.DEFAULT]),
                 for name in vdetector.DENSITY_NAMES if name != anomaly.DEFAULT},
              **{f"vae/{score}": dict(name="vae", score=score,
                                      hyperparameters={"kl_weight": 1e-4})
-                for score in vdetector.SCORES},
+                for score in anomaly.VAEScore.TERMS},
              **{name: dict(name=name) for name in vdetector.VAE_NAMES if name != "vae"}}
 
 
@@ -142,9 +142,9 @@ def test_log_energy_sum_sums_the_log_features_of_the_data():
 def test_the_isolation_forest_baseline_takes_any_variables():
     x = frame(400, 0)
     forest = baselines.IsolationForestScore(n_estimators=20, seed=1).fit(x)
-    assert forest.features_ == VARIABLES and forest.log_features_ == LOGGED
+    assert forest.features == VARIABLES and forest.log_features == LOGGED
     np.testing.assert_array_equal(forest(x[list(reversed(VARIABLES))]), forest(x))
-    with pytest.raises(ValueError, match=r"x lacks the column\(s\) \['ptz'\]"):
+    with pytest.raises(ValueError, match=r"x: DataFrame lacks feature column\(s\) \['ptz'\]"):
         forest(x.drop(columns="ptz"))
 
 

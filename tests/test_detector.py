@@ -78,21 +78,24 @@ def test_columns_are_matched_by_name(fitted):
 
 
 def test_threshold_is_the_weighted_sm_quantile(monkeypatch):
-    # A score that returns mjj makes the threshold checkable by hand.
-    class MjjScore(vdetector.ReconstructionScore):
-        def score(self, model, x):
-            return np.asarray(x["mjj"], dtype=np.float64)
+    # A score that returns mjj makes the threshold checkable by hand; the detector takes it
+    # from the one registry, anomaly.SCORES, where it replaces the VAE's reco entry.
+    from vaednn import anomaly
 
-    monkeypatch.setitem(vdetector.SCORES, "mjj", MjjScore)
+    class MjjScore(anomaly.VAEScore):
+        def _score(self, x):
+            return x[:, self.features.index("mjj")]
+
+    monkeypatch.setitem(anomaly.SCORES, "vae_reco", MjjScore)
     x = events(20, seed=2)
     x["mjj"] = 100.0 * np.arange(1, 21)
     options = dict(OPTIONS, epochs=1)
-    unit = vaednn.Detector(contamination=0.25, score="mjj", **options).fit(x)
+    unit = vaednn.Detector(contamination=0.25, score="reco", **options).fit(x)
     # Midpoint rule: event i sits at (i - 1/2) / 20; 0.75 falls between events 15 and 16.
     assert unit.threshold_ == pytest.approx(1550.0)
     assert unit.labels_.sum() == 5
     weights = np.r_[np.ones(15), np.full(5, 3.0)]
-    weighted = vaednn.Detector(contamination=0.25, score="mjj", **options).fit(
+    weighted = vaednn.Detector(contamination=0.25, score="reco", **options).fit(
         x, sample_weight=weights)
     # Total 30; event 18 sits at (24 - 3/2) / 30 = 0.75 exactly.
     assert weighted.threshold_ == pytest.approx(1800.0)
@@ -141,7 +144,9 @@ def test_save_and_load_give_the_same_detector(fitted, tmp_path):
     (dict(name="bdt"), "unknown or non-VAE model name 'bdt'"),
     (dict(contamination=0.0), r"contamination must be in \(0, 0.5\], got 0.0"),
     (dict(contamination=0.6), r"contamination must be in \(0, 0.5\], got 0.6"),
-    (dict(name="vae", score="nope"), "unknown score 'nope'"),
+    (dict(name="vae", score="nope"), r"unknown score 'nope' for the VAE 'vae'; choose one of "
+                                     r"\['reco', 'kl', 'sum'\]"),
+    (dict(name="vae", score="feature_errors"), "unknown score 'feature_errors'"),
     (dict(score="reco"), "the density model 'gaussian_vae' is scored by its -log p; score must be None"),
     (dict(name="vae", hyperparameters={"batch_size": 8}), "give batch_size as the batch_size parameter"),
 ])
@@ -173,7 +178,7 @@ def test_isolation_forest_is_seeded_and_flags_an_outlier():
     assert forest.score(outlier)[0] > np.quantile(scores, 0.99)
     np.testing.assert_array_equal(forest.score(x[list(reversed(FEATURES))]), scores)
     # The forest sees the models' scaling: SM training events fill [0, 1] per feature.
-    scaled = np.asarray(forest.scaling_(x.to_numpy(np.float32)))
+    scaled = np.asarray(forest.scaling(x[list(FEATURES)].to_numpy(np.float32)))
     np.testing.assert_allclose(scaled.min(axis=0), 0.0, atol=1e-6)
     np.testing.assert_allclose(scaled.max(axis=0), 1.0, atol=1e-6)
     assert IsolationForestScore.label == "IsolationForest (unsupervised)"
@@ -181,16 +186,16 @@ def test_isolation_forest_is_seeded_and_flags_an_outlier():
 
 def test_isolation_forest_refuses_bad_input():
     x = events(100, seed=0)
-    with pytest.raises(RuntimeError, match="not fitted yet"):
+    with pytest.raises(RuntimeError, match=r"isolation_forest: call fit\(x_sm\) before score"):
         IsolationForestScore().score(x)
     with pytest.raises(ValueError, match=r"sample_weight: the net SM weight Σw = -1 is <= 0"):
         IsolationForestScore().fit(x, np.r_[-100.0, np.ones(99)])
     forest = IsolationForestScore(n_estimators=10).fit(x)
-    with pytest.raises(ValueError, match=r"x lacks the column\(s\) \['ptl1'\]"):
+    with pytest.raises(ValueError, match=r"x: DataFrame lacks feature column\(s\) \['ptl1'\]"):
         forest.score(x.drop(columns="ptl1"))
     bad = x.iloc[:3].copy()
     bad.loc[1, "mjj"] = -5.0
-    with pytest.raises(ValueError, match=r"log10 of values <= 0\) per feature: \{'mjj': 1\}"):
+    with pytest.raises(ValueError, match=r"values <= 0 \(count per feature\): \{'mjj': 1\}"):
         forest.score(bad)
 
 
@@ -204,3 +209,63 @@ def test_isolation_forest_is_a_comparison_row(generated_dir):
                                references=False).values()
     # cW's QUAD events are harder than SM: an unsupervised detector sees them (AUC > 0.5).
     assert table.loc[IsolationForestScore.label, "AUC"] > 0.6
+
+
+def test_one_isolation_forest_one_score_registry_one_default():
+    from vaednn import anomaly, baselines
+
+    modules = (anomaly, baselines, vdetector)
+    forests = {obj for module in modules for obj in vars(module).values()
+               if isinstance(obj, type) and "IsolationForest" in obj.__name__
+               and obj.__module__.startswith("vaednn")}
+    assert forests == {anomaly.IsolationForestScore}
+    assert IsolationForestScore is anomaly.SCORES["isolation_forest"]
+    assert [m.__name__ for m in modules if hasattr(m, "SCORES")] == ["vaednn.anomaly"]
+    defaults = [f"{m.__name__}.{name}" for m in modules for name in vars(m)
+                if name.isupper() and "DEFAULT" in name]
+    assert defaults == ["vaednn.anomaly.DEFAULT"]
+    assert vaednn.Detector()._model_name() == anomaly.DEFAULT
+
+
+@pytest.mark.parametrize("weights", ["none", "signed"])
+def test_the_isolation_forest_is_scikit_learns_on_the_models_scaling(weights):
+    # Both public names (the registry's and the baseline's) give, bit for bit, scikit-learn's
+    # forest on the models' log10 + min-max scaling: |w| as sample_weight, 1 per event
+    # without weights (chapter 07's row). 9000 events span two scoring chunks.
+    from sklearn.ensemble import IsolationForest
+
+    from vaednn import anomaly, models
+
+    x = events(9000, seed=4)
+    w = None if weights == "none" else np.where(np.arange(len(x)) % 5 == 0, -0.5, 1.0)
+    scaling = models.LogMinMaxScaling(FEATURES, LOG_FEATURES)
+    raw = x.to_numpy(np.float32)
+    scaling.adapt(raw)
+    scaled = np.asarray(scaling(raw))
+    forest = IsolationForest(n_estimators=40, random_state=7).fit(
+        scaled, sample_weight=np.ones(len(x)) if w is None else np.abs(w))
+    expected = -forest.score_samples(scaled)
+    registry = anomaly.make("isolation_forest", seed=7, n_estimators=40).fit(x, w)
+    baseline = IsolationForestScore(n_estimators=40, seed=7).fit(x, w)
+    np.testing.assert_array_equal(registry(x), expected)
+    np.testing.assert_array_equal(baseline(x), expected)
+
+
+@pytest.mark.parametrize("term", ["kl", "sum"])
+def test_a_vae_detector_scores_with_the_registry_entry_of_its_term(term, tmp_path):
+    from vaednn import models
+
+    x = events(300, seed=5)
+    # An optimiser option of models.build, which the score itself does not take.
+    options = dict(OPTIONS, epochs=1, hyperparameters={"kl_weight": 1e-4, "clipnorm": 1.0})
+    detector = vaednn.Detector(score=term, contamination=0.2, **options).fit(x)
+    losses = models.event_losses(detector.model_, x)
+    model = detector.model_
+    expected = (losses["kl"] if term == "kl"
+                else model.reco_weight * losses["reco"] + model.kl_weight * losses["kl"])
+    assert detector.score_.name == f"vae_{term}"
+    np.testing.assert_allclose(detector.decision_scores_, expected, rtol=1e-6)
+    assert detector.threshold_ == pytest.approx(
+        weighted_quantile(detector.decision_scores_, np.ones(len(x)), 0.8))
+    loaded = vaednn.Detector.load(detector.save(tmp_path / "detector.zip"))
+    np.testing.assert_array_equal(loaded.decision_function(x), detector.decision_function(x))

@@ -42,6 +42,11 @@ Densities live in a space: ``"scaled"`` (the log10 + min-max features the model 
 scaling, ``-Σ_f log range_f - Σ_{f log} log(x_f ln 10)``, which makes high-momentum events
 less dense in raw space: the two spaces rank events differently.
 
+:data:`SCORES` is the package's one registry of scores and :data:`DEFAULT` its one default:
+:class:`vaednn.Detector` trains ``DEFAULT`` when given no model, scores a density model
+with the model's own entry and a plain VAE with the entry ``vae_<term>`` of the term it is
+asked for (``Detector("vae", score="kl")`` is ``make("vae_kl")`` on the VAE it trained).
+
 The default score (:data:`DEFAULT`) is the Gaussian VAE's negative ELBO in raw space: in
 the study of notebook 07 (binned fits of cW, cqq1, cqq3, cHq3 on the default generated
 samples, the score chosen on the validation split) it gave the narrowest intervals of the
@@ -682,9 +687,11 @@ class VAEScore(AnomalyScore):
             ``latent_dim=8, kl_weight=0.1``).
     """
 
+    #: The loss terms it can score; the first, the reconstruction MSE, is the default.
     TERMS = ("reco", "kl", "sum")
 
-    def __init__(self, term="reco", model="vae", epochs=20, patience=5, seed=0, **hyperparameters):
+    def __init__(self, term=TERMS[0], model="vae", epochs=20, patience=5, seed=0,
+                 **hyperparameters):
         super().__init__(seed)
         if term not in self.TERMS:
             raise ValueError(f"term must be one of {self.TERMS}, got {term!r}")
@@ -704,17 +711,25 @@ class VAEScore(AnomalyScore):
         model = models.build(self.model_name, x, seed=self.seed, features=self.features,
                              log_features=self.log_features, **self.hyperparameters)
         model.fit(x, **self._fit_options(w, val))
-        self._adopt(model, x)
+        self.adopt(model, x)
 
     def _fit_options(self, w, val):
         return dict(sample_weight=w, epochs=self.epochs, verbose=0, validation_data=val,
                     early_stopping="val_loss" if val else None, patience=self.patience)
 
-    def _adopt(self, model, x):
-        """Take ``model``, trained on the raw SM events ``x``, as this score's VAE."""
+    def adopt(self, model, x_sm=None):
+        """Take a trained VAE ``model`` as this score's; returns ``self``.
+
+        Lets one VAE serve several scores (:func:`fit_seeds`) and lets
+        :class:`vaednn.detector.Detector` score the VAE it trained (or loaded) through this
+        registry. ``x_sm``: the raw SM training events, as a float32 array in the model's
+        feature order; only a score with an SM reference (:class:`FeatureErrorScore`) reads
+        them.
+        """
         self.model = model
         self.features, self.log_features = tuple(model.features), tuple(model.log_features)
         self.fitted = True
+        return self
 
     def _score(self, x):
         losses = models.event_losses(self.model, x)
@@ -742,9 +757,13 @@ class FeatureErrorScore(VAEScore):
         self.reference = reference
         self.name = "vae_feature_errors"
 
-    def _adopt(self, model, x):
-        super()._adopt(model, x)
-        errors = models.feature_errors(self.model, x).to_numpy(np.float64)
+    def adopt(self, model, x_sm=None):
+        """As :meth:`VAEScore.adopt`; ``x_sm`` is required: it sets the SM reference."""
+        if x_sm is None:
+            raise ValueError("vae_feature_errors: adopt needs the SM training events x_sm, "
+                             "which set each feature's reference")
+        super().adopt(model, x_sm)
+        errors = models.feature_errors(self.model, x_sm).to_numpy(np.float64)
         if self.reference == "median":
             ref = np.median(errors, axis=0)
         else:
@@ -755,6 +774,7 @@ class FeatureErrorScore(VAEScore):
             raise ValueError(f"vae_feature_errors: the SM reference ({self.reference}) of "
                              f"feature(s) {zero} is zero; they cannot be standardised")
         self.reference_values = ref
+        return self
 
     def _score(self, x):
         errors = models.feature_errors(self.model, x).to_numpy(np.float64)
@@ -886,8 +906,12 @@ def _magnitudes(w):
 class IsolationForestScore(AnomalyScore):
     """scikit-learn's IsolationForest on the log10 + min-max scaled features.
 
-    The score is ``-score_samples``: short isolation paths (easy to isolate) score high.
-    Signed event weights enter as their magnitudes (:data:`SKLEARN_WEIGHTS`).
+    The package's one IsolationForest: ``make("isolation_forest")`` builds it and
+    :class:`vaednn.baselines.IsolationForestScore` is this class. The score is
+    ``-score_samples``: short isolation paths (easy to isolate) score high. Signed event
+    weights enter as their magnitudes (:data:`SKLEARN_WEIGHTS`); without weights every
+    event has weight 1, passed to scikit-learn as such (its forest differs from the one it
+    grows with ``sample_weight=None``).
 
     Args:
         n_estimators, max_samples, max_features: as ``sklearn.ensemble.IsolationForest``.
@@ -895,6 +919,8 @@ class IsolationForestScore(AnomalyScore):
     """
 
     name = "isolation_forest"
+    #: Its row name in comparison tables (:data:`LABELS`).
+    label = "IsolationForest (unsupervised)"
 
     def __init__(self, n_estimators=200, max_samples="auto", max_features=1.0, seed=0):
         super().__init__(seed)
@@ -947,7 +973,10 @@ class GaussianMixtureScore(AnomalyScore):
         return -self.model.score_samples(_scaled(self.scaling, x))
 
 
-#: Score name -> factory taking ``seed=`` and the score's hyperparameters.
+#: The package's one score registry: name -> factory taking ``seed=`` and the score's
+#: hyperparameters. :func:`make` builds from it, :class:`vaednn.detector.Detector` scores a
+#: VAE with its ``vae_<term>`` entries (:attr:`VAEScore.TERMS`) and a density model with
+#: the model's own entry, and :mod:`vaednn.baselines` re-exports its IsolationForest.
 SCORES = {
     "vae_reco": functools.partial(VAEScore, term="reco"),
     "vae_kl": functools.partial(VAEScore, term="kl"),
@@ -981,7 +1010,7 @@ LABELS = {
     "vae_feature_errors": "VAE feature errors (SM-only)",
     "gaussian_vae": "Gaussian VAE (SM-only)",
     "flow": "flow (SM-only)",
-    "isolation_forest": "IsolationForest (unsupervised)",
+    "isolation_forest": IsolationForestScore.label,
     "gmm": "Gaussian mixture (SM-only)",
 }
 
@@ -1031,7 +1060,7 @@ def fit_seeds(scores: Mapping[str, dict], x_sm, seeds, *, sample_weight=None, x_
         group.fit(x, **first._fit_options(w, val))
         for name in names:
             for member, model in zip(out[name], group.models):
-                member._adopt(model, x)
+                member.adopt(model, x)
     return out
 
 

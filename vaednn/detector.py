@@ -19,10 +19,14 @@ model's config holds them, and scoring a frame that lacks one is an error naming
 Parameters are explicit and only stored by ``__init__``, so ``sklearn.base.clone``,
 ``get_params``/``set_params`` and a ``Pipeline`` work; they are checked when ``fit`` runs.
 
-A VAE's anomaly score is chosen by name from :data:`SCORES` (default :data:`DEFAULT_SCORE`);
-a new score is a class with ``fit(model, x, sample_weight)``, ``score(model, x)`` and
-``get_config()`` registered there, and a detector saves and loads it by its config. The
-density models (:data:`DENSITY_NAMES`) carry their own score, ``-log p``.
+Every score comes from the one registry, :data:`vaednn.anomaly.SCORES`. A density model
+(:data:`DENSITY_NAMES`) is its own entry, scored by ``-log p``. A VAE is scored by a term of
+its loss, ``score`` in :attr:`vaednn.anomaly.VAEScore.TERMS` (None: the first, ``"reco"``,
+the original analysis' score): the entry ``vae_<score>``, built with
+:func:`vaednn.anomaly.make` and handed the VAE the detector trained
+(:meth:`vaednn.anomaly.VAEScore.adopt`), so ``Detector("vae", score="kl")`` scores exactly as
+``make("vae_kl")`` does. ``vae_feature_errors`` is not offered: its SM reference is fitted
+state that a saved detector does not hold.
 """
 
 from __future__ import annotations
@@ -39,8 +43,7 @@ from sklearn.base import BaseEstimator
 
 from vaednn.files import atomic_path, check_writable, load_model
 
-__all__ = ["DEFAULT_SCORE", "DENSITY_NAMES", "Detector", "ReconstructionScore",
-           "SCORES", "VAE_NAMES", "signed_quantile"]
+__all__ = ["DENSITY_NAMES", "Detector", "VAE_NAMES", "signed_quantile"]
 
 #: The plain (unsupervised) VAE variants of :data:`vaednn.models.MODEL_NAMES`.
 VAE_NAMES = ("vae", "vae_model2", "vae_model3", "vae_flat")
@@ -94,31 +97,6 @@ def signed_quantile(values, weights, q) -> float:
     return float(values[k - 1] + (q - lo) / (hi - lo) * (values[k] - values[k - 1]))
 
 
-class ReconstructionScore:
-    """The per-event reconstruction MSE (``models.event_losses(...)["reco"]``), the seed's score.
-
-    It has nothing to fit; a score that does (e.g. a density in the latent space) keeps its
-    fitted state in ``get_config()``, which must be JSON.
-    """
-
-    name = "reco"
-
-    def fit(self, model, x, sample_weight=None) -> ReconstructionScore:
-        return self
-
-    def score(self, model, x) -> np.ndarray:
-        from vaednn import models
-
-        return models.event_losses(model, x)["reco"].to_numpy(np.float64)
-
-    def get_config(self) -> dict:
-        return {}
-
-
-#: Score name -> class; ``Detector(score=name)`` picks one.
-SCORES = {ReconstructionScore.name: ReconstructionScore}
-DEFAULT_SCORE = "reco"
-
 _ARCHIVE_MODEL = "model.keras"
 _ARCHIVE_STATE = "detector.json"
 _ARCHIVE_SCORES = "decision_scores.npy"
@@ -139,7 +117,8 @@ class Detector(BaseEstimator):
         hyperparameters: overrides of the model's defaults: ``models.DEFAULTS[name]`` for a
             VAE (e.g. ``{"latent_dim": 4}``), the score's arguments for a density model
             (e.g. ``{"coupling_layers": 4}``, see :func:`vaednn.anomaly.make`).
-        score: a VAE's anomaly score, a name in :data:`SCORES` (None: :data:`DEFAULT_SCORE`);
+        score: a VAE's anomaly score, a term in :attr:`vaednn.anomaly.VAEScore.TERMS`
+            (None: its first, ``"reco"``), scored by the registry entry ``vae_<score>``;
             must be None for a density model, which has its own.
         verbose: Keras' ``fit`` verbosity (VAEs; the density models train silently).
         features: the variables, as for :func:`vaednn.models.build`: None takes a
@@ -151,8 +130,8 @@ class Detector(BaseEstimator):
 
     Attributes:
         model_: the trained Keras model.
-        score_: the fitted score object (for a density model, the
-            :class:`vaednn.anomaly.AnomalyScore`).
+        score_: the fitted :class:`vaednn.anomaly.AnomalyScore` from
+            :data:`vaednn.anomaly.SCORES` that gives ``decision_function``.
         decision_scores_: scores of the training events (float64).
         threshold_: the weighted ``1 - contamination`` quantile of ``decision_scores_``.
         labels_: ``decision_scores_ > threshold_`` as 0/1.
@@ -188,9 +167,11 @@ class Detector(BaseEstimator):
         if self._model_name() not in VAE_NAMES + DENSITY_NAMES:
             raise ValueError(f"Detector: unknown or non-VAE model name {self._model_name()!r}; "
                              f"choose one of {DENSITY_NAMES + VAE_NAMES}")
-        if self._is_vae() and (self.score or DEFAULT_SCORE) not in SCORES:
-            raise ValueError(f"Detector: unknown score {self.score!r}; choose one of "
-                             f"{sorted(SCORES)}")
+        from vaednn.anomaly import VAEScore
+
+        if self._is_vae() and self.score is not None and self.score not in VAEScore.TERMS:
+            raise ValueError(f"Detector: unknown score {self.score!r} for the VAE "
+                             f"{self._model_name()!r}; choose one of {list(VAEScore.TERMS)}")
         if not self._is_vae() and self.score is not None:
             raise ValueError(f"Detector: the density model {self._model_name()!r} is scored by its "
                              f"-log p; score must be None, got {self.score!r}")
@@ -275,12 +256,12 @@ class Detector(BaseEstimator):
             model.fit(X, sample_weight=sample_weight, epochs=int(self.epochs),
                       batch_size=self.batch_size, verbose=self.verbose)
             self.model_ = model
-            self.score_ = SCORES[self.score or DEFAULT_SCORE]().fit(model, X, sample_weight)
+            self.score_ = self._vae_score().adopt(model)
         else:
             self.score_ = self._density().fit(X, sample_weight, **names)
             self.model_ = self.score_.model
         self._remember_features()
-        self.decision_scores_ = self._scores(X)
+        self.decision_scores_ = self.score_.score(X)
         weights = np.ones(len(self.decision_scores_)) if sample_weight is None else sample_weight
         self.threshold_ = signed_quantile(self.decision_scores_, weights, 1.0 - self.contamination)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
@@ -290,6 +271,18 @@ class Detector(BaseEstimator):
         self.features_ = tuple(self.model_.features)
         self.log_features_ = tuple(self.model_.log_features)
 
+    def _vae_score(self):
+        """The registry's ``vae_<term>`` score for this detector's VAE, to be handed the VAE.
+
+        It only reads a trained VAE (:meth:`vaednn.anomaly.VAEScore.adopt`), so it takes no
+        training options: the detector trains the VAE itself, with ``batch_size`` and the
+        optimiser options of :func:`vaednn.models.build`, which the score does not have.
+        """
+        from vaednn import anomaly
+
+        term = self.score or anomaly.VAEScore.TERMS[0]
+        return anomaly.make(f"vae_{term}", seed=self.seed, model=self._model_name())
+
     def _density(self):
         from vaednn import anomaly
 
@@ -298,15 +291,10 @@ class Detector(BaseEstimator):
             options["batch_size"] = int(self.batch_size)
         return anomaly.make(self._model_name(), seed=self.seed, **options)
 
-    def _scores(self, X) -> np.ndarray:
-        if self._is_vae():
-            return self.score_.score(self.model_, X)
-        return self.score_.score(X)
-
     def decision_function(self, X) -> np.ndarray:
         """Anomaly scores of raw events ``X``, float64 (events,); higher = more anomalous."""
         X = self._columns(X, "decision_function")
-        return self._scores(X)
+        return self.score_.score(X)
 
     def predict(self, X) -> np.ndarray:
         """1 for events scoring above ``threshold_``, else 0 (int, (events,))."""
@@ -330,7 +318,6 @@ class Detector(BaseEstimator):
         self._check_fitted("save")
         state = {
             "params": self.get_params(),
-            "score_config": self.score_.get_config() if self._is_vae() else {},
             "threshold": self.threshold_,
             "n_features_in": self.n_features_in_,
             "feature_names_in": (None if not hasattr(self, "feature_names_in_")
@@ -390,7 +377,7 @@ class Detector(BaseEstimator):
         detector.model_ = model
         detector._remember_features()
         if detector._is_vae():
-            detector.score_ = SCORES[detector.score or DEFAULT_SCORE](**state["score_config"])
+            detector.score_ = detector._vae_score().adopt(model)
         else:
             detector.score_ = detector._density().adopt(model)
         detector.decision_scores_ = scores
