@@ -1,3 +1,5 @@
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -226,3 +228,16 @@ def test_interval_table_and_its_plots(toy_data):
     lines = plotting.plot_profile(scans, operator="cA")
     assert len(lines) == 2 and lines[0].axes.get_xlabel() == "cA"
     plt.close("all")
+
+
+def test_seed_spread_is_the_sample_std_and_undefined_for_one_seed():
+    values = [0.62, 0.70, 0.81]
+    mean = (0.62 + 0.70 + 0.81) / 3
+    by_hand = math.sqrt(sum((v - mean) ** 2 for v in values) / (3 - compare.SEED_DDOF))
+    assert compare.SEED_DDOF == 1
+    assert compare.seed_spread(values) == pytest.approx(by_hand)
+    assert compare.seed_spread([0.6, 0.8]) == pytest.approx(math.sqrt(0.02))
+    assert math.isnan(compare.seed_spread([0.7])), "one seed has no spread"
+    assert math.isnan(compare.seed_spread([0.7, np.nan])), "a seed without the number is left out"
+    with pytest.raises(ValueError, match="no values"):
+        compare.seed_spread([])

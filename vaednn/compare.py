@@ -26,7 +26,7 @@ __all__ = [
     "REFERENCES", "train_bdt", "train_ratio_regression", "best_variable", "sensitivity",
     "metrics", "compare",
     "operator_matrix",
-    "RESULT_COLUMNS", "TRAINED_ON", "EACH_OPERATOR", "results_table", "PUBLISHED_INTERVALS", "PUBLISHED_LUMINOSITY",
+    "SEED_DDOF", "seed_spread", "RESULT_COLUMNS", "TRAINED_ON", "EACH_OPERATOR", "results_table", "PUBLISHED_INTERVALS", "PUBLISHED_LUMINOSITY",
     "PUBLISHED_CL", "interval_table",
 ]
 
@@ -632,6 +632,35 @@ def operator_matrix(scorers: Mapping, data: EvaluationData, *, c: float = 1.0) -
 
 
 # --------------------------------------------------------------------------- results table
+
+#: Delta degrees of freedom of :func:`seed_spread`: the sample standard deviation.
+SEED_DDOF = 1
+
+
+def seed_spread(values) -> float:
+    """The spread of one result over training seeds: the sample standard deviation
+    (ddof = :data:`SEED_DDOF`) of the seeds' values.
+
+    The one rule for every seed average (:func:`vaednn.workflow.seed_average`,
+    :func:`vaednn.anomaly.seed_tables`, :func:`vaednn.anomaly.width_ratios`). A NaN value (a
+    seed without that number, e.g. a fit that gave no bound) is left out, as the mean over
+    seeds leaves it out. Fewer than two values give NaN, not 0: one value (a deterministic
+    reference, or a single training) has no measured spread, and 0 would claim a result
+    that does not move with the seed; ``results.csv`` keeps the NaN, the README shows "—".
+
+    >>> round(seed_spread([0.6, 0.8]), 6)  # sqrt((0.1**2 + 0.1**2) / (2 - 1))
+    0.141421
+    >>> seed_spread([0.7])
+    nan
+
+    Raises:
+        ValueError: no values at all.
+    """
+    values = pd.Series(np.asarray(values, dtype=float).ravel())
+    if values.empty:
+        raise ValueError("seed_spread: no values (give one value per seed)")
+    return float(values.std(ddof=SEED_DDOF))
+
 
 #: The results table's columns (``figures/results.csv``), in order; extra columns follow.
 RESULT_COLUMNS = ("operator", "model", "trained_on", "AUC", "score", "c_lo_3sigma", "c_hi_3sigma",

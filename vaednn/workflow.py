@@ -421,9 +421,9 @@ def seed_average(tables) -> pd.DataFrame:
 
     A model found in k tables gets the mean of each numeric column over its k rows and
     ``n_seeds`` = k; the :data:`SPREADS` columns (``AUC_std`` and ``<bound>_std`` for
-    every interval bound) are the standard deviations over seeds with ddof = 1, so a deterministic row (one table:
-    counting, single variable, mjj fit, BDT) has ``n_seeds`` 1 and NaN spreads: one value
-    has no spread, and NaN says so where 0 would claim a measured one. Boolean columns are
+    every interval bound) are :func:`vaednn.compare.seed_spread` over seeds, so a
+    deterministic row (one table: counting, single variable, mjj fit, BDT) has ``n_seeds`` 1
+    and NaN spreads. Boolean columns are
     true if any seed's is; text columns (``score``, ``binning``) come from the first seed.
     Rows keep the order of first appearance.
     """
@@ -445,7 +445,7 @@ def seed_average(tables) -> pd.DataFrame:
     out = pd.DataFrame(columns).loc[order]
     for column, name in SPREADS.items():
         if column in stacked.columns:
-            out[name] = groups[column].std(ddof=1).loc[order]
+            out[name] = groups[column].agg(compare.seed_spread).loc[order]
     out["n_seeds"] = groups.size().loc[order].astype(int)
     out.index.name = stacked.index.name
     return out
