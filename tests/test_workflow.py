@@ -70,10 +70,10 @@ def test_train_ensemble_caches_each_member_and_stops_on_val_auc(analysis, tmp_pa
 
 
 def test_seed_average_of_a_hand_made_case():
-    seed_0 = pd.DataFrame({"AUC": [0.6, 0.7], "c_minus": [-0.5, -1.0], "c_lo_95": [-0.2, -0.3],
+    seed_0 = pd.DataFrame({"AUC": [0.6, 0.7], "c_lo_3sigma": [-0.5, -1.0], "c_lo_95": [-0.2, -0.3],
                            "score": ["reco loss", "mjj"], "falls_back": [False, False]},
                           index=pd.Index(["VAE", "counting"], name="model"))
-    seed_1 = pd.DataFrame({"AUC": [0.8], "c_minus": [-0.7], "c_lo_95": [-0.4],
+    seed_1 = pd.DataFrame({"AUC": [0.8], "c_lo_3sigma": [-0.7], "c_lo_95": [-0.4],
                            "score": ["reco loss"], "falls_back": [True]},
                           index=pd.Index(["VAE"], name="model"))
     out = workflow.seed_average([seed_0, seed_1])
@@ -312,3 +312,12 @@ def test_readme_section_of_the_committed_results_is_the_readme_s():
     readme = (reproduce.ROOT / "README.md").read_text()
     section = readme.split(reproduce.README_START)[1].split(reproduce.README_END)[0]
     assert section.strip() == reproduce.readme_section(results).strip()
+
+
+def test_summary_reads_a_results_file_with_the_old_reach_names(tmp_path):
+    pd.DataFrame({"operator": ["cW"], "model": ["VAE"], "c_minus": [-0.3], "c_plus": [0.25],
+                  "c_lo_95": [-0.2], "c_hi_95": [0.2]}).to_csv(tmp_path / "results.csv",
+                                                               index=False)
+    with pytest.warns(DeprecationWarning, match="results.csv: columns"):
+        table = reproduce.summary(tmp_path)
+    assert table.loc[0, "c_lo_3sigma"] == -0.3 and table.loc[0, "c_hi_3sigma"] == 0.25

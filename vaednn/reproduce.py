@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from vaednn import plotting
+from vaednn import compare, plotting
 from vaednn.files import atomic_write_text
 from vaednn.extras import require
 
@@ -213,7 +213,7 @@ def summary(figures: Path | None = None) -> pd.DataFrame:
     path = Path(figures or plotting.FIGURES_DIR) / RESULTS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no results yet; run the notebooks (make figures)")
-    return pd.read_csv(path)
+    return compare.current_columns(pd.read_csv(path), str(path))
 
 
 #: The interval in every cell of the README table, and the row its width is compared with.

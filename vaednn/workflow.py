@@ -409,9 +409,8 @@ def comparison(data: compare.EvaluationData, shared: dict, per_operator: dict,
 
 
 #: Column of a :func:`vaednn.compare.compare` table -> the name of its spread over seeds in
-#: ``results.csv`` (the 3 sigma reach is ``c_minus``/``c_plus`` there, ``c_lo_3sigma``/
-#: ``c_hi_3sigma`` in the results table).
-SPREADS = {"AUC": "AUC_std", "c_minus": "c_lo_3sigma_std", "c_plus": "c_hi_3sigma_std",
+#: ``results.csv``.
+SPREADS = {"AUC": "AUC_std", "c_lo_3sigma": "c_lo_3sigma_std", "c_hi_3sigma": "c_hi_3sigma_std",
            "c_lo_95": "c_lo_95_std", "c_hi_95": "c_hi_95_std",
            "c_lo_95_syst": "c_lo_95_syst_std", "c_hi_95_syst": "c_hi_95_syst_std"}
 
@@ -574,7 +573,7 @@ def save_results(tables: dict, figures, trained_on: dict | None = None) -> Path:
     path = Path(figures) / RESULTS_FILE
     keys = ["operator", "model"]
     if path.is_file():
-        old = pd.read_csv(path)
+        old = compare.current_columns(pd.read_csv(path), str(path))
         if {*keys, "trained_on"} <= set(old.columns):
             order = list(dict.fromkeys([*map(tuple, old[keys].to_numpy()),
                                         *map(tuple, new[keys].to_numpy())]))
