@@ -229,13 +229,16 @@ def test_width_ratios_and_seed_tables_by_hand():
     assert ratios.loc["flow", "ratio_std"] == pytest.approx(math.sqrt(0.02))
     # with the systematic: widths 1.0 and 1.4 over 4.0
     assert ratios.loc["flow", "ratio_syst"] == pytest.approx(0.3)
-    assert ratios.loc["counting", "ratio"] == 1.0 and ratios.loc["counting", "ratio_std"] == 0.0
+    assert ratios.loc["counting", "ratio"] == 1.0
+    assert math.isnan(ratios.loc["counting", "ratio_std"]), "one seed: no spread, not 0"
     assert ratios.loc["flow", "n_seeds"] == 2 and ratios.loc["flow", "AUC"] == pytest.approx(0.75)
     with pytest.raises(ValueError, match="no 'counting' row"):
         anomaly.width_ratios(study, {"cW": counting.rename(index={"counting": "x"})})
     table = anomaly.seed_tables(study)["cW"].loc["flow"]
     assert table["AUC"] == pytest.approx(0.75) and table["AUC_std"] == pytest.approx(math.sqrt(0.005))
     assert table["n_seeds"] == 2 and table["falls_back"] and table["c_hi_95"] == pytest.approx(0.3)
+    single = anomaly.seed_tables(pd.DataFrame(_study_rows("cW", "fixed", [0.4], [0.6])))["cW"]
+    assert single.loc["fixed", "n_seeds"] == 1 and math.isnan(single.loc["fixed", "AUC_std"])
 
 
 def test_plot_width_ratios_draws_a_point_per_model_and_operator():

@@ -289,6 +289,8 @@ CASES = [
      ["ntuple_SSWW_SM.root", "already exist", "--force"]),
     ("README reversed markers", readme("a\n{end}\nb\n{start}\nc\n"), ValueError, ["comes before"]),
     ("README one marker", readme("a\n{start}\nb\n"), ValueError, ["once each"]),
+    ("README results without bounds", readme("a\n{start}\nb\n{end}\n"), ValueError,
+     ["readme_table", "c_lo_95", "c_hi_95"]),
     # scan configuration
     ("scan config missing", scan_config(), FileNotFoundError, ["scan configuration not found"]),
     ("scan config directory", scan_config(directory=True), IsADirectoryError, ["is a directory"]),
@@ -518,7 +520,8 @@ def test_a_failed_readme_refresh_keeps_the_readme(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Path, "write_text", half_then_fail)
     with pytest.raises(KeyboardInterrupt):
-        reproduce.update_readme(pd.DataFrame({"a": [1]}), path)
+        reproduce.update_readme(pd.DataFrame({"operator": ["cW"], "model": ["counting"],
+                                              "c_lo_95": [-0.3], "c_hi_95": [0.3]}), path)
     assert path.read_text() == old
 
 

@@ -1,3 +1,5 @@
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -58,7 +60,7 @@ def test_compare_tables_hold_every_metric_and_the_references(toy_data, tables):
     table = tables["cA"]
     assert list(table.index) == ["mjj", "met", *REFERENCE_ROWS]
     assert list(table.columns) == ["score", "AUC", "no_AUC_because", "best_sigma", "best_cut", "sigma_error",
-                                   "c_minus", "c_plus", "min_abs_c", "c_lo_95", "c_hi_95",
+                                   "c_lo_3sigma", "c_hi_3sigma", "min_abs_c", "c_lo_95", "c_hi_95",
                                    "c_lo_95_syst", "c_hi_95_syst", "falls_back",
                                    "falls_back_syst", "bins", "binning"]
     assert table.loc["single variable", "score"] == "mjj >"
@@ -67,7 +69,7 @@ def test_compare_tables_hold_every_metric_and_the_references(toy_data, tables):
     assert table.loc["BDT (supervised)", "AUC"] > 0.75
     weaker = compare.compare({"mjj": mjj}, toy_data, operators=["cB"], references=False)
     assert weaker["cB"].loc["mjj", "AUC"] < table.loc["mjj", "AUC"]
-    assert (table["c_minus"] < 0).all() and (table["c_plus"] > 0).all()
+    assert (table["c_lo_3sigma"] < 0).all() and (table["c_hi_3sigma"] > 0).all()
     assert (table["c_lo_95"] < 0).all() and (table["c_hi_95"] > 0).all()
     # A systematic never narrows; a shape fit of mjj beats counting on an mjj-shaped signal.
     assert (table["c_lo_95_syst"] <= table["c_lo_95"]).all()
@@ -75,9 +77,9 @@ def test_compare_tables_hold_every_metric_and_the_references(toy_data, tables):
     width = table["c_hi_95"] - table["c_lo_95"]
     assert width["mjj fit"] < width["counting"]
     # The mjj row and the "mjj fit" reference are the same score.
-    np.testing.assert_allclose(table.loc["mjj", ["c_lo_95", "c_hi_95", "c_plus"]].astype(float),
-                               table.loc["mjj fit", ["c_lo_95", "c_hi_95", "c_plus"]].astype(float))
-    np.testing.assert_allclose(table["min_abs_c"], np.minimum(-table["c_minus"], table["c_plus"]))
+    np.testing.assert_allclose(table.loc["mjj", ["c_lo_95", "c_hi_95", "c_hi_3sigma"]].astype(float),
+                               table.loc["mjj fit", ["c_lo_95", "c_hi_95", "c_hi_3sigma"]].astype(float))
+    np.testing.assert_allclose(table["min_abs_c"], np.minimum(-table["c_lo_3sigma"], table["c_hi_3sigma"]))
 
 
 def test_reported_numbers_come_from_test_with_choices_made_on_validation(toy_data):
@@ -92,11 +94,11 @@ def test_reported_numbers_come_from_test_with_choices_made_on_validation(toy_dat
     best = stats.best_cut(1.0, validation)
     assert held_out["best_cut"] == best.cut != stats.best_cut(1.0, test).cut
     assert held_out["best_sigma"] == pytest.approx(stats.significance([best.cut], 1.0, test)[2][0])
-    assert held_out["c_plus"] == pytest.approx(
+    assert held_out["c_hi_3sigma"] == pytest.approx(
         stats.held_out_coefficient(validation, test)[0])
     # The seed's procedure picks and reports on test: a different, more optimistic number.
-    assert seed_way["c_plus"] == pytest.approx(stats.min_coefficient(test))
-    assert seed_way["c_plus"] < held_out["c_plus"]
+    assert seed_way["c_hi_3sigma"] == pytest.approx(stats.min_coefficient(test))
+    assert seed_way["c_hi_3sigma"] < held_out["c_hi_3sigma"]
     # The fit bins come from validation: refitting with test's own binning differs.
     b, lin, quad, _ = test.histogram(stats.fit_binning(validation))
     assert held_out["c_hi_95"] == pytest.approx(stats.likelihood_interval(b, lin, quad).hi)
@@ -141,7 +143,7 @@ def test_results_table_rows_columns_and_extrapolation_flag(tables):
     # Later issues add rows and columns: they pass through after the fixed ones.
     extra = tables["cA"].copy()
     extra.loc["IsolationForest"] = extra.loc["met"]
-    extra.loc["IsolationForest", "c_plus"] = 2.5  # a 3 sigma reach beyond the generated c = 1
+    extra.loc["IsolationForest", "c_hi_3sigma"] = 2.5  # a 3 sigma reach beyond the generated c = 1
     extra["n_seeds"] = 1
     with pytest.raises(ValueError, match=r"no trained_on entry for model\(s\) \['IsolationForest', 'met'"):
         compare.results_table({"cA": extra})
@@ -160,7 +162,7 @@ def test_results_table_rows_columns_and_extrapolation_flag(tables):
     flagged = out.set_index(["operator", "model"])["extrapolated"]
     assert flagged[("cA", "IsolationForest")] and not flagged.all()
     cb = out[out["operator"] == "cB"].set_index("model")
-    assert cb.loc["met", "c_hi_3sigma"] == tables["cB"].loc["met", "c_plus"]
+    assert cb.loc["met", "c_hi_3sigma"] == tables["cB"].loc["met", "c_hi_3sigma"]
 
 
 def test_compare_on_generated_ntuples(generated_dir):
@@ -226,3 +228,29 @@ def test_interval_table_and_its_plots(toy_data):
     lines = plotting.plot_profile(scans, operator="cA")
     assert len(lines) == 2 and lines[0].axes.get_xlabel() == "cA"
     plt.close("all")
+
+
+def test_seed_spread_is_the_sample_std_and_undefined_for_one_seed():
+    values = [0.62, 0.70, 0.81]
+    mean = (0.62 + 0.70 + 0.81) / 3
+    by_hand = math.sqrt(sum((v - mean) ** 2 for v in values) / (3 - compare.SEED_DDOF))
+    assert compare.SEED_DDOF == 1
+    assert compare.seed_spread(values) == pytest.approx(by_hand)
+    assert compare.seed_spread([0.6, 0.8]) == pytest.approx(math.sqrt(0.02))
+    assert math.isnan(compare.seed_spread([0.7])), "one seed has no spread"
+    assert math.isnan(compare.seed_spread([0.7, np.nan])), "a seed without the number is left out"
+    with pytest.raises(ValueError, match="no values"):
+        compare.seed_spread([])
+
+
+def test_the_old_names_of_the_3_sigma_reach_are_read_with_a_deprecation_warning(tables):
+    old = tables["cB"].rename(columns={"c_lo_3sigma": "c_minus", "c_hi_3sigma": "c_plus"})
+    with pytest.warns(DeprecationWarning, match=r"tables\['cB'\].*'c_minus', 'c_plus'"):
+        out = compare.results_table({"cB": old}, trained_on={"mjj": "none", "met": "none"})
+    assert "c_minus" not in out and "c_plus" not in out
+    np.testing.assert_array_equal(out.set_index("model")["c_hi_3sigma"],
+                                  tables["cB"]["c_hi_3sigma"].to_numpy())
+    with pytest.raises(ValueError, match=r"old.csv: has both \['c_plus'\]"):
+        compare.current_columns(old.assign(c_hi_3sigma=1.0), "old.csv")
+    with pytest.warns(DeprecationWarning, match="metric: 'c_minus' is now called 'c_lo_3sigma'"):
+        assert compare.current_column("c_minus", "metric") == "c_lo_3sigma"

@@ -352,9 +352,11 @@ def test_missing_bounds_carry_their_reason_to_the_readme():
                           **{column: [0.1, np.nan] for column in
                              ("c_hi_3sigma", "c_hi_95", "c_hi_95_syst")},
                           "binning": ["", "bin (1, inf]: LIN^2 > 4 SM QUAD"]})
-    shown = reproduce.readme_table(table)
-    assert shown["no fit because"].tolist() == ["", "bin (1, inf]: LIN^2 > 4 SM QUAD"]
-    assert "no fit because" not in reproduce.readme_table(table.assign(binning=""))
+    pivot = reproduce.readme_table(table)
+    assert pivot.table.set_index("model").loc["VAE", "cT"] == "—¹"
+    assert pivot.notes == ["¹ no fit: bin (1, inf]: LIN^2 > 4 SM QUAD"]
+    unexplained = reproduce.readme_table(table.assign(binning=""))
+    assert unexplained.notes == ["¹ no fit: the results table records no reason"]
 
 
 # ------------------------------------------------------------------ ratio regression

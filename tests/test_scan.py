@@ -317,3 +317,16 @@ def test_min_coefficient_bars_are_per_training_operator_means_over_seeds():
     segment = bars.errorbar.lines[2][0].get_segments()[0]
     assert segment[1][1] - segment[0][1] == pytest.approx(2 * seeds.std(ddof=1))
     plt.close("all")
+
+
+def test_summary_reads_the_old_name_of_a_metric_with_a_deprecation_warning():
+    table = pd.DataFrame({
+        "trial_id": ["a", "a", "b", "b"], "model": "vae", "train_operator": "SM", "seed": 0,
+        "operator": ["cW", "cHbox"] * 2, "c_plus": [0.5, 2.0, 0.2, 1.0], "status": "ok"})
+    with pytest.warns(DeprecationWarning) as caught:
+        ranked = scan.summary(table, "c_plus")
+    assert [str(w.message).split(":")[0] for w in caught] == ["summary", "summary"]
+    assert "'c_plus' is now called 'c_hi_3sigma'" in str(caught[0].message)
+    assert "columns ['c_plus'] are now called ['c_hi_3sigma']" in str(caught[1].message)
+    assert ranked.index.tolist() == ["b", "a"], "smaller reach first"
+    assert ranked["mean"].tolist() == pytest.approx([0.6, 1.25])

@@ -70,10 +70,10 @@ def test_train_ensemble_caches_each_member_and_stops_on_val_auc(analysis, tmp_pa
 
 
 def test_seed_average_of_a_hand_made_case():
-    seed_0 = pd.DataFrame({"AUC": [0.6, 0.7], "c_minus": [-0.5, -1.0], "c_lo_95": [-0.2, -0.3],
+    seed_0 = pd.DataFrame({"AUC": [0.6, 0.7], "c_lo_3sigma": [-0.5, -1.0], "c_lo_95": [-0.2, -0.3],
                            "score": ["reco loss", "mjj"], "falls_back": [False, False]},
                           index=pd.Index(["VAE", "counting"], name="model"))
-    seed_1 = pd.DataFrame({"AUC": [0.8], "c_minus": [-0.7], "c_lo_95": [-0.4],
+    seed_1 = pd.DataFrame({"AUC": [0.8], "c_lo_3sigma": [-0.7], "c_lo_95": [-0.4],
                            "score": ["reco loss"], "falls_back": [True]},
                           index=pd.Index(["VAE"], name="model"))
     out = workflow.seed_average([seed_0, seed_1])
@@ -221,11 +221,13 @@ def test_ensure_data_generates_once_then_reuses(tmp_path, caplog):
 def test_update_readme_replaces_only_the_marked_section(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{reproduce.README_START}\nold\n{reproduce.README_END}\nend\n")
-    table = pd.DataFrame({"operator": ["cW"], "model": ["VAE"], "AUC": [0.71234]})
+    table = pd.DataFrame({"operator": ["cW", "cW"], "model": ["counting", "VAE"],
+                          "c_lo_95": [-0.4, -0.3], "c_hi_95": [0.4, 0.2]})
     assert reproduce.update_readme(table, readme)
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("end\n") and "old" not in text
-    assert "| cW         | VAE     | 0.712 |" in text
+    assert " ".join(reproduce.readme_legend().split()) in " ".join(text.split())
+    assert "| VAE      | [-0.3, 0.2] (0.62) |" in text, "width 0.5 over counting's 0.8"
     (tmp_path / "plain.md").write_text("no markers")
     assert not reproduce.update_readme(table, tmp_path / "plain.md")
 
@@ -266,18 +268,59 @@ def test_cli_reports_a_bad_file_by_name(tmp_path, capsys):
     assert "ntuple_SSWW_SM.root: not a readable ROOT file" in capsys.readouterr().err
 
 
-def test_readme_table_marks_extrapolated_bounds():
-    table = pd.DataFrame({"operator": ["cW"], "model": ["VAE"], "AUC": [0.7], "score": ["reco loss"],
-                          "c_lo_3sigma": [-0.5], "c_hi_3sigma": [2.5], "c_lo_95": [-0.3],
-                          "c_hi_95": [0.4], "c_lo_95_syst": [-1.2], "c_hi_95_syst": [np.inf]})
-    shown = reproduce.readme_table(table)
-    assert shown.loc[0, "3σ reach (S/√B)"] == "[-0.5, 2.5 †]"
-    assert shown.loc[0, "95% CL fit"] == "[-0.3, 0.4]"
-    assert shown.loc[0, "95% CL fit, 10% syst."] == "[-1.2 †, inf †]"
-    spread = reproduce.readme_table(table.assign(AUC_std=[0.0123], n_seeds=[5]))
-    assert spread.loc[0, "AUC"] == "0.700 ± 0.012" and spread.loc[0, "n_seeds"] == 5
-    single = reproduce.readme_table(table.assign(AUC_std=[np.nan], n_seeds=[1]))
-    assert single.loc[0, "AUC"] == "0.700"
+def _results(operator, model, trained_on, n_seeds, lo, hi, binning=""):
+    return {"operator": operator, "model": model, "trained_on": trained_on, "n_seeds": n_seeds,
+            "AUC": 0.7, "c_lo_3sigma": 2 * lo, "c_hi_3sigma": 2 * hi, "c_lo_95": lo,
+            "c_hi_95": hi, "binning": binning}
+
+
+def test_readme_table_is_a_pivot_of_intervals_and_widths_relative_to_counting():
+    reason = "bin (1, inf]: LIN^2 > 4 SM QUAD"
+    table = pd.DataFrame([
+        _results("cW", "counting", "none", 1, -0.5, 0.5),
+        _results("cW", "VAE", "SM", 5, -0.3, 0.2),
+        _results("cW", "VAE+DNN", "cW", 5, -0.25, 0.15),
+        _results("cqq1", "counting", "none", 1, -0.2, 0.4),
+        _results("cqq1", "VAE", "SM", 3, -0.1, 1.4),
+        _results("cqq1", "VAE+DNN", "cqq1", 5, np.nan, np.nan, reason),
+        _results("cHbox", "VAE", "SM", 5, -4.0, 7.0),
+        _results("cHbox", "VAE+DNN", "cHbox", 5, np.nan, np.nan, reason),
+    ])
+    pivot = reproduce.readme_table(table)
+    shown = pivot.table.set_index("model")
+    assert list(pivot.table.columns) == ["model", "trained on", "seeds", "cW", "cqq1", "cHbox"]
+    assert list(shown.index) == ["counting", "VAE", "VAE+DNN"]
+    assert shown.loc["counting", "cW"] == "[-0.5, 0.5] (1.00)"
+    # widths 0.5 / 1.0 and 1.5 / 0.6; 1.4 lies beyond the generated |c| = 1
+    assert shown.loc["VAE", "cW"] == "[-0.3, 0.2] (0.50)"
+    assert shown.loc["VAE", "cqq1"] == "[-0.1, 1.4 †] (2.50)"
+    assert shown.loc["VAE", "cHbox"] == "[-4 †, 7 †] (—)", "cHbox has no counting row"
+    assert shown.loc["counting", "cHbox"] == "", "counting was not evaluated on cHbox"
+    assert shown.loc["VAE+DNN", "cqq1"] == shown.loc["VAE+DNN", "cHbox"] == "—¹"
+    assert pivot.notes == [f"¹ no fit: {reason}"], "one note per reason"
+    assert shown.loc["VAE+DNN", "trained on"] == "each operator"
+    assert shown.loc["VAE", "trained on"] == "SM" and shown.loc["counting", "trained on"] == "none"
+    assert shown.loc["VAE", "seeds"] == "5, 3" and shown.loc["VAE+DNN", "seeds"] == "5"
+    with pytest.raises(ValueError, match=r"more than one row.*\('cW', 'VAE'\)"):
+        reproduce.readme_table(pd.concat([table, table.iloc[[1]]]))
+    with pytest.raises(ValueError, match="c_hi_95"):
+        reproduce.readme_table(table.drop(columns="c_hi_95"))
+
+
+def test_readme_section_of_the_committed_results_is_the_readme_s():
+    results = reproduce.summary(reproduce.ROOT / "figures")
+    readme = (reproduce.ROOT / "README.md").read_text()
+    section = readme.split(reproduce.README_START)[1].split(reproduce.README_END)[0]
+    assert section.strip() == reproduce.readme_section(results).strip()
+
+
+def test_summary_reads_a_results_file_with_the_old_reach_names(tmp_path):
+    pd.DataFrame({"operator": ["cW"], "model": ["VAE"], "c_minus": [-0.3], "c_plus": [0.25],
+                  "c_lo_95": [-0.2], "c_hi_95": [0.2]}).to_csv(tmp_path / "results.csv",
+                                                               index=False)
+    with pytest.warns(DeprecationWarning, match="results.csv: columns"):
+        table = reproduce.summary(tmp_path)
+    assert table.loc[0, "c_lo_3sigma"] == -0.3 and table.loc[0, "c_hi_3sigma"] == 0.25
 
 
 def test_weight_summary_of_one_event_set_by_hand():

@@ -1145,8 +1145,11 @@ def seed_study(scorers: Mapping, data, *, operators=None, c: float = 1.0) -> pd.
 
 def seed_tables(study: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """:func:`seed_study` rows averaged over seeds, one :func:`vaednn.compare.compare`-like
-    table per operator (index ``model``): the mean of every number, ``AUC_std`` (the
-    spread over seeds, 0 for one seed) and ``n_seeds``; flags are true if any seed's is."""
+    table per operator (index ``model``): the mean of every number, ``AUC_std``
+    (:func:`vaednn.compare.seed_spread`: NaN for one seed) and ``n_seeds``; flags are true
+    if any seed's is."""
+    from vaednn import compare
+
     tables = {}
     for op, rows in study.groupby("operator", sort=False):
         out = {}
@@ -1158,7 +1161,7 @@ def seed_tables(study: pd.DataFrame) -> dict[str, pd.DataFrame]:
                     row[flag] = bool(group[flag].astype(bool).any())
             row.update(score=group["score"].iloc[0], binning="; ".join(
                 sorted(set(group.get("binning", pd.Series([""])).astype(str)) - {""})),
-                AUC_std=float(group["AUC"].std(ddof=1)) if len(group) > 1 else 0.0,
+                AUC_std=compare.seed_spread(group["AUC"]),
                 n_seeds=len(group))
             out[label] = row
         tables[op] = pd.DataFrame.from_dict(out, orient="index").rename_axis("model")
@@ -1178,8 +1181,11 @@ def width_ratios(study: pd.DataFrame, references: Mapping[str, pd.DataFrame],
     Returns:
         One row per operator and model: ``ratio`` and ``ratio_syst`` (without and with the
         background uncertainty, seed means), ``ratio_std`` and ``ratio_syst_std`` (seed
-        spreads, 0 for one seed), ``AUC``, ``AUC_std``, ``n_seeds``.
+        spreads, :func:`vaednn.compare.seed_spread`: NaN for one seed), ``AUC``,
+        ``AUC_std``, ``n_seeds``.
     """
+    from vaednn import compare
+
     rows = []
     for op, table in references.items():
         if baseline not in table.index:
@@ -1192,11 +1198,11 @@ def width_ratios(study: pd.DataFrame, references: Mapping[str, pd.DataFrame],
         for label, group in pd.concat(per_seed, ignore_index=True).groupby("model", sort=False):
             row = {"operator": op, "model": label, "n_seeds": len(group),
                    "AUC": group["AUC"].mean(),
-                   "AUC_std": group["AUC"].std(ddof=1) if len(group) > 1 else 0.0}
+                   "AUC_std": compare.seed_spread(group["AUC"])}
             for suffix, w in width.items():
                 ratio = (group[f"c_hi_95{suffix}"] - group[f"c_lo_95{suffix}"]) / w
                 row[f"ratio{suffix}"] = ratio.mean()
-                row[f"ratio{suffix}_std"] = ratio.std(ddof=1) if len(group) > 1 else 0.0
+                row[f"ratio{suffix}_std"] = compare.seed_spread(ratio)
             rows.append(row)
     return pd.DataFrame(rows)
 

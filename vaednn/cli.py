@@ -220,8 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--address", help="a Ray cluster, e.g. ray://head:10001 (default: local)")
     scan.add_argument("--no-resume", action="store_true", help="retrain finished trials")
     scan.add_argument("--retry-failed", action="store_true", help="rerun trials that failed")
-    scan.add_argument("--metric", choices=["AUC", "best_sigma", "min_abs_c", "c_plus", "c_minus"],
-                      help="rank the summary by this (default AUC)")
+    scan.add_argument("--metric", choices=["AUC", "best_sigma", "min_abs_c", "c_hi_3sigma",
+                                           "c_lo_3sigma", "c_plus", "c_minus"],
+                      help="rank the summary by this (default AUC; c_plus and c_minus are the "
+                           "deprecated names of c_hi_3sigma and c_lo_3sigma)")
     scan.add_argument("--cpus", type=int, help="CPUs Ray may use on this machine")
     scan.set_defaults(run=_scan)
     return parser

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+import warnings
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -26,6 +27,7 @@ __all__ = [
     "REFERENCES", "train_bdt", "train_ratio_regression", "best_variable", "sensitivity",
     "metrics", "compare",
     "operator_matrix",
+    "SEED_DDOF", "seed_spread", "RENAMED_COLUMNS", "current_column", "current_columns",
     "RESULT_COLUMNS", "TRAINED_ON", "EACH_OPERATOR", "results_table", "PUBLISHED_INTERVALS", "PUBLISHED_LUMINOSITY",
     "PUBLISHED_CL", "interval_table",
 ]
@@ -443,8 +445,9 @@ def metrics(choose: stats.ComponentScores, report: stats.ComponentScores, *, c: 
         :meth:`vaednn.stats.ComponentScores.sm_vs_bsm`; NaN with the reason in
         ``no_AUC_because`` where negative SM weights leave it undefined); ``best_cut`` (the cut of largest S/sqrt(B) on ``choose`` among
         those keeping at least :data:`MIN_BACKGROUND` SM events),
-        ``best_sigma`` and ``sigma_error`` (at that cut on ``report``); ``c_minus``,
-        ``c_plus`` (:func:`vaednn.stats.held_out_coefficient` of each sign) and
+        ``best_sigma`` and ``sigma_error`` (at that cut on ``report``); ``c_lo_3sigma``,
+        ``c_hi_3sigma`` (the 3 sigma reach below and above 0,
+        :func:`vaednn.stats.held_out_coefficient` of each sign) and
         ``min_abs_c``; with ``intervals``, ``c_lo_95``, ``c_hi_95``, ``c_lo_95_syst``,
         ``c_hi_95_syst``, ``falls_back`` and ``falls_back_syst`` (q drops below the
         threshold again outside the interval), ``bins`` and ``binning`` (why a fit failed).
@@ -455,13 +458,12 @@ def metrics(choose: stats.ComponentScores, report: stats.ComponentScores, *, c: 
         area, no_auc = np.nan, str(error)
     best = stats.best_cut(c, choose, min_background=MIN_BACKGROUND)
     sigma, error = stats.significance_error([best.cut], c, report)
-    c_plus, _ = stats.held_out_coefficient(choose, report, sign=1, min_background=MIN_BACKGROUND)
-    c_minus, _ = stats.held_out_coefficient(choose, report, sign=-1,
-                                            min_background=MIN_BACKGROUND)
+    c_hi, _ = stats.held_out_coefficient(choose, report, sign=1, min_background=MIN_BACKGROUND)
+    c_lo, _ = stats.held_out_coefficient(choose, report, sign=-1, min_background=MIN_BACKGROUND)
     row = {"AUC": area, "no_AUC_because": no_auc, "best_sigma": float(sigma[0]),
            "best_cut": best.cut,
-           "sigma_error": float(error[0]), "c_minus": c_minus, "c_plus": c_plus,
-           "min_abs_c": min(-c_minus, c_plus)}
+           "sigma_error": float(error[0]), "c_lo_3sigma": c_lo, "c_hi_3sigma": c_hi,
+           "min_abs_c": min(-c_lo, c_hi)}
     if intervals:
         plain = sensitivity(choose, report)
         syst = sensitivity(choose, report, background_uncertainty=systematic)
@@ -633,6 +635,75 @@ def operator_matrix(scorers: Mapping, data: EvaluationData, *, c: float = 1.0) -
 
 # --------------------------------------------------------------------------- results table
 
+#: Columns renamed since an earlier release -> today's name: the 3 sigma reach was
+#: ``c_minus``/``c_plus`` in :func:`metrics` and ``c_lo_3sigma``/``c_hi_3sigma`` in the results
+#: table; it is ``c_lo_3sigma``/``c_hi_3sigma`` everywhere now.
+RENAMED_COLUMNS = {"c_minus": "c_lo_3sigma", "c_plus": "c_hi_3sigma"}
+
+
+def current_column(name: str, where: str) -> str:
+    """Today's name of the column (or metric) ``name``: a name of :data:`RENAMED_COLUMNS`
+    is still read, with a DeprecationWarning that names ``where`` it came from.
+
+    >>> current_column("AUC", "metric")
+    'AUC'
+    """
+    if name not in RENAMED_COLUMNS:
+        return name
+    warnings.warn(f"{where}: {name!r} is now called {RENAMED_COLUMNS[name]!r}; the old name "
+                  "will stop working in a later release", DeprecationWarning, stacklevel=2)
+    return RENAMED_COLUMNS[name]
+
+
+def current_columns(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """``frame`` with the columns of :data:`RENAMED_COLUMNS` under today's names (a
+    DeprecationWarning names ``where`` the frame came from, e.g. a saved file).
+
+    Raises:
+        ValueError: ``frame`` has a column under both its old and its new name.
+    """
+    old = [column for column in frame.columns if column in RENAMED_COLUMNS]
+    if not old:
+        return frame
+    both = [column for column in old if RENAMED_COLUMNS[column] in frame.columns]
+    if both:
+        raise ValueError(f"{where}: has both {both} and their new names "
+                         f"{[RENAMED_COLUMNS[c] for c in both]}; keep one of each")
+    warnings.warn(f"{where}: columns {old} are now called {[RENAMED_COLUMNS[c] for c in old]}; "
+                  "the old names will stop working in a later release", DeprecationWarning,
+                  stacklevel=2)
+    return frame.rename(columns=RENAMED_COLUMNS)
+
+
+#: Delta degrees of freedom of :func:`seed_spread`: the sample standard deviation.
+SEED_DDOF = 1
+
+
+def seed_spread(values) -> float:
+    """The spread of one result over training seeds: the sample standard deviation
+    (ddof = :data:`SEED_DDOF`) of the seeds' values.
+
+    The one rule for every seed average (:func:`vaednn.workflow.seed_average`,
+    :func:`vaednn.anomaly.seed_tables`, :func:`vaednn.anomaly.width_ratios`). A NaN value (a
+    seed without that number, e.g. a fit that gave no bound) is left out, as the mean over
+    seeds leaves it out. Fewer than two values give NaN, not 0: one value (a deterministic
+    reference, or a single training) has no measured spread, and 0 would claim a result
+    that does not move with the seed; ``results.csv`` keeps the NaN, the README shows "—".
+
+    >>> round(seed_spread([0.6, 0.8]), 6)  # sqrt((0.1**2 + 0.1**2) / (2 - 1))
+    0.141421
+    >>> seed_spread([0.7])
+    nan
+
+    Raises:
+        ValueError: no values at all.
+    """
+    values = pd.Series(np.asarray(values, dtype=float).ravel())
+    if values.empty:
+        raise ValueError("seed_spread: no values (give one value per seed)")
+    return float(values.std(ddof=SEED_DDOF))
+
+
 #: The results table's columns (``figures/results.csv``), in order; extra columns follow.
 RESULT_COLUMNS = ("operator", "model", "trained_on", "AUC", "score", "c_lo_3sigma", "c_hi_3sigma",
                   "c_lo_95", "c_hi_95", "c_lo_95_syst", "c_hi_95_syst", "extrapolated",
@@ -673,8 +744,7 @@ def results_table(tables: Mapping[str, pd.DataFrame], generated_at: float = 1.0,
     known = {**TRAINED_ON, **(trained_on or {})}
     frames = []
     for operator, table in tables.items():
-        frame = table.reset_index().rename(columns={"c_minus": "c_lo_3sigma",
-                                                    "c_plus": "c_hi_3sigma"})
+        frame = current_columns(table.reset_index(), f"results_table: tables[{operator!r}]")
         missing = sorted(set(frame["model"]) - set(known))
         if missing:
             raise ValueError(f"results_table: no trained_on entry for model(s) {missing}; pass "

@@ -482,8 +482,8 @@ METRIC_LABELS = {
     "AUC": "AUC",
     "best_sigma": r"best $\sigma$",
     "min_abs_c": r"min $|c|$ for $\sigma \geq 3$",
-    "c_plus": r"min $c > 0$ for $\sigma \geq 3$",
-    "c_minus": r"max $c < 0$ for $\sigma \geq 3$",
+    "c_hi_3sigma": r"min $c > 0$ for $\sigma \geq 3$",
+    "c_lo_3sigma": r"max $c < 0$ for $\sigma \geq 3$",
 }
 
 #: How a spread over seeds is drawn: the full range, or the mean ± one standard deviation.

@@ -18,13 +18,15 @@ import logging
 import os
 import re
 import tempfile
+import textwrap
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from vaednn import plotting
+from vaednn import compare, plotting
 from vaednn.files import atomic_write_text
 from vaednn.extras import require
 
@@ -211,13 +213,22 @@ def summary(figures: Path | None = None) -> pd.DataFrame:
     path = Path(figures or plotting.FIGURES_DIR) / RESULTS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no results yet; run the notebooks (make figures)")
-    return pd.read_csv(path)
+    return compare.current_columns(pd.read_csv(path), str(path))
 
 
-#: README column -> the results-table columns of its interval's bounds.
-_INTERVALS = {"3σ reach (S/√B)": ("c_lo_3sigma", "c_hi_3sigma"),
-              "95% CL fit": ("c_lo_95", "c_hi_95"),
-              "95% CL fit, 10% syst.": ("c_lo_95_syst", "c_hi_95_syst")}
+#: The interval in every cell of the README table, and the row its width is compared with.
+README_BOUNDS = ("c_lo_95", "c_hi_95")
+README_BASELINE = "counting"
+
+#: Superscript digits of the README's note markers.
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+class ReadmeTable(NamedTuple):
+    """The README's results pivot (:func:`readme_table`): the table and its numbered notes."""
+
+    table: pd.DataFrame
+    notes: list[str]
 
 
 def _bound(value: float) -> str:
@@ -225,31 +236,113 @@ def _bound(value: float) -> str:
     return f"{value:.3g}" + (" †" if abs(value) > 1 else "")
 
 
-def _auc(value: float, spread: float) -> str:
-    return f"{value:.3f}" if not np.isfinite(spread) else f"{value:.3f} ± {spread:.3f}"
+def _joined(values) -> str:
+    return ", ".join(str(v) for v in dict.fromkeys(values))
 
 
-def readme_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The results table as the README shows it: each interval as ``[lo, hi]``, a bound
-    beyond |c| = 1 marked †, the AUC as ``mean ± spread`` over seeds where the row has a
-    spread (``AUC_std``; ``n_seeds`` shown next to it), and where a fit gave no bounds a
-    column ``no fit because`` with the reason (the ``binning`` column); tables without
-    interval columns pass through unchanged."""
-    if not all(column in table for bounds in _INTERVALS.values() for column in bounds):
-        return table
-    shown = table[[c for c in ("operator", "model", "AUC", "n_seeds", "score") if c in table]].copy()
-    if "AUC_std" in table:
-        shown["AUC"] = [_auc(a, s) for a, s in zip(table["AUC"], table["AUC_std"])]
-    for name, (lo, hi) in _INTERVALS.items():
-        shown[name] = [f"[{_bound(a)}, {_bound(b)}]" for a, b in zip(table[lo], table[hi])]
-    reasons = table["binning"].fillna("").astype(str) if "binning" in table else None
-    if reasons is not None and (reasons != "").any():
-        shown["no fit because"] = reasons
-    return shown
+def readme_legend() -> str:
+    """The paragraph above the README's results table: what a cell says."""
+    lo, hi = README_BOUNDS
+    return (
+        f"Expected 95 % CL interval on the Wilson coefficient c (`{lo}`, `{hi}`) of each "
+        "operator (columns) for each score (rows): a binned profile-likelihood fit of the "
+        f"score (pyhf) at {plotting.LUMINOSITY_FB:g} fb⁻¹, without a background normalisation "
+        "uncertainty; every choice (cut, binning) made on the validation split, every number "
+        "from the test split. In brackets: the interval's width over that of the "
+        f"`{README_BASELINE}` row of the same operator (below 1 is narrower, i.e. better; "
+        f"— where the operator has no `{README_BASELINE}` row). † marks a bound beyond |c| = 1, "
+        "where the samples were generated: it extrapolates. `trained on` says what a score "
+        "learnt from (SM events only, each operator's own BSM events, or nothing); trained "
+        "scores are means over `seeds` trainings. A blank cell: the score was not evaluated "
+        "on that operator; — with a number: the fit gave no bounds, and the note of that "
+        "number below the table says why. The full table (AUC, 3σ reach, intervals with a "
+        "10 % background uncertainty, the spreads over seeds: standard deviation, ddof = 1, "
+        "empty for one seed) is `figures/results.csv`; this section is written from it by "
+        "`vaednn.reproduce.update_readme`.")
+
+
+def readme_table(table: pd.DataFrame) -> ReadmeTable:
+    """The results table (``figures/results.csv``) as the README shows it: a pivot with one
+    row per model and one column per operator.
+
+    Each cell is the :data:`README_BOUNDS` interval as ``[lo, hi] (ratio)``, ``ratio`` its
+    width over the :data:`README_BASELINE` row's of the same operator (``—`` where the
+    operator has none), a bound beyond |c| = 1 marked †. A cell whose fit gave no bounds
+    shows ``—`` and a superscript number; the note of that number (``notes``) gives the
+    reason, the ``binning`` column of the row (rows with one reason share a note). A model
+    not evaluated on an operator has an empty cell. ``trained on`` and ``seeds`` (from
+    ``trained_on`` and ``n_seeds``, where the table has them) list the values the model's
+    rows take. Rows and columns keep the order of first appearance.
+
+    Raises:
+        ValueError: a column the pivot needs is missing, or an operator and model appear in
+            more than one row.
+    """
+    needed = ("operator", "model", *README_BOUNDS)
+    missing = [column for column in needed if column not in table]
+    if missing:
+        raise ValueError(f"readme_table: the results table has no column(s) {missing}; it "
+                         f"needs {list(needed)}")
+    repeated = table.duplicated(["operator", "model"], keep=False)
+    if repeated.any():
+        pairs = sorted(set(zip(table.loc[repeated, "operator"], table.loc[repeated, "model"])))
+        raise ValueError(f"readme_table: more than one row for (operator, model) {pairs}")
+    lo, hi = README_BOUNDS
+    width = table[hi] - table[lo]
+    baseline = dict(zip(table.loc[table["model"] == README_BASELINE, "operator"],
+                        width[table["model"] == README_BASELINE]))
+    reasons = (table["binning"] if "binning" in table else pd.Series("", index=table.index))
+    # An all-empty column reads back from CSV as float NaN: cast before filling with text.
+    reasons = reasons.astype(object).fillna("").astype(str)
+    notes, marks, cells = [], {}, {}
+    for index, row in table.iterrows():
+        if np.isnan(row[lo]) or np.isnan(row[hi]):
+            reason = reasons[index] or "the results table records no reason"
+            if reason not in marks:
+                marks[reason] = str(len(marks) + 1).translate(_SUPERSCRIPT)
+                notes.append(f"{marks[reason]} no fit: {reason}")
+            cell = "—" + marks[reason]
+        else:
+            ratio = width[index] / baseline[row["operator"]] if row["operator"] in baseline \
+                else np.nan
+            shown = "—" if np.isnan(ratio) else f"{ratio:.2f}"
+            cell = f"[{_bound(row[lo])}, {_bound(row[hi])}] ({shown})"
+        cells[(row["model"], row["operator"])] = cell
+    models = list(dict.fromkeys(table["model"]))
+    operators = list(dict.fromkeys(table["operator"]))
+    by_model = table.groupby("model", sort=False)
+    shown = pd.DataFrame({"model": models})
+    if "trained_on" in table:
+        shown["trained on"] = [_trained_on(rows) for _, rows in by_model]
+    if "n_seeds" in table:
+        shown["seeds"] = [_joined(rows["n_seeds"].astype(int)) for _, rows in by_model]
+    for operator in operators:
+        shown[operator] = [cells.get((model, operator), "") for model in models]
+    return ReadmeTable(shown, notes)
+
+
+def _trained_on(rows: pd.DataFrame) -> str:
+    # A model trained on the operator of each of its rows is one per operator.
+    if (rows["trained_on"] == rows["operator"]).all():
+        return "each operator"
+    return _joined(rows["trained_on"])
+
+
+def readme_section(table: pd.DataFrame) -> str:
+    """The README's results section from the results table: :func:`readme_legend`, the
+    :func:`readme_table` pivot as Markdown, and its notes."""
+    require("tabulate", "the README results table")
+    pivot = readme_table(table)
+    parts = [textwrap.fill(readme_legend(), width=92, break_on_hyphens=False),
+             pivot.table.to_markdown(index=False)]
+    if pivot.notes:
+        parts.append("\n".join(f"{note}  " for note in pivot.notes).rstrip())
+    return "\n\n".join(parts)
 
 
 def update_readme(table: pd.DataFrame, readme: Path = ROOT / "README.md") -> bool:
-    """Replace the README's results section with ``table``, atomically.
+    """Replace the README's results section with :func:`readme_section` of ``table`` (the
+    results table, ``figures/results.csv``), atomically.
 
     Returns:
         True once written; False if the README has neither marker (no results section).
@@ -270,8 +363,7 @@ def update_readme(table: pd.DataFrame, readme: Path = ROOT / "README.md") -> boo
         raise ValueError(f"{readme}: {README_END!r} comes before {README_START!r}")
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
-    require("tabulate", "the README results table")
-    body = readme_table(table).to_markdown(index=False, floatfmt=".3g")
+    body = readme_section(table)
     atomic_write_text(readme, f"{head}{README_START}\n{body}\n{README_END}{tail}")
     return True
 

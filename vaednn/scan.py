@@ -75,18 +75,18 @@ __all__ = [
 ]
 
 #: Metrics a scan can be ranked by, and whether larger is better.
-METRICS = {"AUC": True, "best_sigma": True, "min_abs_c": False, "c_plus": False,
-           "c_minus": True}
+METRICS = {"AUC": True, "best_sigma": True, "min_abs_c": False, "c_hi_3sigma": False,
+           "c_lo_3sigma": True}
 
 #: The columns of the results table, before the hyperparameter columns.
 COLUMNS = (
     "trial_id", "model", "train_operator", "seed", "operator",
-    "AUC", "best_sigma", "best_cut", "sigma_error", "c_minus", "c_plus", "min_abs_c",
+    "AUC", "best_sigma", "best_cut", "sigma_error", "c_lo_3sigma", "c_hi_3sigma", "min_abs_c",
     "status", "error", "epochs", "train_seconds", "eval_seconds", "started", "finished",
     "host", "pid", "model_path",
 )
-_METRIC_COLUMNS = ("AUC", "best_sigma", "best_cut", "sigma_error", "c_minus", "c_plus",
-                   "min_abs_c")
+_METRIC_COLUMNS = ("AUC", "best_sigma", "best_cut", "sigma_error", "c_lo_3sigma",
+                   "c_hi_3sigma", "min_abs_c")
 
 _TRAINING_DEFAULTS = dict(epochs=10, validation_split=0.2, weights="balanced")
 _DATA_DEFAULTS = dict(split_seed=0, max_events=None, luminosity=vdata.LUMINOSITY, c=1.0)
@@ -214,6 +214,9 @@ class Grid:
             raise ValueError(f"grid: unknown data option(s) {sorted(unknown)}; allowed: "
                              f"{sorted(_DATA_DEFAULTS)}")
         self.data_options = {**_DATA_DEFAULTS, **_number(dict(self.data_options))}
+        from vaednn import compare
+
+        self.metric = compare.current_column(self.metric, "grid: metric")
         if self.metric not in METRICS:
             raise ValueError(f"grid: metric must be one of {sorted(METRICS)}, got {self.metric!r}")
         if not self.cpus_per_trial > 0 or self.gpus_per_trial < 0:
@@ -660,7 +663,9 @@ def run(grid, data_dir, out_dir, address: str | None = None, *, resume: bool = T
     if not isinstance(grid, Grid):
         grid = Grid.from_dict(grid) if isinstance(grid, Mapping) else Grid.load(grid)
     grid = grid.resolve(data_dir)
-    metric = metric or grid.metric
+    from vaednn import compare
+
+    metric = compare.current_column(metric or grid.metric, "metric")
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
     out_dir = check_folder(Path(out_dir).resolve())
@@ -834,7 +839,10 @@ def load_results(out_dir, trial_ids: Sequence[str] | None = None) -> pd.DataFram
             rows += json.loads(path.read_text())["rows"]
         except (ValueError, KeyError) as error:
             raise ValueError(f"{path}: not a readable trial result ({error})") from None
-    table = pd.DataFrame(rows)
+    from vaednn import compare
+
+    # Trials written by an earlier release name the 3 sigma reach c_minus/c_plus.
+    table = compare.current_columns(pd.DataFrame(rows), f"{directory}: trial results")
     for column in COLUMNS:
         if column not in table:
             table[column] = pd.Series(dtype=float)
@@ -858,6 +866,10 @@ def summary(results: pd.DataFrame, metric: str = "min_abs_c") -> pd.DataFrame:
     >>> ranked.index.tolist(), ranked["mean"].tolist(), ranked["hp_latent_dim"].tolist()
     (['a', 'b'], [0.6, 0.5], [2, 3])
     """
+    from vaednn import compare
+
+    metric = compare.current_column(metric, "summary: metric")
+    results = compare.current_columns(results, "summary: results")
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
     if results.empty:

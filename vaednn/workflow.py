@@ -410,9 +410,8 @@ def comparison(data: compare.EvaluationData, shared: dict, per_operator: dict,
 
 
 #: Column of a :func:`vaednn.compare.compare` table -> the name of its spread over seeds in
-#: ``results.csv`` (the 3 sigma reach is ``c_minus``/``c_plus`` there, ``c_lo_3sigma``/
-#: ``c_hi_3sigma`` in the results table).
-SPREADS = {"AUC": "AUC_std", "c_minus": "c_lo_3sigma_std", "c_plus": "c_hi_3sigma_std",
+#: ``results.csv``.
+SPREADS = {"AUC": "AUC_std", "c_lo_3sigma": "c_lo_3sigma_std", "c_hi_3sigma": "c_hi_3sigma_std",
            "c_lo_95": "c_lo_95_std", "c_hi_95": "c_hi_95_std",
            "c_lo_95_syst": "c_lo_95_syst_std", "c_hi_95_syst": "c_hi_95_syst_std"}
 
@@ -422,9 +421,9 @@ def seed_average(tables) -> pd.DataFrame:
 
     A model found in k tables gets the mean of each numeric column over its k rows and
     ``n_seeds`` = k; the :data:`SPREADS` columns (``AUC_std`` and ``<bound>_std`` for
-    every interval bound) are the standard deviations over seeds with ddof = 1, so a deterministic row (one table:
-    counting, single variable, mjj fit, BDT) has ``n_seeds`` 1 and NaN spreads: one value
-    has no spread, and NaN says so where 0 would claim a measured one. Boolean columns are
+    every interval bound) are :func:`vaednn.compare.seed_spread` over seeds, so a
+    deterministic row (one table: counting, single variable, mjj fit, BDT) has ``n_seeds`` 1
+    and NaN spreads. Boolean columns are
     true if any seed's is; text columns (``score``, ``binning``) come from the first seed.
     Rows keep the order of first appearance.
     """
@@ -446,7 +445,7 @@ def seed_average(tables) -> pd.DataFrame:
     out = pd.DataFrame(columns).loc[order]
     for column, name in SPREADS.items():
         if column in stacked.columns:
-            out[name] = groups[column].std(ddof=1).loc[order]
+            out[name] = groups[column].agg(compare.seed_spread).loc[order]
     out["n_seeds"] = groups.size().loc[order].astype(int)
     out.index.name = stacked.index.name
     return out
@@ -575,7 +574,7 @@ def save_results(tables: dict, figures, trained_on: dict | None = None) -> Path:
     path = Path(figures) / RESULTS_FILE
     keys = ["operator", "model"]
     if path.is_file():
-        old = pd.read_csv(path)
+        old = compare.current_columns(pd.read_csv(path), str(path))
         if {*keys, "trained_on"} <= set(old.columns):
             order = list(dict.fromkeys([*map(tuple, old[keys].to_numpy()),
                                         *map(tuple, new[keys].to_numpy())]))
