@@ -456,6 +456,16 @@ def test_profiled_nuisances_match_a_pyhf_fit():
     assert scan.q.min() == pytest.approx(0.0, abs=1e-8) and np.isfinite(scan.interval).all()
 
 
+def test_every_public_name_of_stats_is_its_home_modules():
+    # vaednn.stats re-exports its modules' names: one object, so patching or isinstance checks
+    # see the same thing whichever path a caller imports.
+    modules = (stats.components, stats.roc_auc, stats.counting, stats.likelihood, stats.binning)
+    home = {name: module for module in modules for name in module.__all__}
+    assert len(home) == sum(len(module.__all__) for module in modules)
+    for name in stats.__all__:
+        assert getattr(stats, name) is getattr(home[name], name), name
+
+
 def test_model_spec_is_the_model_of_the_interval():
     # nu = b e^(d theta) + c LIN + c^2 QUAD per bin, computed by hand, against pyhf's
     # expected data of the public spec at c = 1.5 and theta = +-1 (code1 normsys).

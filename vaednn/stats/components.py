@@ -26,8 +26,8 @@ class ComponentScores:
     Attributes:
         sm, w_sm, lin, w_lin, quad, w_quad: scores and yields of the three samples.
         norms: ``(norm_sm, norm_lin, norm_quad)``, each sample's yield per unit generator
-            weight (only :func:`significance_error` with ``variance="poisson"`` reads them;
-            None where unknown).
+            weight (only :func:`~vaednn.stats.significance_error` with
+            ``variance="poisson"`` reads them; None where unknown).
         same_events: True when SM, LIN and QUAD are three weight columns of ONE event set
             (a reweighted sample, :attr:`vaednn.data.OperatorSamples.same_events`): the three
             score arrays are then one array (checked), an event's deviation from the SM is
