@@ -712,7 +712,7 @@ def _pyhf_q(spec, background, c):
 def test_profile_likelihood_matches_pyhf_fits(mc_errors, delta):
     background, lin, quad = np.array([100.0, 50.0]), np.array([10.0, -3.0]), np.array([2.0, 1.0])
     errors = None if mc_errors is None else np.array(mc_errors)
-    model = stats._Likelihood(background, lin, quad, delta, errors)
+    model = stats.likelihood._Likelihood(background, lin, quad, delta, errors)
     for c in (-3.0, 2.0, 5.0):
         ours = float(model.q(np.array([c]))[0])
         assert ours == pytest.approx(_pyhf_q(model.spec, background, c), rel=1e-5, abs=1e-6)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import lambertw
+from scipy.stats import chi2
 
 import vaednn
 
@@ -66,7 +67,7 @@ def perfect_square_interval(background, k, cl=0.95):
     """Closed form of the Asimov interval of ``nu = b (1 + k c)^2`` (any binning): with
     ``y = (1 + k c)^2``, q = 2 b (y - 1 - ln y) = t gives ``y = -W(-e^(-1 - t / 2b))`` on
     the two real branches of Lambert's W."""
-    t = stats.scipy_stats.chi2.ppf(cl, 1)
+    t = chi2.ppf(cl, 1)
     y = [-lambertw(-np.exp(-1 - t / (2 * background)), branch).real for branch in (0, -1)]
     return tuple(sorted((np.sqrt(v) - 1) / k for v in y))
 

@@ -433,7 +433,7 @@ def test_profiled_nuisances_match_a_pyhf_fit():
 
     b, lin, quad = np.array([80.0, 30.0, 6.0]), np.array([-4.0, 3.0, 2.0]), np.array([1.0, 2, 3])
     scan = stats.profile_scan(b, lin, quad, background_uncertainty=0.2, mc_errors=0.2 * b)
-    model = stats._Likelihood(b, lin, quad, 0.2, 0.2 * b)
+    model = stats.likelihood._Likelihood(b, lin, quad, 0.2, 0.2 * b)
     pyhf.set_backend("numpy")
     pdf = pyhf.Model(model.spec, validate=False, poi_name=None,
                      modifier_settings={"normsys": {"interpcode": "code1"},
@@ -454,6 +454,42 @@ def test_profiled_nuisances_match_a_pyhf_fit():
                                   par_bounds=bounds, return_fitted_val=True)[1]
         assert model.q(np.array([c]))[0] == pytest.approx(float(best) - 2 * nll0, rel=1e-4)
     assert scan.q.min() == pytest.approx(0.0, abs=1e-8) and np.isfinite(scan.interval).all()
+
+
+def test_every_public_name_of_stats_is_its_home_modules():
+    # vaednn.stats re-exports its modules' names: one object, so patching or isinstance checks
+    # see the same thing whichever path a caller imports.
+    modules = (stats.components, stats.roc_auc, stats.counting, stats.likelihood, stats.binning)
+    home = {name: module for module in modules for name in module.__all__}
+    assert len(home) == sum(len(module.__all__) for module in modules)
+    for name in stats.__all__:
+        assert getattr(stats, name) is getattr(home[name], name), name
+
+
+def test_model_spec_is_the_model_of_the_interval():
+    # nu = b e^(d theta) + c LIN + c^2 QUAD per bin, computed by hand, against pyhf's
+    # expected data of the public spec at c = 1.5 and theta = +-1 (code1 normsys).
+    import pyhf
+
+    b, lin, quad, d = np.array([80.0, 30.0]), np.array([-4.0, 3.0]), np.array([1.0, 2.0]), 0.2
+    spec = stats.model_spec(b, lin, quad, background_uncertainty=d)
+    assert spec == stats.likelihood._Likelihood(b, lin, quad, d, None).spec
+    pyhf.set_backend("numpy")
+    model = pyhf.Model(spec, validate=False, poi_name=None,
+                       modifier_settings=stats.MODIFIER_SETTINGS)
+    c = 1.5
+    for theta in (1.0, -1.0):
+        pars = np.asarray(model.config.suggested_init(), dtype=float)
+        for name, value in (("c_lin", c), ("c_quad", c**2), ("bkg_norm", theta)):
+            pars[model.config.par_slice(name).start] = value
+        assert model.expected_actualdata(pars) == pytest.approx(
+            b * np.exp(d * theta) + c * lin + c**2 * quad, rel=1e-12)
+    with_mc = stats.model_spec(b, lin, quad, mc_errors=[8.0, 3.0])["channels"][0]["samples"][0]
+    assert with_mc["modifiers"] == [{"name": "mc_stat", "type": "staterror", "data": [8.0, 3.0]}]
+    with pytest.raises(ValueError, match="quad has 1 bins, background has 2"):
+        stats.model_spec(b, lin, [1.0])
+    with pytest.raises(ValueError, match="background_uncertainty must be >= 0"):
+        stats.model_spec(b, lin, quad, background_uncertainty=-0.1)
 
 
 def test_rate_only_operator_flags_the_second_minimum():
