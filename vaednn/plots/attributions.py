@@ -23,7 +23,7 @@ def plot_ablation(table: pd.DataFrame, ax=None, labels=None):
     """Grouped bars of the event's SHAP values per variable, one colour per ablation.
 
     Args:
-        table: the output of :func:`ablation`.
+        table: the output of :func:`vaednn.explain.ablation`.
         ax: axis to draw into; a new figure when None.
         labels: variable -> tick label (see :func:`vaednn.plotting.variable_label`).
 
@@ -50,8 +50,8 @@ def plot_ablation(table: pd.DataFrame, ax=None, labels=None):
 
 @plot_helper
 def plot_variables_high_loss(table: pd.DataFrame, ax=None, labels=None):
-    """Bar chart of :func:`variables_high_loss`: share of high-loss events per variable
-    (``labels``: variable -> tick label, see :func:`vaednn.plotting.variable_label`).
+    """Bar chart of :func:`vaednn.explain.variables_high_loss`: share of high-loss events per
+    variable (``labels``: variable -> tick label, see :func:`vaednn.plotting.variable_label`).
 
     Returns:
         The axis drawn into.

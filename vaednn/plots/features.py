@@ -102,7 +102,7 @@ def plot_features(samples, features=None, ncols: int = 4, bins: int = 40, densit
             positive sample; a LIN sample, whose signed integral can be near zero, keeps
             the relative size of its positive and negative parts.
         log_y: a logarithmic y axis, which shows the tails where QUAD lives.
-        labels: axis labels for variables :data:`FEATURE_LABELS` does not know.
+        labels: axis labels for variables :data:`~vaednn.plots.style.FEATURE_LABELS` does not know.
         log_features: the variables drawn on a log x axis (the energy-like ones, which the
             models take log10 of; default: those of ``features`` in
             :data:`vaednn.data.LOG_FEATURES`, as :func:`vaednn.data.feature_set` chooses).
@@ -172,7 +172,7 @@ def plot_reconstruction(inputs, outputs, weights=None, feature_names=None, ncols
 
     ``inputs`` and ``outputs`` are the scaled features the VAE sees and gives back (n, d);
     ``feature_names`` name their columns (e.g. ``model.features``), ``labels`` maps names
-    to axis labels (:func:`variable_label`). Returns ``(fig, axes)``.
+    to axis labels (:func:`~vaednn.plots.style.variable_label`). Returns ``(fig, axes)``.
     """
     inputs, outputs = np.asarray(inputs), np.asarray(outputs)
     names = list(feature_names or range(inputs.shape[1]))

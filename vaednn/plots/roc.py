@@ -186,7 +186,7 @@ def plot_loss_distributions(scores, *, c: float = 1.0, bins=60, ax=None,
         c: the Wilson coefficient the BSM samples are scaled to.
         bins: number of bins or bin edges (default: 60 over the range of all losses).
         ax: axis to draw on.
-        xlabel: the score's name (through :func:`variable_label`).
+        xlabel: the score's name (through :func:`~vaednn.plots.style.variable_label`).
         title: the legend's first line (e.g. the model): the space above the axes holds the
             experiment label, so an ``ax.set_title`` would collide with it.
 

@@ -23,7 +23,7 @@ def plot_significance(cuts, sigma, error=None, *, ax=None, label=None, color=Non
             the axis and is not drawn).
         error: the error of sigma (:func:`vaednn.stats.significance_error`), drawn as a band.
         ax, label, color: matplotlib options.
-        xlabel: the score's name (through :func:`variable_label`).
+        xlabel: the score's name (through :func:`~vaednn.plots.style.variable_label`).
         title: the legend's title (instead of ``ax.set_title``, whose place above the axes
             the experiment label takes).
 

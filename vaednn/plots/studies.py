@@ -40,7 +40,8 @@ def plot_smearing(table: pd.DataFrame, axes=None):
 @plot_helper
 def plot_seed_curves(curves: pd.DataFrame, ylabel: str, axes=None, log: bool = False,
                      titles: bool = True, xlabel: bool = True, legend: bool = True):
-    """One panel per model of :func:`seed_curves`, one line per seed; returns the axes.
+    """One panel per model of :func:`vaednn.workflow.seed_curves`, one line per seed; returns
+    the axes.
 
     ``titles``, ``xlabel`` and ``legend`` switch off the model names, the epoch label and
     the legend, for a row of panels stacked under or over another one.
