@@ -27,7 +27,7 @@ LAYERS = {
     "data": ("vaednn.data", "vaednn.reweight", "vaednn.simulate", "vaednn.training_sets"),
     "numbers": ("vaednn.stats",),
     "models": ("vaednn.models",),
-    "plots": ("vaednn.plotting", "vaednn.curves"),
+    "plots": ("vaednn.plots", "vaednn.plotting", "vaednn.curves"),
     "scores": ("vaednn.compare", "vaednn.anomaly", "vaednn.baselines", "vaednn.detector",
                "vaednn.explain"),
     "studies": ("vaednn.scan",),

@@ -169,39 +169,42 @@ def _seed_curves():
 #: helper -> (arguments, whether it is a figure of events: needs the experiment label)
 EXAMPLES = {
     "vaednn.anomaly.plot_width_ratios": (lambda: ((_width_ratios(),), {}), True),
-    "vaednn.workflow.plot_seed_curves": (lambda: ((_seed_curves(), "validation AUC"), {}), False),
-    "vaednn.plotting.plot_features": (lambda: ((_samples(),), {}), True),
-    "vaednn.plotting.plot_correlations": (lambda: ((_frame(0),), {}), True),
+    "vaednn.plots.studies.plot_seed_curves": (
+        lambda: ((_seed_curves(), "validation AUC"), {}), False),
+    "vaednn.plots.features.plot_features": (lambda: ((_samples(),), {}), True),
+    "vaednn.plots.features.plot_correlations": (lambda: ((_frame(0),), {}), True),
     # four panels in four columns: no spare panel, so the legend goes below the grid
-    "vaednn.plotting.plot_reconstruction": (
+    "vaednn.plots.features.plot_reconstruction": (
         lambda: ((np.random.default_rng(0).uniform(size=(500, 4)),
                   np.random.default_rng(1).uniform(size=(500, 4))),
                  {"feature_names": FEATURES[:4]}), False),
-    "vaednn.plotting.plot_latent": (lambda: ((_latents(),), {}), True),
-    "vaednn.plotting.plot_latent_2d": (lambda: ((_latents(),), {}), True),
-    "vaednn.curves.plot_loss_curves": (lambda: ((_history(),), {}), False),
+    "vaednn.plots.features.plot_latent": (lambda: ((_latents(),), {}), True),
+    "vaednn.plots.features.plot_latent_2d": (lambda: ((_latents(),), {}), True),
+    "vaednn.plots.histories.plot_loss_curves": (lambda: ((_history(),), {}), False),
     "vaednn.explain.plot_summary": (lambda: ((_shap_values(),), {"X": _frame(0)[:100]}), False),
     "vaednn.explain.plot_mean_abs": (lambda: ((_shap_values(0), _shap_values(1)), {}), False),
-    "vaednn.explain.plot_ablation": (lambda: ((_ablation_table(),), {}), False),
-    "vaednn.explain.plot_variables_high_loss": (lambda: ((_high_loss_table(),), {}), False),
+    "vaednn.plots.attributions.plot_ablation": (lambda: ((_ablation_table(),), {}), False),
+    "vaednn.plots.attributions.plot_variables_high_loss": (
+        lambda: ((_high_loss_table(),), {}), False),
     "vaednn.scan.plot_min_coefficient": (lambda: ((_scan_results(),), {}), False),
     "vaednn.scan.plot_auc_vs_latent": (lambda: ((_scan_results(),), {}), False),
-    "vaednn.workflow.plot_smearing": (lambda: ((_smearing_table(),), {}), True),
-    "vaednn.plotting.plot_operator_matrix": (lambda: ((_operator_matrix(), "min_abs_c"), {}),
-                                             False),
-    "vaednn.plotting.plot_roc": (
+    "vaednn.plots.studies.plot_smearing": (lambda: ((_smearing_table(),), {}), True),
+    "vaednn.plots.matrix.plot_operator_matrix": (
+        lambda: ((_operator_matrix(), "min_abs_c"), {}), False),
+    "vaednn.plots.roc.plot_roc": (
         lambda: (({"VAE": _component_scores(0).sm_vs_bsm(),
                    "VAE+DNN": [_component_scores(s).sm_vs_bsm() for s in range(1, 6)]},),
                  {}), False),
-    "vaednn.plotting.plot_component_rocs": (
+    "vaednn.plots.roc.plot_component_rocs": (
         lambda: (({"VAE": _component_scores(0),
                    "VAE+DNN": [_component_scores(s) for s in range(1, 6)]},), {}), False),
-    "vaednn.plotting.plot_loss_distributions": (
+    "vaednn.plots.roc.plot_loss_distributions": (
         lambda: ((_component_scores(),), {"c": 0.5, "title": "VAE+DNN (cW)"}), True),
-    "vaednn.plotting.plot_significance": (_significance, True),
-    "vaednn.plotting.plot_sigma_vs_c": (_sigma_vs_c, True),
-    "vaednn.plotting.plot_interval_comparison": (lambda: ((_interval_table(),), {}), False),
-    "vaednn.plotting.plot_profile": (lambda: ((_profiles(),), {"operator": "cW"}), False),
+    "vaednn.plots.significance.plot_significance": (_significance, True),
+    "vaednn.plots.significance.plot_sigma_vs_c": (_sigma_vs_c, True),
+    "vaednn.plots.significance.plot_interval_comparison": (
+        lambda: ((_interval_table(),), {}), False),
+    "vaednn.plots.significance.plot_profile": (lambda: ((_profiles(),), {"operator": "cW"}), False),
 }
 
 

@@ -16,7 +16,8 @@ backend):
     training_sets: the classifier's SM-vs-BSM training set and its SM pairs.
     compare: train/validation/test splits, scoring, models against references, results table.
     explain: SHAP attributions and the seed's get_layer ablation (extra ``[explain]``).
-    plotting: the figure style and ``save_figure``.
+    plots: every figure: the style, ``save_figure`` and the plots, one concern per module.
+    plotting: the figure style and ``save_figure`` (re-exported from ``plots``).
     workflow: the steps the notebooks share (cached training, results).
     scan: grids of models x hyperparameters x operators on Ray (extra ``[scan]``).
     extras: which extra installs an optional dependency.
@@ -47,12 +48,12 @@ logging.getLogger("vaednn").addHandler(logging.NullHandler())
 __version__ = "0.1.0"
 
 __all__ = ["Detector", "anomaly", "baselines", "cli", "compare", "curves", "data", "detector",
-           "explain", "expressions", "extras", "files", "models", "plotting", "reproduce",
-           "reweight", "scan", "simulate", "stats", "training_sets", "workflow", "__version__"]
+           "explain", "expressions", "extras", "files", "models", "plots", "plotting",
+           "reproduce", "reweight", "scan", "simulate", "stats", "training_sets", "workflow", "__version__"]
 
 _MODULES = {"anomaly", "baselines", "cli", "compare", "curves", "data", "detector", "explain",
-            "expressions", "extras", "files", "models", "plotting", "reproduce", "reweight",
-            "scan", "simulate", "stats", "training_sets", "workflow"}
+            "expressions", "extras", "files", "models", "plots", "plotting", "reproduce",
+            "reweight", "scan", "simulate", "stats", "training_sets", "workflow"}
 _ATTRIBUTES = {"Detector": "detector"}
 
 

@@ -50,7 +50,8 @@ import pandas as pd
 from vaednn import models
 from vaednn.extras import require
 from vaednn.data import FEATURES
-from vaednn.plotting import SAMPLE_COLORS, model_color, new_axes, plot_helper, variable_label
+from vaednn.plots import (
+    SAMPLE_COLORS, new_axes, plot_ablation, plot_helper, plot_variables_high_loss, tick_labels)
 
 shap = require("shap", "vaednn.explain")
 
@@ -505,12 +506,6 @@ def mean_abs(values) -> pd.Series:
     return pd.Series(np.abs(array).mean(axis=0), index=list(names), name="mean_abs_shap")
 
 
-def _labels(names, labels=None) -> list[str]:
-    return [variable_label(name, labels, units=False) for name in names]
-
-
-
-
 @plot_helper
 def plot_summary(values, X=None, ax=None, max_display: int | None = None,
                  title: str | None = None, seed: int = 0, labels=None):
@@ -540,7 +535,8 @@ def plot_summary(values, X=None, ax=None, max_display: int | None = None,
                 f"X has shape {data.shape} but the SHAP values have shape {array.shape}"
             )
     fig, ax = new_axes(ax)
-    explanation = shap.Explanation(values=array, data=data, feature_names=_labels(names, labels))
+    explanation = shap.Explanation(values=array, data=data,
+                                   feature_names=tick_labels(names, labels))
     # shap.plots.beeswarm jitters its dots with np.random and takes no generator.
     with _global_numpy_seed(seed):
         shap.plots.beeswarm(explanation, max_display=max_display or len(names), ax=ax,
@@ -569,7 +565,7 @@ def plot_mean_abs(values_sm, values_bsm, ax=None, labels: tuple[str, str] = ("SM
     height = 0.4
     for offset, label, key in ((-height / 2, labels[0], "SM"), (height / 2, labels[1], "BSM")):
         ax.barh(y + offset, table[label], height=height, color=SAMPLE_COLORS[key], label=label)
-    ax.set_yticks(y, _labels(table.index, feature_labels))
+    ax.set_yticks(y, tick_labels(table.index, feature_labels))
     ax.set_xlabel("mean |SHAP value|")
     ax.legend(loc="lower right")
     return ax
@@ -665,36 +661,6 @@ def ablation(
     return table
 
 
-@plot_helper
-def plot_ablation(table: pd.DataFrame, ax=None, labels=None):
-    """Grouped bars of the event's SHAP values per variable, one colour per ablation.
-
-    Args:
-        table: the output of :func:`ablation`.
-        ax: axis to draw into; a new figure when None.
-        labels: variable -> tick label (see :func:`vaednn.plotting.variable_label`).
-
-    Returns:
-        The axis drawn into.
-    """
-    names = list(table.attrs.get("features", FEATURES))
-    missing = [name for name in names if name not in table.columns]
-    if missing:
-        raise ValueError(f"table lacks the SHAP columns {missing}; pass the output of ablation()")
-    fig, ax = new_axes(ax, figsize=(10.0, 4.5)) if ax is None else new_axes(ax)
-    x = np.arange(len(names))
-    width = 0.8 / len(table)
-    for i, (name, values) in enumerate(table.loc[:, names].iterrows()):
-        label = "no ablation" if name == "none" else f"{variable_label(name, labels, units=False)} ablated"
-        offset = (i - (len(table) - 1) / 2) * width
-        ax.bar(x + offset, values, width=width, color=model_color(i), label=label)
-    ax.axhline(0.0, color="0.3", linewidth=0.8)
-    ax.set_xticks(x, _labels(names, labels), rotation=60, ha="right")
-    ax.set_ylabel("SHAP value of the reconstruction loss")
-    ax.legend(fontsize=8, ncols=2)
-    return ax
-
-
 def variables_high_loss(model, X, threshold: float, k: int = 3) -> pd.DataFrame:
     """The seed's ``variablesHighLoss``: which variables dominate badly reconstructed events.
 
@@ -736,25 +702,3 @@ def variables_high_loss(model, X, threshold: float, k: int = 3) -> pd.DataFrame:
     ).sort_values("count", ascending=False, kind="stable")
     table.attrs.update(n_events=int(selected.sum()), threshold=float(threshold), k=k)
     return table
-
-
-@plot_helper
-def plot_variables_high_loss(table: pd.DataFrame, ax=None, labels=None):
-    """Bar chart of :func:`variables_high_loss`: share of high-loss events per variable
-    (``labels``: variable -> tick label, see :func:`vaednn.plotting.variable_label`).
-
-    Returns:
-        The axis drawn into.
-    """
-    if "fraction" not in table.columns:
-        raise ValueError(
-            "table lacks the 'fraction' column; pass the output of variables_high_loss()"
-        )
-    fig, ax = new_axes(ax)
-    ax.bar(np.arange(len(table)), table["fraction"], color=SAMPLE_COLORS["BSM"])
-    ax.set_xticks(np.arange(len(table)), _labels(table.index, labels), rotation=60, ha="right")
-    k, n, threshold = (table.attrs.get(key) for key in ("k", "n_events", "threshold"))
-    ax.set_ylabel(f"fraction with variable in top {k} errors" if k else "fraction of events")
-    if n is not None:
-        ax.set_title(f"{n} events with reconstruction loss > {threshold:.3g}", fontsize=11)
-    return ax

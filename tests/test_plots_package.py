@@ -1,0 +1,132 @@
+"""The plots layer as a package: one concern per module, each importing only ``style``, and
+the names users know (``vaednn.plotting.plot_roc``, ``vaednn.curves.plot_loss_curves``,
+``vaednn.explain.plot_ablation``, ``vaednn.workflow.plot_smearing``) where they were."""
+
+import ast
+import importlib
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+import vaednn
+from vaednn import plots
+
+ROOT = Path(__file__).resolve().parents[1]
+PLOTS = ROOT / "vaednn" / "plots"
+
+#: The modules of ``vaednn/plots/``: ``style`` first; every other one imports ``style`` only.
+ORDER = ("style", "features", "matrix", "roc", "significance", "histories", "studies",
+         "attributions")
+
+#: Every public name of ``vaednn.plotting`` when it was one module: its ``__all__`` and the
+#: constants ``reproduce`` and the tests read (``LUMINOSITY_FB``, ``SAMPLES_NOTE``, ...).
+PLOTTING = [
+    "FIGURES_DIR", "SAMPLE_COLORS", "MODEL_COLORS", "FEATURE_LABELS", "STYLE", "LUMINOSITY_FB",
+    "COM_TEV", "SAMPLES_NOTE", "style", "use_style", "plot_helper", "variable_label",
+    "experiment_label", "weighted_histogram", "RAW_NAMES", "raw_name_labels", "model_color",
+    "save_figure", "new_axes", "LOG_SCALE_FEATURES", "plot_features", "plot_correlations",
+    "plot_reconstruction", "plot_latent", "plot_latent_2d", "METRIC_LABELS", "SPREADS",
+    "plot_operator_matrix", "plot_roc", "plot_component_rocs", "plot_loss_distributions",
+    "plot_significance", "plot_sigma_vs_c", "plot_interval_comparison", "plot_profile",
+    "PLOT_HELPERS"]
+
+#: Old module -> the names it held that now live in ``vaednn.plots``.
+MOVED = {
+    "vaednn.plotting": PLOTTING,
+    "vaednn.curves": ["TERM_LABELS", "history_frame", "plot_loss_curves", "save_history"],
+    "vaednn.explain": ["plot_ablation", "plot_variables_high_loss"],
+    "vaednn.workflow": ["plot_smearing", "plot_seed_curves"],
+}
+
+
+def _architecture():
+    # The import map's own parser, so that both tests read imports the same way.
+    spec = importlib.util.spec_from_file_location("architecture",
+                                                  ROOT / "tests" / "test_architecture.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_package_holds_the_listed_modules_and_no_other():
+    assert sorted(p.stem for p in PLOTS.glob("*.py") if p.stem != "__init__") == sorted(ORDER)
+
+
+def test_the_plot_modules_import_only_style_inside_the_package():
+    graph = _architecture().import_graph()
+    bad = []
+    for name in ORDER:
+        allowed = set() if name == "style" else {"vaednn.plots.style"}
+        for target in sorted(graph[f"vaednn.plots.{name}"].edges):
+            if (target == "vaednn.plots" or target.startswith("vaednn.plots.")) and \
+                    target not in allowed:
+                bad.append(f"vaednn.plots.{name} imports {target}")
+            if target in ("vaednn.plotting", "vaednn.curves"):
+                bad.append(f"vaednn.plots.{name} imports the re-export {target}")
+    assert bad == []
+
+
+def test_the_package_init_only_re_exports():
+    tree = ast.parse((PLOTS / "__init__.py").read_text())
+    kinds = []
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            kinds.append("docstring")
+        elif isinstance(node, ast.ImportFrom) and node.module.startswith("vaednn.plots."):
+            kinds.append("import")
+        elif isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["__all__"]:
+            kinds.append("__all__")
+        else:
+            kinds.append(ast.unparse(node)[:60])
+    assert set(kinds) == {"docstring", "import", "__all__"}
+
+
+@pytest.mark.parametrize("old", ["vaednn.plotting", "vaednn.curves"])
+def test_the_old_plot_modules_only_re_export(old):
+    tree = ast.parse(Path(importlib.util.find_spec(old).origin).read_text())
+    defined = [ast.unparse(node)[:60] for node in tree.body
+               if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+               or (isinstance(node, ast.Assign) and
+                   [getattr(t, "id", None) for t in node.targets] != ["__all__"])]
+    assert defined == []
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_no_plot_module_passes_600_lines(name):
+    assert len((PLOTS / f"{name}.py").read_text().splitlines()) <= 600
+
+
+def test_every_public_name_is_defined_in_one_module():
+    homes = [importlib.import_module(f"vaednn.plots.{name}") for name in ORDER]
+    assert len(plots.__all__) == len(set(plots.__all__))
+    for name in plots.__all__:
+        defined = [home for home in homes if name in home.__all__]
+        assert len(defined) == 1, (name, [home.__name__ for home in defined])
+        assert getattr(plots, name) is getattr(defined[0], name)
+
+
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_every_old_name_is_the_same_object(old):
+    module = importlib.import_module(old)
+    for name in MOVED[old]:
+        assert getattr(module, name) is getattr(plots, name), f"{old}.{name}"
+        if name.startswith("plot_") and name != "plot_helper":
+            assert getattr(module, name).__module__.startswith("vaednn.plots."), name
+    assert set(MOVED[old]) - {"PLOT_HELPERS", "COM_TEV", "LUMINOSITY_FB", "SAMPLES_NOTE",
+                              "RAW_NAMES"} <= set(module.__all__)
+    assert getattr(vaednn, old.rpartition(".")[2]) is module
+
+
+def test_the_registry_lists_each_moved_helper_under_its_new_home():
+    # The layout test renders every entry of PLOT_HELPERS by its key.
+    moved = [name for names in MOVED.values() for name in names
+             if name.startswith("plot_") and name != "plot_helper"]
+    keys = {key.rpartition(".")[2]: key for key in plots.PLOT_HELPERS}
+    for name in moved:
+        assert keys[name].startswith("vaednn.plots."), keys[name]
+        assert plots.PLOT_HELPERS[keys[name]] is getattr(plots, name)
+
+
+def test_the_package_is_reachable_from_vaednn():
+    assert "plots" in vaednn.__all__ and vaednn.plots is plots
