@@ -15,6 +15,7 @@ import numpy as np
 
 from vaednn.data import FEATURES, LOG_FEATURES
 from vaednn.models import Decoder, Encoder, LogMinMaxScaling, Sampling
+from vaednn.models.inputs import features_array
 from vaednn.scores.base import CHUNK, AnomalyScore, checked_weights, in_chunks, to_numpy
 
 __all__ = ["GaussianVAE", "RealNVP", "AffineCoupling", "train", "GaussianVAEScore",
