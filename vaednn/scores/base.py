@@ -108,7 +108,7 @@ class AnomalyScore:
         Args:
             x_sm: raw SM training features: a DataFrame (its columns are the variables) or
                 an array (columns in ``features`` order).
-            sample_weight: per-event weights, signed (see the module docstring); their net
+            sample_weight: per-event weights, signed (see :mod:`vaednn.scores`); their net
                 sum must be > 0.
             x_val, w_val: SM validation events and weights; the Keras scores stop early on
                 their loss and keep the best epoch's weights. The scikit-learn scores, which

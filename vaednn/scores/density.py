@@ -488,8 +488,8 @@ class FlowScore(_KerasScore):
         coupling_layers, hidden_units, bound: the flow (see :class:`RealNVP`).
         epochs, batch_size, learning_rate, patience: Adam training, early stopping on the
             validation loss.
-        space: ``"raw"`` (default) or ``"scaled"``: where the density is evaluated (module
-            docstring).
+        space: ``"raw"`` (default) or ``"scaled"``: where the density is evaluated
+            (:mod:`vaednn.scores`).
         seed: seeds initial weights and shuffling.
     """
 
@@ -519,7 +519,7 @@ class GaussianVAEScore(_KerasScore):
             ``K ≥ 1`` with the ``K``-sample importance-weighted bound, seeded.
         epochs, batch_size, learning_rate, patience: Adam training, early stopping on the
             validation loss.
-        space: ``"raw"`` (default) or ``"scaled"`` (module docstring).
+        space: ``"raw"`` (default) or ``"scaled"`` (:mod:`vaednn.scores`).
         seed: seeds initial weights, sampling and shuffling.
     """
 

@@ -16,9 +16,10 @@ def log_energy_sum(x, features=None, log_features=None) -> np.ndarray:
     """``Σ log x_f`` over the energy-like variables: the log features of the data.
 
     A fixed variable, trained on nothing: up to a constant it is minus the log-Jacobian of
-    the log10 scaling (:func:`vaednn.scores.density.scaling_log_jacobian`), the term that turns a density of the
-    scaled features into a density of the raw ones. A raw-space density score that does no
-    better than this variable has learnt nothing beyond "energetic events are rare".
+    the log10 scaling (:func:`vaednn.scores.density.scaling_log_jacobian`), the term that
+    turns a density of the scaled features into a density of the raw ones. A raw-space
+    density score that does no better than this variable has learnt nothing beyond
+    "energetic events are rare".
 
     Args:
         x: raw events, a DataFrame or an array (columns in ``features`` order).
