@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from vaednn import anomaly
+from vaednn.scores import base, density
 from vaednn.data import FEATURES, LOG_FEATURES
 
 N = 1000
@@ -108,8 +109,8 @@ def test_keras_round_trip_keeps_scores(name, trained_toys, tmp_path):
     assert type(loaded) is type(model)
     x = toy(200, 9)
     np.testing.assert_allclose(neg_log_p(loaded, x), neg_log_p(model, x), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(anomaly._to_numpy(loaded.scaling.data_range),
-                               anomaly._to_numpy(model.scaling.data_range))
+    np.testing.assert_allclose(base.to_numpy(loaded.scaling.data_range),
+                               base.to_numpy(model.scaling.data_range))
 
 
 def test_flow_density_integrates_to_one(trained_toys):
@@ -132,7 +133,7 @@ def test_flow_nll_meets_the_toy_entropy(trained_toys):
 
 def test_scaled_and_raw_densities_differ_by_the_scaling_jacobian(trained_toys):
     flow, x = trained_toys["flow"], toy(50, 12)
-    data_range = anomaly._to_numpy(flow.scaling.data_range).astype(np.float64)
+    data_range = base.to_numpy(flow.scaling.data_range).astype(np.float64)
     expected = -np.log(data_range).sum() - np.log(x[:, 1] * np.log(10.0))
     np.testing.assert_allclose(flow.log_density(x, "raw") - flow.log_density(x, "scaled"),
                                expected, rtol=1e-5)
@@ -154,7 +155,7 @@ def test_weights_are_normalised_by_their_absolute_sum():
     values = keras.ops.convert_to_tensor(np.array([1.0, 2.0, 4.0], np.float32))
     w = keras.ops.convert_to_tensor(np.array([1.0, -1.0, 2.0], np.float32))
     # (1 - 2 + 8) / (1 + 1 + 2)
-    assert float(keras.ops.convert_to_numpy(anomaly._weighted_mean(values, w))) == pytest.approx(1.75)
+    assert float(keras.ops.convert_to_numpy(density._weighted_mean(values, w))) == pytest.approx(1.75)
 
 
 def test_vae_scores_share_the_models_event_losses():
@@ -189,7 +190,7 @@ def test_log_energy_sum_is_minus_the_scaling_jacobian_up_to_a_constant():
     x = raw_events(200, 6)
     score = anomaly.make("gmm", n_components=1).fit(raw_events(500, 0))
     total = anomaly.log_energy_sum(x) + anomaly.scaling_log_jacobian(score.scaling, x.to_numpy())
-    data_range = anomaly._to_numpy(score.scaling.data_range).astype(np.float64)
+    data_range = base.to_numpy(score.scaling.data_range).astype(np.float64)
     # Σ log x + (-Σ log range - Σ log(x ln 10)) = -Σ log range - n_log·log(ln 10)
     expected = -np.log(data_range).sum() - len(LOG_FEATURES) * math.log(math.log(10.0))
     np.testing.assert_allclose(total, expected, rtol=1e-5)

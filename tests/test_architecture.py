@@ -29,7 +29,7 @@ LAYERS = {
     "models": ("vaednn.models",),
     "plots": ("vaednn.plots", "vaednn.plotting", "vaednn.curves"),
     "scores": ("vaednn.compare", "vaednn.anomaly", "vaednn.baselines", "vaednn.detector",
-               "vaednn.explain"),
+               "vaednn.explain", "vaednn.scores"),
     "studies": ("vaednn.scan",),
     "glue": ("vaednn.workflow", "vaednn.reproduce", "vaednn.cli", "vaednn.__main__"),
 }

@@ -168,7 +168,7 @@ def _seed_curves():
 
 #: helper -> (arguments, whether it is a figure of events: needs the experiment label)
 EXAMPLES = {
-    "vaednn.anomaly.plot_width_ratios": (lambda: ((_width_ratios(),), {}), True),
+    "vaednn.scores.studies.plot_width_ratios": (lambda: ((_width_ratios(),), {}), True),
     "vaednn.plots.studies.plot_seed_curves": (
         lambda: ((_seed_curves(), "validation AUC"), {}), False),
     "vaednn.plots.features.plot_features": (lambda: ((_samples(),), {}), True),

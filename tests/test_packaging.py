@@ -66,7 +66,8 @@ def test_public_api_is_pinned():
     assert sorted(vaednn.__all__) == sorted([
         "Detector", "anomaly", "baselines", "cli", "compare", "curves", "data", "detector",
         "explain", "expressions", "extras", "files", "models", "plotting", "reproduce",
-        "reweight", "scan", "simulate", "stats", "training_sets", "workflow", "__version__"])
+        "reweight", "scan", "scores", "simulate", "stats", "training_sets", "workflow",
+        "__version__"])
     for name in vaednn.__all__:
         assert getattr(vaednn, name) is not None
 
@@ -85,7 +86,7 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
 CORE_MODULES = ("vaednn.data", "vaednn.simulate", "vaednn.stats", "vaednn.compare",
                 "vaednn.models", "vaednn.plotting", "vaednn.curves", "vaednn.detector",
                 "vaednn.baselines", "vaednn.anomaly", "vaednn.workflow", "vaednn.cli",
-                "vaednn.scan", "vaednn.files", "vaednn.expressions")
+                "vaednn.scan", "vaednn.files", "vaednn.expressions", "vaednn.scores")
 
 _BLOCKED_RUN = r'''
 import importlib, importlib.abc, importlib.metadata, json, re, sys

@@ -9,6 +9,8 @@ backend):
     simulate: physics-motivated stand-ins for the SM and EFT (LIN, QUAD) ntuples.
     models: every VAE and VAE+DNN variant of the seed analysis, in Keras 3.
     detector: :class:`Detector`, a VAE with the scikit-learn / PyOD detector interface.
+    scores: SM-only anomaly scores, their one registry, seed studies and the Detector
+        (``anomaly``, ``detector`` and ``baselines`` re-export its names).
     anomaly: SM-only anomaly scores (VAE terms, flows, IsolationForest, GMM) and seed studies.
     baselines: anomaly scores that are not VAEs (IsolationForest).
     curves: training histories as tables, CSV files and loss-curve plots.
@@ -49,11 +51,12 @@ __version__ = "0.1.0"
 
 __all__ = ["Detector", "anomaly", "baselines", "cli", "compare", "curves", "data", "detector",
            "explain", "expressions", "extras", "files", "models", "plots", "plotting",
-           "reproduce", "reweight", "scan", "simulate", "stats", "training_sets", "workflow", "__version__"]
+           "reproduce", "reweight", "scan", "scores", "simulate", "stats", "training_sets",
+           "workflow", "__version__"]
 
 _MODULES = {"anomaly", "baselines", "cli", "compare", "curves", "data", "detector", "explain",
             "expressions", "extras", "files", "models", "plots", "plotting", "reproduce",
-            "reweight", "scan", "simulate", "stats", "training_sets", "workflow"}
+            "reweight", "scan", "scores", "simulate", "stats", "training_sets", "workflow"}
 _ATTRIBUTES = {"Detector": "detector"}
 
 

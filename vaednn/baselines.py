@@ -3,7 +3,7 @@
 :class:`IsolationForestScore` is scikit-learn's IsolationForest fitted on SM training events,
 on the inputs the models see: the log10 + min-max scaling of
 :class:`vaednn.models.LogMinMaxScaling`, adapted on the same events. It is
-:class:`vaednn.anomaly.IsolationForestScore`, the registry's ``"isolation_forest"`` score,
+:class:`vaednn.scores.classical.IsolationForestScore`, the registry's ``"isolation_forest"`` score,
 re-exported under the name the README uses (one class, one behaviour). Fitted, it is a
 callable on raw features, as :func:`vaednn.compare.compare` takes scorers::
 
@@ -17,6 +17,6 @@ Its variables are the data's, as for :func:`vaednn.models.build` (a DataFrame's 
 
 from __future__ import annotations
 
-from vaednn.anomaly import IsolationForestScore
+from vaednn.scores.classical import IsolationForestScore
 
 __all__ = ["IsolationForestScore"]
