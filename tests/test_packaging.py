@@ -65,7 +65,7 @@ def test_public_api_is_pinned():
     # Any change to the public API must show up as a diff of this list.
     assert sorted(vaednn.__all__) == sorted([
         "Detector", "anomaly", "baselines", "cli", "compare", "curves", "data", "detector",
-        "explain", "expressions", "extras", "files", "models", "plotting", "reproduce",
+        "explain", "expressions", "extras", "files", "models", "plots", "plotting", "reproduce",
         "reweight", "scan", "scores", "simulate", "stats", "training_sets", "workflow",
         "__version__"])
     for name in vaednn.__all__:
