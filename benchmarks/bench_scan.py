@@ -33,6 +33,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from vaednn import compare, models, scan, simulate  # noqa: F401 - TensorFlow now, untimed
+    from vaednn.scan import running
 
     n_events, n_bsm = (10_000, 5_000) if args.quick else (40_000, 10_000)
     epochs = args.epochs or (1 if args.quick else 30)
@@ -61,7 +62,7 @@ def main() -> None:
 
         wall_start, start = time.time(), time.perf_counter()
         # What run() does when Ray is not running, timed on its own to show its share.
-        scan._start_ray(None, cpus, None)
+        running._start_ray(None, cpus, None)
         ray_start = time.perf_counter() - start
         results = scan.run(grid, tmp / "data", tmp / "scan", verbose=False)
         scanned = time.perf_counter() - start

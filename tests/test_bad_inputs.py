@@ -21,6 +21,7 @@ import vaednn
 from vaednn import cli, data, files, reproduce, scan, simulate, stats, workflow
 from vaednn.data import FEATURES, NtupleError
 from vaednn.expressions import ExpressionError
+from vaednn.scan import running as scan_running
 
 N = 40
 
@@ -352,7 +353,7 @@ CASES = [
     ("cut of mixed types", read(cuts="(ptj1 > 30) & 2"), ExpressionError,
      ["cuts '(ptj1 > 30) & 2' cannot be evaluated", "TypeError"]),
     # item 9
-    ("scan GPUs Ray lacks", lambda t: scan._check_resources(scan.Grid.from_dict(
+    ("scan GPUs Ray lacks", lambda t: scan_running._check_resources(scan.Grid.from_dict(
         {"models": ["vae"], "resources": {"gpus_per_trial": 1}}), {"CPU": 2.0}), ValueError,
      ["gpus_per_trial = 1", "0 GPU(s)", "'CPU': 2.0", "no trial could start"]),
     # unclear errors, each now one line naming the file and the key
@@ -533,7 +534,7 @@ def test_scan_trial_ids_follow_the_data_contents_not_its_path(tmp_path):
 
     def ids(directory):
         resolved = grid.resolve(directory)
-        key = scan._data_key(scan._prepare(directory, resolved), resolved)
+        key = scan_running._data_key(scan_running._prepare(directory, resolved), resolved)
         return [t["trial_id"] for t in resolved.trials(key)], key
 
     simulate.write_ntuples(tmp_path / "a", seed=1, **kwargs)

@@ -186,8 +186,8 @@ EXAMPLES = {
     "vaednn.plots.attributions.plot_ablation": (lambda: ((_ablation_table(),), {}), False),
     "vaednn.plots.attributions.plot_variables_high_loss": (
         lambda: ((_high_loss_table(),), {}), False),
-    "vaednn.scan.plot_min_coefficient": (lambda: ((_scan_results(),), {}), False),
-    "vaednn.scan.plot_auc_vs_latent": (lambda: ((_scan_results(),), {}), False),
+    "vaednn.scan.plots.plot_min_coefficient": (lambda: ((_scan_results(),), {}), False),
+    "vaednn.scan.plots.plot_auc_vs_latent": (lambda: ((_scan_results(),), {}), False),
     "vaednn.plots.studies.plot_smearing": (lambda: ((_smearing_table(),), {}), True),
     "vaednn.plots.matrix.plot_operator_matrix": (
         lambda: ((_operator_matrix(), "min_abs_c"), {}), False),

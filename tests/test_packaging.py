@@ -115,10 +115,11 @@ sys.meta_path.insert(0, Block())
 for module in json.loads(sys.argv[3]):
     importlib.import_module(module)
 imported = sorted({name.split(".")[0] for name in sys.modules})
-from vaednn import data, scan
+from vaednn import data
+from vaednn.scan import running
 hints = {}
 for extra, call in (("explain", lambda: importlib.import_module("vaednn.explain")),
-                    ("scan", lambda: scan._start_ray(None, 1, None)),
+                    ("scan", lambda: running._start_ray(None, 1, None)),
                     ("parquet", lambda: data.read_parquet("events.parquet", 1.0, 1.0))):
     try:
         call()

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from vaednn import compare, scan
+from vaednn.scan import running, trial as scan_trial
 
 OPERATORS = ["cW", "cHbox"]
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "scan.yaml"
@@ -92,7 +93,7 @@ def test_example_config_expands_as_its_comment_says():
 
 def test_balanced_weights_give_each_class_the_same_weight(small_data):
     trial = scan.Grid.from_dict({"models": ["vae_dnn_latent"]}).trials()[0]
-    x, y, w = scan._training_arrays(trial, small_data.train["cW"], trial["data_options"])
+    x, y, w = scan_trial._training_arrays(trial, small_data.train["cW"], trial["data_options"])
     for label in (0, 1):
         assert np.abs(w[y == label]).sum() == pytest.approx(len(y) / 2)
     assert (w < 0).any()  # LIN interference keeps its sign
@@ -116,11 +117,11 @@ def test_nan_loss_is_recorded_as_failed(small_data, tmp_path):
 def test_rerun_skips_ok_and_failed_trials_but_retries_crashed_ones(tmp_path):
     trials = [{"trial_id": name} for name in ("ok", "failed", "crashed", "absent", "cut")]
     for status in ("ok", "failed", "crashed"):
-        scan._write_json(tmp_path / "trials" / f"{status}.json",
+        scan_trial.write_json(tmp_path / "trials" / f"{status}.json",
                          {"trial": {}, "rows": [{"status": status}]})
     (tmp_path / "trials" / "cut.json").write_text('{"rows": [{"sta')  # a write cut short
-    assert scan._finished(tmp_path, trials, retry_failed=False) == {"ok", "failed"}
-    assert scan._finished(tmp_path, trials, retry_failed=True) == {"ok"}
+    assert running._finished(tmp_path, trials, retry_failed=False) == {"ok", "failed"}
+    assert running._finished(tmp_path, trials, retry_failed=True) == {"ok"}
 
 
 # ----------------------------------------------------------------------------- a Ray scan
@@ -130,7 +131,7 @@ def ray_scan(generated_dir, tmp_path_factory):
     """One local scan of RAY_GRID on a Ray started once for this module."""
     import ray
 
-    scan._start_ray(None, 2, None)
+    running._start_ray(None, 2, None)
     out = tmp_path_factory.mktemp("scan")
     recorder = logging.Handler()
     recorder.emit = lambda record: SCAN_LINES.append(record.getMessage())
@@ -162,15 +163,15 @@ def test_the_scan_logs_its_plan_a_line_per_trial_and_the_summary(ray_scan):
 def test_verbose_lines_reach_stderr_only_where_logging_is_not_configured(monkeypatch, capsys):
     log = logging.getLogger("vaednn")
     monkeypatch.setattr(logging.getLogger(), "handlers", [])
-    with scan._progress_shown(True):
+    with running._progress_shown(True):
         log.info("shown")
-    with scan._progress_shown(False):
+    with running._progress_shown(False):
         log.info("hidden")
     assert capsys.readouterr().err == "shown\n"
     assert not any(type(h) is logging.StreamHandler for h in log.handlers)
     configured = logging.StreamHandler()
     monkeypatch.setattr(logging.getLogger(), "handlers", [configured])
-    with scan._progress_shown(True):
+    with running._progress_shown(True):
         assert not any(type(h) is logging.StreamHandler for h in log.handlers)
 
 

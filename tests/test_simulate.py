@@ -10,6 +10,8 @@ from vaednn import simulate
 from vaednn.data import FEATURES, LUMINOSITY, VBS_CUTS, lumi_weights, ntuple_path, read_ntuple
 from vaednn.stats import auc
 from vaednn.simulate import OPERATORS, SM_MEDIANS, SM_XSEC_PB, weighted_quantile, write_ntuples
+from vaednn.simulate import model
+from vaednn.simulate.__main__ import _main
 
 OPS = ("cW", "cqq3", "cHl3", "cHbox")  # what the generated_dir fixture holds
 
@@ -94,17 +96,17 @@ def test_derived_branches_agree_with_four_vectors(generated_dir):
 def test_invariant_mass_of_a_hand_computed_pair():
     # two 50 GeV massless jets back to back in phi at eta = 0: m = 100 GeV;
     # with eta = +-1: m^2 = 2 * 50 * 50 * (cosh 2 + 1)
-    j = simulate._massless(np.array([50.0, 50.0]), np.array([0.0, 1.0]), np.array([0.0, 0.0]))
-    k = simulate._massless(np.array([50.0, 50.0]), np.array([0.0, -1.0]), np.array([np.pi] * 2))
-    np.testing.assert_allclose(simulate._mass(j + k), [100.0, np.sqrt(5000 * (np.cosh(2) + 1))])
-    np.testing.assert_allclose(simulate._pt(j + k), [0.0, 0.0], atol=1e-12)
+    j = model._massless(np.array([50.0, 50.0]), np.array([0.0, 1.0]), np.array([0.0, 0.0]))
+    k = model._massless(np.array([50.0, 50.0]), np.array([0.0, -1.0]), np.array([np.pi] * 2))
+    np.testing.assert_allclose(model._mass(j + k), [100.0, np.sqrt(5000 * (np.cosh(2) + 1))])
+    np.testing.assert_allclose(model._pt(j + k), [0.0, 0.0], atol=1e-12)
 
 
 def test_boost_of_a_particle_at_rest_gives_the_parent_velocity():
     parent = np.array([[100.0, 30.0, -40.0, 50.0]])
     mass = np.sqrt(np.array([100.0**2 - 30**2 - 40**2 - 50**2]))
     daughter = np.array([[10.0, 0.0, 0.0, 0.0]])  # mass 10 at rest in the parent frame
-    np.testing.assert_allclose(simulate._boost(daughter, parent, mass), parent * 10 / mass[0])
+    np.testing.assert_allclose(model._boost(daughter, parent, mass), parent * 10 / mass[0])
 
 
 def test_decays_conserve_four_momentum_and_masses():
@@ -114,12 +116,12 @@ def test_decays_conserve_four_momentum_and_masses():
     parent = np.column_stack([np.sqrt(m**2 + 100**2 + 300**2), np.full(n, 100.0), np.zeros(n),
                               np.full(n, 300.0)])
     mw = np.full(n, simulate.W_MASS)
-    w1, w2 = simulate._two_body(rng, parent, m, mw, mw)
+    w1, w2 = model._two_body(rng, parent, m, mw, mw)
     np.testing.assert_allclose(w1 + w2, parent, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(simulate._mass(w1), mw, rtol=1e-6)
-    lep, nu = simulate._lepton_decay(rng, w1, mw, backward=0.5)
+    np.testing.assert_allclose(model._mass(w1), mw, rtol=1e-6)
+    lep, nu = model._lepton_decay(rng, w1, mw, backward=0.5)
     np.testing.assert_allclose(lep + nu, w1, rtol=1e-9, atol=1e-8)
-    np.testing.assert_allclose(simulate._mass(lep), 0.0, atol=1e-3)
+    np.testing.assert_allclose(model._mass(lep), 0.0, atol=1e-3)
 
 
 # ---------------------------------------------------------------------------- SM shapes
@@ -193,7 +195,7 @@ def test_every_final_state_respects_the_collision_energy(generated_dir):
 def test_parton_acceptance_vanishes_at_the_collision_energy():
     mhat = np.array([0.0, 6500.0, 13_000.0, 20_000.0])
     # (1 - ŝ/s)^2: 1, (3/4)^2, 0, 0
-    np.testing.assert_allclose(simulate._parton_acceptance(mhat, 2.0), [1.0, 0.5625, 0.0, 0.0])
+    np.testing.assert_allclose(model._parton_acceptance(mhat, 2.0), [1.0, 0.5625, 0.0, 0.0])
 
 
 def test_deltaetajj_and_mjj_are_smooth_through_the_cuts_before_the_cuts(generated_dir):
@@ -225,9 +227,9 @@ def test_files_carry_the_generator_version_and_stale_data_is_found(tmp_path):
     with uproot.update(paths[0]) as file:  # as a previous generator version would have it
         file[simulate.VERSION_KEY] = str(simulate.GENERATOR_VERSION - 1)
     assert simulate.stale_files(tmp_path, operators=("cW",)) == [paths[0]]
-    assert simulate._main(["--check", str(tmp_path), "--operators", "cW"]) == 1
+    assert _main(["--check", str(tmp_path), "--operators", "cW"]) == 1
     write_ntuples(tmp_path, operators=("cW",), n_events=500, n_bsm=500, overwrite=True)
-    assert simulate._main(["--check", str(tmp_path), "--operators", "cW"]) == 0
+    assert _main(["--check", str(tmp_path), "--operators", "cW"]) == 0
 
 
 def test_a_file_without_a_stamp_has_no_version(generated_dir, tmp_path):
@@ -336,7 +338,7 @@ def test_central_two_body_decay_follows_one_minus_cos2():
     parent = np.column_stack([m, np.zeros((n, 3))])
     mw = np.full(n, simulate.W_MASS)
     for central, expected in ((0.0, 1 / 3), (1.0, 1 / 5)):
-        w1, w2 = simulate._two_body(np.random.default_rng(0), parent, m, mw, mw, central)
+        w1, w2 = model._two_body(np.random.default_rng(0), parent, m, mw, mw, central)
         cos = w1[:, 3] / np.linalg.norm(w1[:, 1:], axis=1)
         assert np.mean(cos**2) == pytest.approx(expected, abs=0.006), central
         np.testing.assert_allclose(w1 + w2, parent, atol=1e-9)

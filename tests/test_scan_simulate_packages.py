@@ -1,0 +1,139 @@
+"""The scan and the generator as packages: one concern per module, imported in one
+direction, and the names users know (``vaednn.scan.run``, ``vaednn.simulate.write_ntuples``,
+``python -m vaednn.simulate --check``) where they were."""
+
+import ast
+import importlib
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import vaednn
+from vaednn import scan, simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The modules of each package, lowest first: each imports only those before it.
+ORDER = {
+    "scan": ("config", "trial", "results", "plots", "running"),
+    "simulate": ("model", "ntuples", "checks", "reweighted", "__main__"),
+}
+
+#: ``__all__`` of ``vaednn/scan.py`` and ``vaednn/simulate.py`` when they were modules.
+OLD_ALL = {
+    "scan": ["Grid", "COLUMNS", "METRICS", "run", "run_trial", "main_from_args",
+             "load_results", "summary", "plot_min_coefficient", "plot_auc_vs_latent"],
+    "simulate": [
+        "DEFAULT_OPERATORS", "GENERATOR_CUTS", "GENERATOR_VERSION", "OPERATORS", "Operator",
+        "SM_MEDIANS", "SM_PARAMETERS", "SM_XSEC_PB", "SQRT_S_GEV", "VERSION_KEY", "generate",
+        "deta_step_across_cut", "generator_version", "physics_summary", "smoothness_chi2",
+        "stale_files", "weighted_quantile", "write_ntuples", "REWEIGHTED_STEM",
+        "WEIGHT_VECTOR", "reweighted_paths", "reweighting_factors", "reweighting_points",
+        "write_reweighted"],
+}
+
+#: Public names of the old modules outside ``__all__`` that the package, tests and
+#: benchmarks read (``simulate.W_MASS``, ``simulate.DEFAULT_EVENTS``, ...).
+OLD_OTHER = {
+    "scan": [],
+    "simulate": ["W_MASS", "W_WIDTH", "EXTRA_BRANCHES", "BRANCHES", "DEFAULT_EVENTS",
+                 "DEFAULT_BSM_EVENTS", "BASKET_EVENTS", "SM_XSEC_AFTER_CUTS_FB",
+                 "DETA_STEP_RANGE", "MJJ_SMOOTHNESS_MAX"],
+}
+
+
+def _architecture():
+    # The import map's own parser, so that both tests read imports the same way.
+    spec = importlib.util.spec_from_file_location("architecture",
+                                                  ROOT / "tests" / "test_architecture.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("package", ORDER)
+def test_the_package_holds_the_listed_modules_and_no_other(package):
+    found = sorted(p.stem for p in (ROOT / "vaednn" / package).glob("*.py")
+                   if p.stem != "__init__")
+    assert found == sorted(ORDER[package])
+
+
+@pytest.mark.parametrize("package", ORDER)
+def test_the_modules_import_each_other_in_one_direction(package):
+    graph = _architecture().import_graph()
+    prefix, order = f"vaednn.{package}", ORDER[package]
+    bad = []
+    for rank, name in enumerate(order):
+        for target in sorted(graph[f"{prefix}.{name}"].edges):
+            if target == prefix or (target.startswith(prefix + ".") and
+                                    order.index(target.rpartition(".")[2]) >= rank):
+                bad.append(f"{prefix}.{name} imports {target}")
+    assert bad == []
+
+
+@pytest.mark.parametrize("package", ORDER)
+def test_the_package_init_only_re_exports(package):
+    tree = ast.parse((ROOT / "vaednn" / package / "__init__.py").read_text())
+    kinds = []
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            kinds.append("docstring")
+        elif isinstance(node, ast.ImportFrom) and node.module.startswith(f"vaednn.{package}."):
+            kinds.append("import")
+        elif isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["__all__"]:
+            kinds.append("__all__")
+        else:
+            kinds.append(ast.unparse(node)[:60])
+    assert set(kinds) == {"docstring", "import", "__all__"}
+
+
+@pytest.mark.parametrize("path", [f"{package}/{name}.py" for package, names in ORDER.items()
+                                  for name in ("__init__", *names)])
+def test_no_module_passes_600_lines(path):
+    assert len((ROOT / "vaednn" / path).read_text().splitlines()) <= 600
+
+
+@pytest.mark.parametrize("package", ORDER)
+def test_every_old_name_is_where_users_found_it(package):
+    module = importlib.import_module(f"vaednn.{package}")
+    assert module.__all__ == OLD_ALL[package]
+    homes = [importlib.import_module(f"vaednn.{package}.{name}") for name in ORDER[package]
+             if name != "__main__"]
+    for name in OLD_ALL[package] + OLD_OTHER[package]:
+        defined = [home for home in homes if name in home.__all__]
+        assert len(defined) == 1, (name, [home.__name__ for home in defined])
+        assert getattr(module, name) is getattr(defined[0], name)
+    assert getattr(vaednn, package) is module
+
+
+def test_ray_workers_find_the_trial_function_and_the_package_root():
+    # Ray pickles the trainable by reference: its module path is what a worker imports,
+    # and code_search_path must be the folder that holds vaednn, not vaednn itself.
+    from vaednn.scan import running, trial
+
+    assert trial.tune_trainable.__module__ == "vaednn.scan.trial"
+    source = Path(running.__file__).read_text()
+    assert "Path(__file__).resolve().parents[2]" in source
+    assert (Path(running.__file__).resolve().parents[2] / "vaednn" / "__init__.py").is_file()
+
+
+def test_the_scan_plots_keep_their_registry_entries():
+    from vaednn import plotting
+
+    assert plotting.PLOT_HELPERS["vaednn.scan.plots.plot_min_coefficient"] is \
+        scan.plot_min_coefficient
+    assert plotting.PLOT_HELPERS["vaednn.scan.plots.plot_auc_vs_latent"] is \
+        scan.plot_auc_vs_latent
+
+
+def test_python_m_vaednn_simulate_check_runs_the_package_main(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "vaednn.simulate", "--check", str(tmp_path),
+                           "--operators", "cW"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stdout.strip() == (f"{tmp_path}: 3 ntuple(s) missing or not from generator "
+                                   f"version {simulate.GENERATOR_VERSION}, "
+                                   "e.g. ntuple_SSWW_SM.root")
