@@ -1,18 +1,5 @@
-"""One figure style for the whole analysis, and the helper that writes figures to disk.
-
-Every plot helper in the package takes ``ax=None`` and returns what it drew, so a
-notebook can compose panels; :func:`save_figure` writes the PDF for the paper and the PNG
-for the README side by side, byte for byte the same on every run.
-
-The style is applied inside a context (:func:`style`): calling a helper never changes
-the user's global matplotlib settings. Helpers are marked with :func:`plot_helper`, which
-applies the style and lists them in :data:`PLOT_HELPERS` (the layout test renders each).
-Variable names become LaTeX labels with units through one mapping, :func:`variable_label`;
-figures of events carry :func:`experiment_label` ("Simulation", luminosity, 13 TeV, and
-that the samples are generated stand-ins).
-
-The figures now live in :mod:`vaednn.plots`, one concern per module; this module
-re-exports the names users found here.
+"""The names users found here; the figures live in :mod:`vaednn.plots`, one concern per
+module (the style and :func:`save_figure` in :mod:`vaednn.plots.style`).
 """
 
 from vaednn.plots import (
