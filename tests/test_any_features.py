@@ -34,13 +34,13 @@ FAST = {"flow": dict(epochs=1, coupling_layers=2, hidden_units=(8,), batch_size=
 SMALL_DENSITY = {"gaussian_vae": {"encoder_units": [8], "decoder_units": [8], "latent_dim": 2},
                  "flow": {"coupling_layers": 2, "hidden_units": [8]}}
 #: Every kind of Detector: the default (anomaly.DEFAULT), the other density models, the
-#: plain VAE with each of its scores, and the other VAE variants with the default score.
+#: plain VAE with each of its terms, and the other VAE variants with the default score.
 DETECTORS = {"default": dict(hyperparameters=SMALL_DENSITY[anomaly.DEFAULT]),
              **{name: dict(name=name, hyperparameters=SMALL_DENSITY[name])
                 for name in vdetector.DENSITY_NAMES if name != anomaly.DEFAULT},
-             **{f"vae/{score}": dict(name="vae", score=score,
-                                     hyperparameters={"kl_weight": 1e-4})
-                for score in anomaly.VAEScore.TERMS},
+             **{f"vae/{term}": dict(name="vae", term=term,
+                                    hyperparameters={"kl_weight": 1e-4})
+                for term in anomaly.VAEScore.TERMS},
              **{name: dict(name=name) for name in vdetector.VAE_NAMES if name != "vae"}}
 
 

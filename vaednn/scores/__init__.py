@@ -67,7 +67,7 @@ less dense in raw space: the two spaces rank events differently.
 :data:`SCORES` is the package's one registry of scores and :data:`DEFAULT` its one default:
 :class:`vaednn.Detector` trains ``DEFAULT`` when given no model, scores a density model
 with the model's own entry and a plain VAE with the entry ``vae_<term>`` of the term it is
-asked for (``Detector("vae", score="kl")`` is ``make("vae_kl")`` on the VAE it trained).
+asked for (``Detector("vae", term="kl")`` is ``make("vae_kl")`` on the VAE it trained).
 
 The default score (:data:`DEFAULT`) is the Gaussian VAE's negative ELBO in raw space: in
 the study of notebook 07 (binned fits of cW, cqq1, cqq3, cHq3 on the default generated

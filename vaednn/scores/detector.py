@@ -6,7 +6,7 @@ the plain VAE variants of :mod:`vaednn.models` for users who expect
 ``fit`` / ``decision_function`` / ``predict``::
 
     detector = vaednn.Detector(epochs=20, contamination=0.05).fit(x_sm, sample_weight=w)
-    original = vaednn.Detector("vae", score="reco")  # the original analysis' VAE
+    original = vaednn.Detector("vae", term="reco")  # the original analysis' VAE
     scores = detector.decision_function(x)   # higher = more anomalous
     flags = detector.predict(x)              # 1 above detector.threshold_, else 0
 
@@ -21,12 +21,17 @@ Parameters are explicit and only stored by ``__init__``, so ``sklearn.base.clone
 
 Every score comes from the one registry, :data:`vaednn.anomaly.SCORES`. A density model
 (:data:`DENSITY_NAMES`) is its own entry, scored by ``-log p``. A VAE is scored by a term of
-its loss, ``score`` in :attr:`vaednn.anomaly.VAEScore.TERMS` (None: the first, ``"reco"``,
-the original analysis' score): the entry ``vae_<score>``, built with
+its loss, ``term`` in :attr:`vaednn.anomaly.VAEScore.TERMS` (None: the first, ``"reco"``,
+the original analysis' score): the entry ``vae_<term>``, built with
 :func:`vaednn.anomaly.make` and handed the VAE the detector trained
-(:meth:`vaednn.anomaly.VAEScore.adopt`), so ``Detector("vae", score="kl")`` scores exactly as
+(:meth:`vaednn.anomaly.VAEScore.adopt`), so ``Detector("vae", term="kl")`` scores exactly as
 ``make("vae_kl")`` does. ``vae_feature_errors`` is not offered: its SM reference is fitted
 state that a saved detector does not hold.
+
+``term`` was called ``score`` in 0.1.0, a name that shadows scikit-learn's ``score``
+method: ``Detector(score=...)`` still works for this release, as scikit-learn deprecates a
+parameter (kept in the signature, a ``DeprecationWarning`` from ``fit``), and a file saved
+with the old name loads with it as ``term``.
 """
 
 from __future__ import annotations
@@ -34,12 +39,14 @@ from __future__ import annotations
 import io
 import json
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from vaednn.files import atomic_path, check_writable, load_model
 
@@ -107,7 +114,7 @@ class Detector(BaseEstimator):
 
     Args:
         name: the model: one of :data:`DENSITY_NAMES` (scored by ``-log p`` in raw space,
-            see :mod:`vaednn.anomaly`) or a VAE of :data:`VAE_NAMES` (scored by ``score``).
+            see :mod:`vaednn.anomaly`) or a VAE of :data:`VAE_NAMES` (scored by ``term``).
             None: the package's default, :data:`vaednn.anomaly.DEFAULT`.
         epochs: training epochs.
         batch_size: mini-batch size (default: the model's).
@@ -117,9 +124,10 @@ class Detector(BaseEstimator):
         hyperparameters: overrides of the model's defaults: ``models.DEFAULTS[name]`` for a
             VAE (e.g. ``{"latent_dim": 4}``), the score's arguments for a density model
             (e.g. ``{"coupling_layers": 4}``, see :func:`vaednn.anomaly.make`).
-        score: a VAE's anomaly score, a term in :attr:`vaednn.anomaly.VAEScore.TERMS`
-            (None: its first, ``"reco"``), scored by the registry entry ``vae_<score>``;
-            must be None for a density model, which has its own.
+        term: the term of a VAE's loss that is its anomaly score, one of
+            :attr:`vaednn.anomaly.VAEScore.TERMS` (None: the first, ``"reco"``), scored by
+            the registry entry ``vae_<term>``; must be None for a density model, which has
+            its own.
         verbose: Keras' ``fit`` verbosity (VAEs; the density models train silently).
         features: the variables, as for :func:`vaednn.models.build`: None takes a
             DataFrame's columns (an array of 14 columns is read as
@@ -127,6 +135,8 @@ class Detector(BaseEstimator):
             DataFrame's.
         log_features: the variables that get log10 (None: those of the features in
             :data:`vaednn.data.LOG_FEATURES`).
+        score: deprecated: the old name of ``term``, used in its place for this release
+            with a ``DeprecationWarning`` from ``fit``; give one of them, not both.
 
     Attributes:
         model_: the trained Keras model.
@@ -141,17 +151,19 @@ class Detector(BaseEstimator):
     """
 
     def __init__(self, name=None, epochs=10, batch_size=None, seed=0, contamination=0.1,
-                 hyperparameters=None, score=None, verbose=0, features=None, log_features=None):
+                 hyperparameters=None, term=None, verbose=0, features=None, log_features=None,
+                 score=None):
         self.name = name
         self.epochs = epochs
         self.batch_size = batch_size
         self.seed = seed
         self.contamination = contamination
         self.hyperparameters = hyperparameters
-        self.score = score
+        self.term = term
         self.verbose = verbose
         self.features = features
         self.log_features = log_features
+        self.score = score
 
     def _model_name(self) -> str:
         if self.name is not None:
@@ -169,12 +181,19 @@ class Detector(BaseEstimator):
                              f"choose one of {DENSITY_NAMES + VAE_NAMES}")
         from vaednn.scores.vae import VAEScore
 
-        if self._is_vae() and self.score is not None and self.score not in VAEScore.TERMS:
-            raise ValueError(f"Detector: unknown score {self.score!r} for the VAE "
+        if self.score is not None:
+            if self.term is not None:
+                raise ValueError("Detector: give term= only; score= is its deprecated old name")
+            warnings.warn("Detector(score=...) is deprecated and will be removed in a later "
+                          "release; use term=... (the VAE loss term the detector thresholds)",
+                          DeprecationWarning, stacklevel=3)
+        term = self._term()
+        if self._is_vae() and term is not None and term not in VAEScore.TERMS:
+            raise ValueError(f"Detector: unknown term {term!r} for the VAE "
                              f"{self._model_name()!r}; choose one of {list(VAEScore.TERMS)}")
-        if not self._is_vae() and self.score is not None:
+        if not self._is_vae() and term is not None:
             raise ValueError(f"Detector: the density model {self._model_name()!r} is scored by its "
-                             f"-log p; score must be None, got {self.score!r}")
+                             f"-log p; term must be None, got {term!r}")
         if not 0 < self.contamination <= 0.5:
             raise ValueError(f"Detector: contamination must be in (0, 0.5], "
                              f"got {self.contamination!r}")
@@ -186,6 +205,10 @@ class Detector(BaseEstimator):
         if self.hyperparameters and "batch_size" in self.hyperparameters:
             raise ValueError("Detector: give batch_size as the batch_size parameter, "
                              "not in hyperparameters")
+
+    def _term(self):
+        """The VAE loss term in use: ``term``, or the deprecated ``score`` given in its place."""
+        return self.term if self.score is None else self.score
 
     def _remember_columns(self, X) -> None:
         if isinstance(X, pd.DataFrame):
@@ -202,7 +225,8 @@ class Detector(BaseEstimator):
 
     def _check_fitted(self, what: str) -> None:
         if not hasattr(self, "model_"):
-            raise RuntimeError(f"Detector.{what}: this detector is not fitted yet; call fit first")
+            raise NotFittedError(f"Detector.{what}: this detector is not fitted yet; "
+                                 "call fit first")
 
     def _columns(self, X, what: str):
         """X with the fitted columns, in the fitted order, or an error naming the mismatch."""
@@ -280,7 +304,7 @@ class Detector(BaseEstimator):
         """
         from vaednn.scores import registry, vae
 
-        term = self.score or vae.VAEScore.TERMS[0]
+        term = self._term() or vae.VAEScore.TERMS[0]
         return registry.make(f"vae_{term}", seed=self.seed, model=self._model_name())
 
     def _density(self):
@@ -373,7 +397,11 @@ class Detector(BaseEstimator):
             except ValueError as error:
                 raise ValueError(f"{path}: its model {_ARCHIVE_MODEL} cannot be loaded: "
                                  f"{error}") from None
-        detector = cls(**state["params"])
+        params = dict(state["params"])
+        renamed = params.pop("score", None)  # the old name of term, in files of 0.1.0
+        if renamed is not None:
+            params["term"] = renamed
+        detector = cls(**params)
         detector._check_parameters()
         detector.model_ = model
         detector._remember_features()
