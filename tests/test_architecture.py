@@ -28,7 +28,7 @@ LAYERS = {
     "numbers": ("vaednn.stats",),
     "models": ("vaednn.models",),
     "plots": ("vaednn.plots", "vaednn.plotting", "vaednn.curves"),
-    "scores": ("vaednn.compare", "vaednn.anomaly", "vaednn.baselines", "vaednn.detector",
+    "scores": ("vaednn.compare", "vaednn.comparison", "vaednn.anomaly", "vaednn.baselines", "vaednn.detector",
                "vaednn.explain", "vaednn.scores"),
     "studies": ("vaednn.scan",),
     "glue": ("vaednn.workflow", "vaednn.reproduce", "vaednn.cli", "vaednn.__main__"),
