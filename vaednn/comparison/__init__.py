@@ -8,7 +8,7 @@ One concern per module, each importing only those above it in this list:
   (:func:`score`, :func:`score_samples`, :func:`feature_scorer`, :func:`counting_scorer`);
 - :mod:`~vaednn.comparison.references`: the references (single variable, mjj fit, BDT,
   ratio regression);
-- :mod:`~vaednn.comparison.metrics`: figures of merit (:func:`metrics`,
+- :mod:`~vaednn.comparison.merit`: figures of merit (:func:`metrics`,
   :func:`sensitivity`), the comparison table (:func:`compare`), :func:`operator_matrix`;
 - :mod:`~vaednn.comparison.tables`: results tables, column names, the spread over seeds and
   the intervals next to the published ones.
@@ -21,7 +21,7 @@ from vaednn.comparison.scoring import (
     counting_scorer, feature_scorer, normalisation, score, score_samples)
 from vaednn.comparison.references import (
     REFERENCES, best_variable, train_bdt, train_ratio_regression)
-from vaednn.comparison.metrics import (
+from vaednn.comparison.merit import (
     MIN_BACKGROUND, SYSTEMATIC, compare, metrics, operator_matrix, sensitivity)
 from vaednn.comparison.tables import (
     EACH_OPERATOR, PUBLISHED_CL, PUBLISHED_INTERVALS, PUBLISHED_LUMINOSITY, RENAMED_COLUMNS,

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from vaednn.comparison.metrics import SYSTEMATIC, sensitivity
+from vaednn.comparison.merit import SYSTEMATIC, sensitivity
 from vaednn.comparison.scoring import counting_scorer, feature_scorer, score_samples
 from vaednn.comparison.splits import EvaluationData
 
