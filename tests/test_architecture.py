@@ -28,8 +28,8 @@ LAYERS = {
     "numbers": ("vaednn.stats",),
     "models": ("vaednn.models",),
     "plots": ("vaednn.plots", "vaednn.plotting", "vaednn.curves"),
-    "scores": ("vaednn.compare", "vaednn.anomaly", "vaednn.baselines", "vaednn.detector",
-               "vaednn.explain", "vaednn.scores"),
+    "scores": ("vaednn.compare", "vaednn.comparison", "vaednn.anomaly", "vaednn.baselines",
+               "vaednn.detector", "vaednn.explain", "vaednn.scores"),
     "studies": ("vaednn.scan",),
     "glue": ("vaednn.workflow", "vaednn.reproduce", "vaednn.cli", "vaednn.__main__"),
 }

@@ -9,6 +9,7 @@ import shap
 
 from vaednn import explain, models, simulate
 from vaednn.data import FEATURES
+from vaednn.explain import ablations
 from vaednn.plotting import save_figure, variable_label
 
 N = len(FEATURES)
@@ -256,7 +257,8 @@ def test_ablation_restores_weights_on_error(flat, events, monkeypatch):
             raise RuntimeError("interrupted")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(explain, "shap_values", failing)
+    # ablation calls shap_values from the module that defines ablation.
+    monkeypatch.setattr(ablations, "shap_values", failing)
     with pytest.raises(RuntimeError, match="interrupted"):
         explain.ablation(flat, bsm[:20], sm[:5], k=2)
     for a, b in zip(before, weights_of(flat)):

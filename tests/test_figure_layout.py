@@ -181,8 +181,10 @@ EXAMPLES = {
     "vaednn.plots.features.plot_latent": (lambda: ((_latents(),), {}), True),
     "vaednn.plots.features.plot_latent_2d": (lambda: ((_latents(),), {}), True),
     "vaednn.plots.histories.plot_loss_curves": (lambda: ((_history(),), {}), False),
-    "vaednn.explain.plot_summary": (lambda: ((_shap_values(),), {"X": _frame(0)[:100]}), False),
-    "vaednn.explain.plot_mean_abs": (lambda: ((_shap_values(0), _shap_values(1)), {}), False),
+    "vaednn.explain.shapley.plot_summary":
+        (lambda: ((_shap_values(),), {"X": _frame(0)[:100]}), False),
+    "vaednn.explain.shapley.plot_mean_abs":
+        (lambda: ((_shap_values(0), _shap_values(1)), {}), False),
     "vaednn.plots.attributions.plot_ablation": (lambda: ((_ablation_table(),), {}), False),
     "vaednn.plots.attributions.plot_variables_high_loss": (
         lambda: ((_high_loss_table(),), {}), False),

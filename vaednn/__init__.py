@@ -16,7 +16,9 @@ backend):
     curves: training histories as tables, CSV files and loss-curve plots.
     stats: weighted ROC/AUC, significance, 3 sigma reach, pyhf likelihood intervals.
     training_sets: the classifier's SM-vs-BSM training set and its SM pairs.
-    compare: train/validation/test splits, scoring, models against references, results table.
+    comparison: train/validation/test splits, scoring, models against references, results
+        tables, one concern per module.
+    compare: the names of ``comparison`` where users found them (re-exported).
     explain: SHAP attributions and the seed's get_layer ablation (extra ``[explain]``).
     plots: every figure: the style, ``save_figure`` and the plots, one concern per module.
     plotting: the figure style and ``save_figure`` (re-exported from ``plots``).
@@ -49,13 +51,13 @@ logging.getLogger("vaednn").addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
 
-__all__ = ["Detector", "anomaly", "baselines", "cli", "compare", "curves", "data", "detector",
-           "explain", "expressions", "extras", "files", "models", "plots", "plotting",
+__all__ = ["Detector", "anomaly", "baselines", "cli", "compare", "comparison", "curves", "data",
+           "detector", "explain", "expressions", "extras", "files", "models", "plots", "plotting",
            "reproduce", "reweight", "scan", "scores", "simulate", "stats", "training_sets",
            "workflow", "__version__"]
 
-_MODULES = {"anomaly", "baselines", "cli", "compare", "curves", "data", "detector", "explain",
-            "expressions", "extras", "files", "models", "plots", "plotting", "reproduce",
+_MODULES = {"anomaly", "baselines", "cli", "compare", "comparison", "curves", "data", "detector",
+            "explain", "expressions", "extras", "files", "models", "plots", "plotting", "reproduce",
             "reweight", "scan", "scores", "simulate", "stats", "training_sets", "workflow"}
 _ATTRIBUTES = {"Detector": "detector"}
 
