@@ -50,6 +50,27 @@ ENTRY_POINTS = {"vaednn.workflow": (), "vaednn.cli": ("vaednn.__main__",),
                 "vaednn.__main__": ()}
 
 
+#: The most lines a module of a layer package may have (issue 22: "no module over about 600").
+MAX_MODULE_LINES = 600
+
+
+def statement_kinds(path: Path, sources) -> list[str]:
+    """What each top-level statement of ``path`` is: ``"docstring"``, ``"import"`` (a
+    ``from`` import of a module starting with one of ``sources``), ``"__all__"``, or its
+    code (60 characters); the package tests assert a re-export module holds nothing else."""
+    kinds = []
+    for node in ast.parse(Path(path).read_text()).body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            kinds.append("docstring")
+        elif isinstance(node, ast.ImportFrom) and node.module.startswith(tuple(sources)):
+            kinds.append("import")
+        elif isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["__all__"]:
+            kinds.append("__all__")
+        else:
+            kinds.append(ast.unparse(node)[:60])
+    return kinds
+
+
 def modules(package: Path = PACKAGE) -> dict[str, Path]:
     """Every module of the package: dotted name -> file."""
     found = {}
