@@ -19,3 +19,17 @@ def generated_dir(tmp_path_factory):
     write_ntuples(directory, operators=GENERATED_OPERATORS, n_events=20_000, n_bsm=10_000,
                   seed=1)
     return directory
+
+
+@pytest.fixture(scope="session")
+def architecture():
+    """``tests/test_architecture.py`` as a module: the import map's parser and the package
+    checks, so every package test reads imports and statements the same way."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).with_name("test_architecture.py")
+    spec = importlib.util.spec_from_file_location("architecture", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

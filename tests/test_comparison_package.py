@@ -3,7 +3,6 @@ one direction, and the names users know (``vaednn.compare.compare``,
 ``vaednn.compare.MIN_BACKGROUND``, ``vaednn.explain.shap_values``) where they were."""
 
 import importlib
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -40,15 +39,6 @@ HOME = {"compare": "comparison", "explain": "explain"}
 BELOW = {"plot_ablation": "vaednn.plots", "plot_variables_high_loss": "vaednn.plots"}
 
 
-def _architecture():
-    # The import map's own parser, so that both tests read imports the same way.
-    spec = importlib.util.spec_from_file_location("architecture",
-                                                  ROOT / "tests" / "test_architecture.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("package", ORDER)
 def test_the_package_holds_the_listed_modules_and_no_other(package):
     found = sorted(p.stem for p in (ROOT / "vaednn" / package).glob("*.py")
@@ -57,8 +47,8 @@ def test_the_package_holds_the_listed_modules_and_no_other(package):
 
 
 @pytest.mark.parametrize("package", ORDER)
-def test_the_modules_import_each_other_in_one_direction(package):
-    graph = _architecture().import_graph()
+def test_the_modules_import_each_other_in_one_direction(package, architecture):
+    graph = architecture.import_graph()
     prefix = f"vaednn.{package}"
     bad = []
     for rank, name in enumerate(ORDER[package]):
@@ -71,19 +61,19 @@ def test_the_modules_import_each_other_in_one_direction(package):
 
 @pytest.mark.parametrize("path", ["vaednn/comparison/__init__.py", "vaednn/compare.py",
                                   "vaednn/explain/__init__.py"])
-def test_the_package_init_and_the_old_module_only_re_export(path):
+def test_the_package_init_and_the_old_module_only_re_export(path, architecture):
     # The extra is named even when the submodules are already imported.
     extra = "require('shap', 'vaednn.explain')"
-    kinds = _architecture().statement_kinds(ROOT / path, ["vaednn."])
+    kinds = architecture.statement_kinds(ROOT / path, ["vaednn."])
     assert set(kinds) - {extra} == {"docstring", "import", "__all__"}
     assert (extra in kinds) == path.startswith("vaednn/explain")
 
 
 @pytest.mark.parametrize("path", sorted(f"{package}/{name}" for package in ORDER
                                         for name in ("__init__",) + ORDER[package]))
-def test_no_module_passes_600_lines(path):
+def test_no_module_passes_600_lines(path, architecture):
     lines = len((ROOT / "vaednn" / f"{path}.py").read_text().splitlines())
-    assert lines <= _architecture().MAX_MODULE_LINES
+    assert lines <= architecture.MAX_MODULE_LINES
 
 
 @pytest.mark.parametrize("old", OLD_ALL)

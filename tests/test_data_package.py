@@ -3,7 +3,6 @@ names users know (``vaednn.data.read_ntuple``, ``vaednn.reweight.read_lhe``,
 ``vaednn.training_sets.classifier_set``) where they were."""
 
 import importlib
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -31,21 +30,12 @@ PUBLIC = [
     "write_scores", "read_lhe"]
 
 
-def _architecture():
-    # The import map's own parser, so that both tests read imports the same way.
-    spec = importlib.util.spec_from_file_location("architecture",
-                                                  ROOT / "tests" / "test_architecture.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_package_holds_the_listed_modules_and_no_other():
     assert sorted(p.stem for p in DATA.glob("*.py") if p.stem != "__init__") == sorted(ORDER)
 
 
-def test_the_data_modules_import_each_other_in_one_direction():
-    graph = _architecture().import_graph()
+def test_the_data_modules_import_each_other_in_one_direction(architecture):
+    graph = architecture.import_graph()
     bad = []
     for rank, name in enumerate(ORDER):
         for target in sorted(graph[f"vaednn.data.{name}"].edges):
@@ -55,14 +45,14 @@ def test_the_data_modules_import_each_other_in_one_direction():
     assert bad == []
 
 
-def test_the_package_init_only_re_exports():
-    kinds = _architecture().statement_kinds(DATA / "__init__.py", ["vaednn.data."])
+def test_the_package_init_only_re_exports(architecture):
+    kinds = architecture.statement_kinds(DATA / "__init__.py", ["vaednn.data."])
     assert set(kinds) == {"docstring", "import", "__all__"}
 
 
 @pytest.mark.parametrize("name", ORDER)
-def test_no_data_module_passes_600_lines(name):
-    assert len((DATA / f"{name}.py").read_text().splitlines()) <= _architecture().MAX_MODULE_LINES
+def test_no_data_module_passes_600_lines(name, architecture):
+    assert len((DATA / f"{name}.py").read_text().splitlines()) <= architecture.MAX_MODULE_LINES
 
 
 def test_every_old_name_is_where_users_found_it():

@@ -40,21 +40,12 @@ MOVED = {
 }
 
 
-def _architecture():
-    # The import map's own parser, so that both tests read imports the same way.
-    spec = importlib.util.spec_from_file_location("architecture",
-                                                  ROOT / "tests" / "test_architecture.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_package_holds_the_listed_modules_and_no_other():
     assert sorted(p.stem for p in PLOTS.glob("*.py") if p.stem != "__init__") == sorted(ORDER)
 
 
-def test_the_plot_modules_import_only_style_inside_the_package():
-    graph = _architecture().import_graph()
+def test_the_plot_modules_import_only_style_inside_the_package(architecture):
+    graph = architecture.import_graph()
     bad = []
     for name in ORDER:
         allowed = set() if name == "style" else {"vaednn.plots.style"}
@@ -67,8 +58,8 @@ def test_the_plot_modules_import_only_style_inside_the_package():
     assert bad == []
 
 
-def test_the_package_init_only_re_exports():
-    kinds = _architecture().statement_kinds(PLOTS / "__init__.py", ["vaednn.plots."])
+def test_the_package_init_only_re_exports(architecture):
+    kinds = architecture.statement_kinds(PLOTS / "__init__.py", ["vaednn.plots."])
     assert set(kinds) == {"docstring", "import", "__all__"}
 
 
@@ -83,8 +74,8 @@ def test_the_old_plot_modules_only_re_export(old):
 
 
 @pytest.mark.parametrize("name", ORDER)
-def test_no_plot_module_passes_600_lines(name):
-    assert len((PLOTS / f"{name}.py").read_text().splitlines()) <= _architecture().MAX_MODULE_LINES
+def test_no_plot_module_passes_600_lines(name, architecture):
+    assert len((PLOTS / f"{name}.py").read_text().splitlines()) <= architecture.MAX_MODULE_LINES
 
 
 def test_every_public_name_is_defined_in_one_module():

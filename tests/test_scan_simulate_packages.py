@@ -3,7 +3,6 @@ direction, and the names users know (``vaednn.scan.run``, ``vaednn.simulate.writ
 ``python -m vaednn.simulate --check``) where they were."""
 
 import importlib
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -44,15 +43,6 @@ OLD_OTHER = {
 }
 
 
-def _architecture():
-    # The import map's own parser, so that both tests read imports the same way.
-    spec = importlib.util.spec_from_file_location("architecture",
-                                                  ROOT / "tests" / "test_architecture.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("package", ORDER)
 def test_the_package_holds_the_listed_modules_and_no_other(package):
     found = sorted(p.stem for p in (ROOT / "vaednn" / package).glob("*.py")
@@ -61,8 +51,8 @@ def test_the_package_holds_the_listed_modules_and_no_other(package):
 
 
 @pytest.mark.parametrize("package", ORDER)
-def test_the_modules_import_each_other_in_one_direction(package):
-    graph = _architecture().import_graph()
+def test_the_modules_import_each_other_in_one_direction(package, architecture):
+    graph = architecture.import_graph()
     prefix, order = f"vaednn.{package}", ORDER[package]
     bad = []
     for rank, name in enumerate(order):
@@ -74,17 +64,17 @@ def test_the_modules_import_each_other_in_one_direction(package):
 
 
 @pytest.mark.parametrize("package", ORDER)
-def test_the_package_init_only_re_exports(package):
-    kinds = _architecture().statement_kinds(ROOT / "vaednn" / package / "__init__.py",
+def test_the_package_init_only_re_exports(package, architecture):
+    kinds = architecture.statement_kinds(ROOT / "vaednn" / package / "__init__.py",
                                             [f"vaednn.{package}."])
     assert set(kinds) == {"docstring", "import", "__all__"}
 
 
 @pytest.mark.parametrize("path", [f"{package}/{name}.py" for package, names in ORDER.items()
                                   for name in ("__init__", *names)])
-def test_no_module_passes_600_lines(path):
+def test_no_module_passes_600_lines(path, architecture):
     lines = len((ROOT / "vaednn" / path).read_text().splitlines())
-    assert lines <= _architecture().MAX_MODULE_LINES
+    assert lines <= architecture.MAX_MODULE_LINES
 
 
 @pytest.mark.parametrize("package", ORDER)

@@ -3,7 +3,6 @@ names users know (``vaednn.anomaly.make``, ``vaednn.detector.Detector``,
 ``vaednn.baselines.IsolationForestScore``) where they were, as the same objects."""
 
 import importlib
-import importlib.util
 from pathlib import Path
 
 import keras
@@ -29,21 +28,12 @@ ANOMALY = [
 DETECTOR = ["DENSITY_NAMES", "Detector", "VAE_NAMES", "signed_quantile"]
 
 
-def _architecture():
-    # The import map's own parser, so that both tests read imports the same way.
-    spec = importlib.util.spec_from_file_location("architecture",
-                                                  ROOT / "tests" / "test_architecture.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_package_holds_the_listed_modules_and_no_other():
     assert sorted(p.stem for p in SCORES.glob("*.py") if p.stem != "__init__") == sorted(ORDER)
 
 
-def test_the_score_modules_import_each_other_in_one_direction():
-    graph = _architecture().import_graph()
+def test_the_score_modules_import_each_other_in_one_direction(architecture):
+    graph = architecture.import_graph()
     bad = []
     for rank, name in enumerate(ORDER):
         for target in sorted(graph[f"vaednn.scores.{name}"].edges):
@@ -57,14 +47,14 @@ def test_the_score_modules_import_each_other_in_one_direction():
 
 @pytest.mark.parametrize("path", ["vaednn/scores/__init__.py", "vaednn/anomaly.py",
                                   "vaednn/detector.py", "vaednn/baselines.py"])
-def test_the_package_init_and_the_old_modules_only_re_export(path):
-    kinds = _architecture().statement_kinds(ROOT / path, ["vaednn.scores.", "__future__"])
+def test_the_package_init_and_the_old_modules_only_re_export(path, architecture):
+    kinds = architecture.statement_kinds(ROOT / path, ["vaednn.scores.", "__future__"])
     assert set(kinds) == {"docstring", "import", "__all__"}
 
 
 @pytest.mark.parametrize("name", ORDER)
-def test_no_score_module_passes_600_lines(name):
-    assert len((SCORES / f"{name}.py").read_text().splitlines()) <= _architecture().MAX_MODULE_LINES
+def test_no_score_module_passes_600_lines(name, architecture):
+    assert len((SCORES / f"{name}.py").read_text().splitlines()) <= architecture.MAX_MODULE_LINES
 
 
 def test_every_name_of_the_package_has_one_home():
