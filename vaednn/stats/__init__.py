@@ -30,17 +30,19 @@ name is importable from :mod:`vaednn.stats` itself.
 ([4.0, 5.0, 0.0], [3.0, 1.0, 0.5], [2.309, 5.0, 0.0])
 """
 
-from vaednn.stats import binning, components, counting, likelihood, roc_auc
+from vaednn.stats import binning, components, counting, likelihood, roc_auc, systematics
 from vaednn.stats.binning import (MAX_BINS, MIN_BIN_BACKGROUND, PERFECT_SQUARE_RTOL, BinningError,
                                   fit_binning)
 from vaednn.stats.components import ComponentScores, all_cuts
 from vaednn.stats.counting import (THRESHOLD, VARIANCES, BestCut, asimov_significance, best_cut,
                                    held_out_coefficient, max_significance, min_coefficient,
                                    significance, significance_error)
-from vaednn.stats.likelihood import (C_RANGE, MAX_BACKGROUND_UNCERTAINTY, Interval, ProfileScan,
-                                     MODIFIER_SETTINGS, likelihood_interval, model_spec,
-                                     profile_scan)
+from vaednn.stats.likelihood import (C_RANGE, MAX_BACKGROUND_UNCERTAINTY, METHODS,
+                                     MODIFIER_SETTINGS, Interval, ProfileScan,
+                                     likelihood_interval, model_spec, profile_scan)
 from vaednn.stats.roc_auc import SignedWeightsError, auc, roc
+from vaednn.stats.systematics import (SAMPLES, Luminosity, MCStat, Normalisation, Shape,
+                                      channel_modifiers)
 
 __all__ = [
     "THRESHOLD", "VARIANCES", "ComponentScores", "all_cuts", "roc", "auc", "significance",
@@ -48,5 +50,6 @@ __all__ = [
     "held_out_coefficient", "asimov_significance", "Interval", "ProfileScan", "profile_scan",
     "likelihood_interval", "BinningError", "fit_binning", "MIN_BIN_BACKGROUND", "MAX_BINS",
     "SignedWeightsError", "PERFECT_SQUARE_RTOL", "C_RANGE", "MAX_BACKGROUND_UNCERTAINTY",
-    "MODIFIER_SETTINGS", "model_spec",
+    "MODIFIER_SETTINGS", "METHODS", "model_spec", "SAMPLES", "Normalisation", "Luminosity",
+    "Shape", "MCStat", "channel_modifiers",
 ]

@@ -16,8 +16,11 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats as scipy_stats
 
+from vaednn.stats.systematics import (MAX_BACKGROUND_UNCERTAINTY, SAMPLES, Luminosity, MCStat,
+                                      Normalisation, Shape, channel_modifiers)
+
 __all__ = ["Interval", "ProfileScan", "C_RANGE", "MAX_BACKGROUND_UNCERTAINTY",
-           "MODIFIER_SETTINGS", "model_spec", "profile_scan", "likelihood_interval"]
+           "MODIFIER_SETTINGS", "METHODS", "model_spec", "profile_scan", "likelihood_interval"]
 
 
 class Interval(NamedTuple):
@@ -50,10 +53,6 @@ class ProfileScan:
 
 #: Largest |c| the interval search covers: beyond it a bound is reported as +-inf.
 C_RANGE = 1e4
-#: Largest log-normal background width of :func:`likelihood_interval`: a factor e^3 = 20
-#: per standard deviation already leaves the normalisation free; the profiling is checked
-#: against pyhf's fits up to it.
-MAX_BACKGROUND_UNCERTAINTY = 3.0
 _GRID = np.geomspace(1e-5, C_RANGE, 250)
 _REFINE = 64
 #: Coefficients per pyhf evaluation: the model is built once per scan for this batch size.
@@ -96,27 +95,43 @@ def _checked_model(background, lin, quad, background_uncertainty, mc_errors):
     return background, lin, quad, mc_errors
 
 
+def _declared(background_uncertainty, mc_errors, systematics) -> tuple:
+    """Every declared uncertainty: the old keywords' first, as :mod:`.systematics` objects."""
+    if isinstance(systematics, (Normalisation, Luminosity, Shape, MCStat)):
+        raise ValueError("systematics must be a sequence of declarations, got a single "
+                         f"{type(systematics).__name__}: wrap it in a tuple")
+    declared = []
+    if background_uncertainty > 0:
+        declared.append(Normalisation("bkg_norm", background_uncertainty))
+    if mc_errors is not None:
+        declared.append(MCStat(background=mc_errors))
+    return (*declared, *systematics)
+
+
 def model_spec(background, lin, quad, *, background_uncertainty: float = 0.0,
-               mc_errors=None) -> dict:
+               mc_errors=None, systematics=()) -> dict:
     """The pyhf model of :func:`likelihood_interval`: its specification, one channel ``score``.
 
     Samples ``background`` (with a ``normsys`` ``bkg_norm`` of ``hi = e^d``, ``lo = e^-d``
     where ``d = background_uncertainty > 0``, and a ``staterror`` ``mc_stat`` with
     ``mc_errors``), ``lin`` and ``quad``, scaled by the free normfactors ``c_lin`` and
     ``c_quad``; the model of a coefficient ``c`` sets ``c_lin = c`` and ``c_quad = c**2``.
-    Build it with ``pyhf.Model(spec, validate=False, poi_name=None,
+    Each of ``systematics`` adds its modifiers (:mod:`vaednn.stats.systematics`), after
+    those of the two keywords; a :class:`~vaednn.stats.Luminosity` adds the spec's
+    ``parameters`` block. Build it with ``pyhf.Model(spec, validate=False, poi_name=None,
     modifier_settings=MODIFIER_SETTINGS)`` under whatever pyhf backend the caller has chosen:
     nothing here switches it (``validate=False``: pyhf's schema check warns with recent
     jsonschema releases; the spec is the one :func:`likelihood_interval` evaluates).
 
     Args:
-        background, lin, quad, background_uncertainty, mc_errors: as in
+        background, lin, quad, background_uncertainty, mc_errors, systematics: as in
             :func:`likelihood_interval`.
 
     Raises:
         ValueError: a bin that is not finite, a background or MC error ``<= 0``, arrays of
-            different lengths, or a background uncertainty outside
-            ``[0,`` :data:`MAX_BACKGROUND_UNCERTAINTY` ``]``; the message names the argument.
+            different lengths, a background uncertainty outside
+            ``[0,`` :data:`MAX_BACKGROUND_UNCERTAINTY` ``]``, or a declared uncertainty
+            that does not fit the bins or repeats a parameter; the message names the argument.
 
     >>> spec = model_spec([100.0, 20.0], [10.0, -2.0], [1.0, 3.0], background_uncertainty=0.1)
     >>> [(s["name"], [m["name"] for m in s["modifiers"]]) for s in spec["channels"][0]["samples"]]
@@ -124,22 +139,17 @@ def model_spec(background, lin, quad, *, background_uncertainty: float = 0.0,
     """
     background, lin, quad, mc_errors = _checked_model(background, lin, quad,
                                                       background_uncertainty, mc_errors)
-    delta = float(background_uncertainty)
-    bkg_modifiers = []
-    if delta > 0:
-        # hi = e^d, lo = e^-d with exponential interpolation (code1): a log-normal
-        # normalisation b e^(d theta), smooth through theta = 0.
-        bounds = {"hi": float(np.exp(delta)), "lo": float(np.exp(-delta))}
-        bkg_modifiers.append({"name": "bkg_norm", "type": "normsys", "data": bounds})
-    if mc_errors is not None:
-        bkg_modifiers.append({"name": "mc_stat", "type": "staterror",
-                              "data": mc_errors.tolist()})
-    samples = [{"name": "background", "data": background.tolist(), "modifiers": bkg_modifiers},
-               {"name": "lin", "data": lin.tolist(),
-                "modifiers": [{"name": "c_lin", "type": "normfactor", "data": None}]},
-               {"name": "quad", "data": quad.tolist(),
-                "modifiers": [{"name": "c_quad", "type": "normfactor", "data": None}]}]
-    return {"channels": [{"name": "score", "samples": samples}]}
+    yields = {"background": background, "lin": lin, "quad": quad}
+    per_sample, parameters = channel_modifiers(
+        _declared(float(background_uncertainty), mc_errors, systematics), yields)
+    normfactors = {"background": [], "lin": [{"name": "c_lin", "type": "normfactor", "data": None}],
+                   "quad": [{"name": "c_quad", "type": "normfactor", "data": None}]}
+    samples = [{"name": name, "data": yields[name].tolist(),
+                "modifiers": normfactors[name] + per_sample[name]} for name in SAMPLES]
+    spec = {"channels": [{"name": "score", "samples": samples}]}
+    if parameters:
+        spec["parameters"] = parameters
+    return spec
 
 
 @contextlib.contextmanager
@@ -264,27 +274,144 @@ class _Likelihood:
         return q
 
 
-def profile_scan(background, lin, quad, *, background_uncertainty: float = 0.0,
-                 cl: float = 0.95, mc_errors=None) -> ProfileScan:
-    """The profile-likelihood scan of :func:`likelihood_interval`, with the details.
+#: Relative step of the bracket search of :func:`_general_scan` (and the finite-difference
+#: step of its fits' gradient).
+_STEP, _H = 1.25, 1e-5
 
-    Arguments as in :func:`likelihood_interval`. The search evaluates q on a logarithmic
-    grid of |c| from 1e-5 to :data:`C_RANGE` on each side (in one batch), plus every
-    ``c* = -LIN/QUAD`` (per bin and in total) where q can dip back, then on a fine
-    linear grid inside the bracket of each first crossing; each bound is the linear
-    interpolation of ``sqrt(q)`` (nearly linear in c) to the threshold there.
+
+class _Fit:
+    """q(c) from fits of every nuisance parameter with ``c_lin = c``, ``c_quad = c**2`` fixed.
+
+    pyhf's model defines the likelihood and evaluates it, under the numpy backend; the fit
+    is ``fixed_poi_fit``-like, by L-BFGS-B within pyhf's suggested bounds, warm-started from
+    the previous one. Its gradient comes from central differences of ONE batched ``logpdf``
+    (the point and its ``2 k`` neighbours): ``pyhf.infer.mle.fit`` differences one point at
+    a time, ~10 times slower with 20 nuisances. The data are the Asimov data of the SM:
+    nominal yields and auxdata, which the nominal model fits exactly, so ``q(c) =
+    2 NLL(c, fitted) - 2 NLL(0, nominal)``.
     """
-    background, lin, quad, mc_errors = _checked_model(background, lin, quad,
-                                                      background_uncertainty, mc_errors)
-    if not 0 < cl < 1:
-        raise ValueError(f"cl must be in (0, 1), got {cl}")
-    threshold = float(scipy_stats.chi2.ppf(cl, 1))
-    model = _Likelihood(background, lin, quad, float(background_uncertainty), mc_errors)
-    # Where SM + c LIN + c^2 QUAD returns to the SM (in a bin, or in total) q can dip back
-    # in a window narrower than the grid's steps: those points are always evaluated.
+
+    def __init__(self, spec: dict, background, lin, quad):
+        import pyhf
+
+        self.b, self.lin, self.quad = background, lin, quad
+        with _numpy_backend():
+            probe = pyhf.Model(spec, validate=False, poi_name=None,
+                               modifier_settings=MODIFIER_SETTINGS)
+            config = probe.config
+            self.coefficients = [config.par_slice(n).start for n in ("c_lin", "c_quad")]
+            fixed = np.asarray(config.suggested_fixed(), dtype=bool)
+            fixed[self.coefficients] = True
+            self.free = np.flatnonzero(~fixed)
+            self.model = pyhf.Model(spec, validate=False, poi_name=None,
+                                    batch_size=2 * len(self.free) + 1,
+                                    modifier_settings=MODIFIER_SETTINGS)
+            self.data = np.concatenate([background, np.asarray(config.auxdata, dtype=np.float64)])
+        self.nominal = np.asarray(config.suggested_init(), dtype=np.float64)
+        self.nominal[self.coefficients] = 0.0
+        self.bounds = np.asarray(config.suggested_bounds(), dtype=np.float64)[self.free]
+        self.start = self.nominal[self.free]
+        self.nll0 = self._twice_nll(self.start, self.nominal)[0]
+        self.evaluated: dict[float, float] = {}
+
+    def _twice_nll(self, x, pars):
+        """``(-2 ln L, gradient)`` at the free parameters ``x`` (the others from ``pars``)."""
+        k = len(self.free)
+        rows = np.tile(pars, (2 * k + 1, 1))
+        rows[:, self.free] = x
+        rows[1 + np.arange(k), self.free] += _H
+        rows[1 + k + np.arange(k), self.free] -= _H
+        with _numpy_backend():
+            nll = -2 * np.asarray(self.model.logpdf(rows, self.data), dtype=np.float64)
+        if not np.isfinite(nll[0]):  # a yield <= 0 in some bin: steer the fit away
+            return np.finfo(np.float64).max, np.zeros(k)
+        return nll[0], (nll[1:k + 1] - nll[k + 1:]) / (2 * _H)
+
+    def q(self, c: float) -> float:
+        """``q(c)``; ``inf`` where the nominal expected yield is ``<= 0`` in some bin."""
+        from scipy import optimize
+
+        if c in self.evaluated:
+            return self.evaluated[c]
+        if (self.b + c * self.lin + c**2 * self.quad <= 0).any():
+            self.evaluated[c] = np.inf
+            return np.inf
+        pars = self.nominal.copy()
+        pars[self.coefficients] = c, c**2
+        found = optimize.minimize(self._twice_nll, self.start, args=(pars,), jac=True,
+                                  method="L-BFGS-B", bounds=self.bounds,
+                                  options={"ftol": 1e-11, "gtol": 1e-7, "maxiter": 2000})
+        if not np.isfinite(found.fun) or found.fun == np.finfo(np.float64).max:
+            raise RuntimeError(f"the fit of the nuisance parameters at c = {c:g} failed: "
+                               f"{found.message}")
+        self.start = found.x
+        self.evaluated[c] = max(float(found.fun - self.nll0), 0.0)
+        return self.evaluated[c]
+
+
+def _general_scan(background, lin, quad, spec, threshold) -> ProfileScan:
+    """The interval of ``spec`` from pyhf fits (:class:`_Fit`), each bound bracketed and solved.
+
+    Profiling more nuisances can only lower q, so the statistics-only interval of the fast
+    path lies inside: each bound starts from it, steps outward by :data:`_STEP` until q
+    reaches the threshold (inward first if it already does), then ``sqrt(q(c)) =
+    sqrt(threshold)`` is solved by Brent's method (``q = inf`` counts as above: the bound
+    is then where the yields turn negative). q falls back when the statistics-only scan
+    does beyond the bound, or q at a ``c* = -LIN/QUAD`` beyond it is below the threshold.
+    """
+    from scipy import optimize
+
+    inner = _fast_scan(background, lin, quad, 0.0, None, threshold)
+    fit = _Fit(spec, background, lin, quad)
+    root = threshold ** 0.5
+
+    def excess(c, sign):
+        q = fit.q(sign * c)
+        return np.sqrt(q) - root if np.isfinite(q) else 1.0
+
+    bounds, falls_back = {}, False
+    for sign, start in ((1, inner.interval.hi), (-1, -inner.interval.lo)):
+        fit.start = fit.nominal[fit.free]
+        if not np.isfinite(start):
+            bounds[sign] = sign * np.inf
+            continue
+        if excess(start, sign) >= 0:
+            high, low = start, start / _STEP
+            while excess(low, sign) >= 0:
+                high, low = low, low / _STEP
+        else:
+            low, high = start, start * _STEP
+            while high <= C_RANGE and excess(high, sign) < 0:
+                low, high = high, high * _STEP
+        if high > C_RANGE:
+            bounds[sign] = sign * np.inf
+            continue
+        bound = optimize.brentq(excess, low, high, args=(sign,), xtol=1e-9 * high, rtol=1e-12)
+        bounds[sign] = sign * bound
+        beyond = sign * inner.c > bound
+        falls_back |= bool((inner.q[beyond] < threshold).any())
+        returns = _returns(lin, quad)
+        for c in returns[sign * returns > bound]:
+            falls_back = falls_back or fit.q(float(c)) < threshold
+    c_all = np.array(sorted(fit.evaluated))
+    q_all = np.array([fit.evaluated[c] for c in c_all])
+    return ProfileScan(c_all, q_all, threshold, Interval(bounds[-1], bounds[1]), falls_back)
+
+
+def _returns(lin, quad) -> np.ndarray:
+    """Every ``c* = -LIN/QUAD`` (per bin and in total) within :data:`C_RANGE`, where SM + c LIN
+    + c^2 QUAD returns to the SM and q can dip back."""
     with np.errstate(divide="ignore", invalid="ignore"):
         returns = -np.r_[lin, lin.sum()] / np.r_[quad, quad.sum()]
-    returns = returns[np.isfinite(returns) & (np.abs(returns) <= C_RANGE) & (returns != 0)]
+    return returns[np.isfinite(returns) & (np.abs(returns) <= C_RANGE) & (returns != 0)]
+
+
+def _fast_scan(background, lin, quad, delta, mc_errors, threshold) -> ProfileScan:
+    """The grid search of :func:`profile_scan` with the numpy profiling of :class:`_Likelihood`."""
+    model = _Likelihood(background, lin, quad, delta, mc_errors)
+    # Where SM + c LIN + c^2 QUAD returns to the SM (in a bin, or in total) q can dip back
+    # in a window narrower than the grid's steps: those points are always evaluated.
+    returns = _returns(lin, quad)
     grids = {sign: np.unique(np.r_[_GRID, sign * returns[np.sign(returns) == sign]])
              for sign in (1, -1)}
     q_grid = model.q(np.r_[grids[1], -grids[-1]])
@@ -319,8 +446,62 @@ def profile_scan(background, lin, quad, *, background_uncertainty: float = 0.0,
                        Interval(bounds[-1], bounds[1]), falls_back)
 
 
+def _fast_arguments(declared) -> tuple | None:
+    """``(background_uncertainty, mc_errors)`` of the fast path, or None where ``declared``
+    holds more than one background normalisation and the background's MC statistics."""
+    norms = [d for d in declared if isinstance(d, Normalisation)]
+    stat = [d for d in declared if isinstance(d, MCStat)]
+    if (len(norms) + len(stat) != len(declared) or len(norms) > 1
+            or any(d.samples != ("background",) for d in norms)
+            or any(d.lin is not None or d.quad is not None for d in stat)):
+        return None
+    return (norms[0].fraction if norms else 0.0), (stat[0].background if stat else None)
+
+
+#: How :func:`profile_scan` evaluates q: ``"auto"`` (the fast profiling where it covers the
+#: declared uncertainties, pyhf fits otherwise), ``"fast"`` or ``"pyhf"``.
+METHODS = ("auto", "fast", "pyhf")
+
+
+def profile_scan(background, lin, quad, *, background_uncertainty: float = 0.0,
+                 cl: float = 0.95, mc_errors=None, systematics=(),
+                 method: str = "auto") -> ProfileScan:
+    """The profile-likelihood scan of :func:`likelihood_interval`, with the details.
+
+    Arguments as in :func:`likelihood_interval`. The fast path (at most one background
+    :class:`~vaednn.stats.Normalisation` and the background's MC statistics) evaluates q on
+    a logarithmic grid of |c| from 1e-5 to :data:`C_RANGE` on each side (in one batch),
+    plus every ``c* = -LIN/QUAD`` (per bin and in total) where q can dip back, then on a
+    fine linear grid inside the bracket of each first crossing; each bound is the linear
+    interpolation of ``sqrt(q)`` (nearly linear in c) to the threshold there. Other
+    uncertainties take pyhf fits (:func:`_general_scan`); then ``c`` and ``q`` hold the
+    points evaluated.
+
+    Args:
+        method: one of :data:`METHODS`; ``"fast"`` refuses uncertainties it does not cover.
+    """
+    background, lin, quad, mc_errors = _checked_model(background, lin, quad,
+                                                      background_uncertainty, mc_errors)
+    if not 0 < cl < 1:
+        raise ValueError(f"cl must be in (0, 1), got {cl}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    threshold = float(scipy_stats.chi2.ppf(cl, 1))
+    spec = model_spec(background, lin, quad, background_uncertainty=background_uncertainty,
+                      mc_errors=mc_errors, systematics=systematics)
+    fast = _fast_arguments(_declared(float(background_uncertainty), mc_errors, systematics))
+    if method == "fast" and fast is None:
+        raise ValueError("method='fast' profiles one background normalisation and the "
+                         "background's MC statistics only: these systematics need "
+                         "method='pyhf' (or 'auto')")
+    if method == "pyhf" or fast is None:
+        return _general_scan(background, lin, quad, spec, threshold)
+    return _fast_scan(background, lin, quad, *fast, threshold)
+
+
 def likelihood_interval(background, lin, quad, *, background_uncertainty: float = 0.0,
-                        cl: float = 0.95, mc_errors=None) -> Interval:
+                        cl: float = 0.95, mc_errors=None, systematics=(),
+                        method: str = "auto") -> Interval:
     """Expected interval on a Wilson coefficient from a binned profile likelihood (pyhf).
 
     Per bin the expected yield is ``nu = b e^(d theta) + c LIN + c^2 QUAD``: ``theta`` a
@@ -340,6 +521,11 @@ def likelihood_interval(background, lin, quad, *, background_uncertainty: float 
             most :data:`MAX_BACKGROUND_UNCERTAINTY`.
         cl: confidence level (0.95; 0.6827 gives ``Delta(-2 ln lambda) = 1``).
         mc_errors: the background's per-bin ``sqrt(sum w^2)``, optional.
+        systematics: further declared uncertainties (:class:`~vaednn.stats.Normalisation`,
+            :class:`~vaednn.stats.Luminosity`, :class:`~vaednn.stats.Shape`,
+            :class:`~vaednn.stats.MCStat`), each profiled; beyond one background
+            normalisation and the background's MC statistics, q comes from pyhf fits.
+        method: as in :func:`profile_scan`.
 
     Returns:
         :class:`Interval` ``(lo, hi)``.
@@ -349,4 +535,5 @@ def likelihood_interval(background, lin, quad, *, background_uncertainty: float 
     (-0.967, 1.034)
     """
     return profile_scan(background, lin, quad, background_uncertainty=background_uncertainty,
-                        cl=cl, mc_errors=mc_errors).interval
+                        cl=cl, mc_errors=mc_errors, systematics=systematics,
+                        method=method).interval
