@@ -10,8 +10,7 @@ import numpy as np
 
 from vaednn import stats
 from vaednn.plots.style import (
-    SAMPLE_COLORS, label_once, model_color, new_axes, plot_helper, variable_label,
-    weighted_histogram)
+    SAMPLE_COLORS, label_once, model_color, new_axes, plot_helper, variable_label)
 
 __all__ = ["SPREADS", "plot_component_rocs", "plot_loss_distributions", "plot_roc"]
 
@@ -172,6 +171,15 @@ def plot_component_rocs(curves: Mapping, axes=None, *, rejection: bool = True,
     return axes
 
 
+def _stairs(values, edges, ax, **style):
+    """One histogram line drawn by ``mplhep.histplot``: its StepPatch."""
+    import mplhep
+
+    (artists,) = mplhep.histplot(values, edges, ax=ax, histtype="step", yerr=False,
+                                 flow="none", lw=1.5, **style)
+    return artists.stairs
+
+
 @plot_helper
 def plot_loss_distributions(scores, *, c: float = 1.0, bins=60, ax=None,
                             xlabel: str = "reconstruction loss", title: str | None = None):
@@ -179,7 +187,8 @@ def plot_loss_distributions(scores, *, c: float = 1.0, bins=60, ax=None,
     statistical errors √Σw² per bin.
 
     A log axis cannot show negative yields, and LIN bins can be negative: those are drawn
-    as their magnitude with a dashed line (labelled), never dropped.
+    as their magnitude with a dashed line (labelled), never dropped. Bins are ``(low,
+    high]`` as in the fit (:func:`vaednn.stats.histogram`), drawn with ``mplhep.histplot``.
 
     Args:
         scores: :class:`vaednn.stats.ComponentScores` (LIN and QUAD yields at c = 1).
@@ -197,22 +206,23 @@ def plot_loss_distributions(scores, *, c: float = 1.0, bins=60, ax=None,
     samples = {"SM": (scores.sm, scores.w_sm), "LIN": (scores.lin, c * scores.w_lin),
                "QUAD": (scores.quad, c**2 * scores.w_quad)}
     edges = np.histogram_bin_edges(np.concatenate([s for s, _ in samples.values()]), bins=bins)
-    # hist's last bin is open above, numpy's closed: keep the largest score in the last bin.
-    edges[-1] = np.nextafter(edges[-1], np.inf)
+    # Bins are (low, high] (stats.histogram, the fit's convention): the smallest score lies
+    # on the first edge, so that edge moves one ulp down to keep it in the first bin.
+    edges[0] = np.nextafter(edges[0], -np.inf)
     centres = 0.5 * (edges[1:] + edges[:-1])
     _, ax = new_axes(ax)
     drawn = {}
     for name, (values, weights) in samples.items():
-        counts, sumw2 = weighted_histogram(values, weights, edges)
-        error = np.sqrt(sumw2)
+        histogram = stats.histogram(values, weights, edges)
+        counts, error = histogram.values(), np.sqrt(histogram.variances())
         color = SAMPLE_COLORS[name]
         label = name if name == "SM" else f"{name} (c = {c:g})"
-        drawn[name] = ax.stairs(np.where(counts > 0, counts, 0.0), edges, color=color,
-                                label=label, lw=1.5)
+        drawn[name] = _stairs(np.where(counts > 0, counts, 0.0), edges, ax, color=color,
+                              label=label)
         if (counts < 0).any():
-            drawn[f"{name} < 0"] = ax.stairs(np.where(counts < 0, -counts, 0.0), edges,
-                                             color=color, ls="--", lw=1.5,
-                                             label=f"|{label}|, negative bins")
+            drawn[f"{name} < 0"] = _stairs(np.where(counts < 0, -counts, 0.0), edges, ax,
+                                           color=color, ls="--",
+                                           label=f"|{label}|, negative bins")
         filled = counts != 0
         ax.errorbar(centres[filled], np.abs(counts[filled]), yerr=error[filled], fmt="none",
                     ecolor=color, elinewidth=0.8)

@@ -32,7 +32,7 @@ name is importable from :mod:`vaednn.stats` itself.
 
 from vaednn.stats import binning, components, counting, likelihood, roc_auc, systematics
 from vaednn.stats.binning import (MAX_BINS, MIN_BIN_BACKGROUND, PERFECT_SQUARE_RTOL, BinningError,
-                                  fit_binning)
+                                  fit_binning, histogram)
 from vaednn.stats.components import ComponentScores, all_cuts
 from vaednn.stats.counting import (THRESHOLD, VARIANCES, BestCut, asimov_significance, best_cut,
                                    held_out_coefficient, max_significance, min_coefficient,
@@ -51,5 +51,5 @@ __all__ = [
     "likelihood_interval", "BinningError", "fit_binning", "MIN_BIN_BACKGROUND", "MAX_BINS",
     "SignedWeightsError", "PERFECT_SQUARE_RTOL", "C_RANGE", "MAX_BACKGROUND_UNCERTAINTY",
     "MODIFIER_SETTINGS", "METHODS", "model_spec", "SAMPLES", "Normalisation", "Luminosity",
-    "Shape", "MCStat", "channel_modifiers",
+    "Shape", "MCStat", "channel_modifiers", "histogram",
 ]

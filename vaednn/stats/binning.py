@@ -1,14 +1,17 @@
 """The bins of a binned fit of a score: SM-yield quantiles merged until every bin keeps the
-expected yield positive for every Wilson coefficient."""
+expected yield positive for every Wilson coefficient; and :func:`histogram`, the one bin
+convention (``(low, high]``, as the cut ``score > k``) of the fit's yields and the drawn
+score histograms (defined in :mod:`~vaednn.stats.components`, which
+:class:`~vaednn.stats.ComponentScores` shares, and re-exported here)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from vaednn.stats.components import ComponentScores
+from vaednn.stats.components import ComponentScores, histogram
 
 __all__ = ["MIN_BIN_BACKGROUND", "MAX_BINS", "PERFECT_SQUARE_RTOL", "BinningError",
-           "fit_binning"]
+           "fit_binning", "histogram"]
 
 
 #: Smallest expected SM yield of a fit bin.

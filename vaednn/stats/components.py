@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["ComponentScores", "checked_events", "checked_cuts", "Tail", "all_cuts"]
+__all__ = ["ComponentScores", "checked_events", "checked_cuts", "Tail", "all_cuts", "histogram"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,18 +98,57 @@ class ComponentScores:
     def histogram(self, edges) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per-bin ``(SM, LIN, QUAD, sqrt(sum w_SM^2))`` of the scores in ``edges``.
 
-        Bins are ``(low, high]``, matching the cut convention ``score > k``; outer edges
-        may be infinite (open bins). Events outside the edges are not counted.
+        Bins are ``(low, high]``, matching the cut convention ``score > k``, as everywhere
+        (:func:`histogram`); outer edges may be infinite (open bins). Events outside the edges
+        are not counted.
         """
-        edges = np.asarray(edges, dtype=np.float64)
-        out = []
-        for scores, weights, power in ((self.sm, self.w_sm, 1), (self.lin, self.w_lin, 1),
-                                       (self.quad, self.w_quad, 1), (self.sm, self.w_sm, 2)):
-            index = np.searchsorted(edges, scores, side="left") - 1
-            inside = (index >= 0) & (index < len(edges) - 1)
-            out.append(np.bincount(index[inside], weights=weights[inside] ** power,
-                                   minlength=len(edges) - 1))
-        return out[0], out[1], out[2], np.sqrt(out[3])
+        sm = histogram(self.sm, self.w_sm, edges)
+        lin, quad = (histogram(scores, weights, edges).values()
+                     for scores, weights in ((self.lin, self.w_lin), (self.quad, self.w_quad)))
+        return sm.values(), lin, quad, np.sqrt(sm.variances())
+
+
+def histogram(values, weights, edges):
+    """The one bin convention of the package: a weighted ``hist.Hist`` (Weight storage) whose
+    bins are ``(low, high]``, as the cut ``score > k`` (a value exactly on an edge belongs to
+    the bin BELOW it).
+
+    hist's own fill puts an edge value in the bin above (``[low, high)``), so the bin index
+    is computed here, ``searchsorted(edges, values, side="left") - 1``, and the sums of
+    weights and squared weights are written into the histogram directly. Values at or below
+    the first edge fill the underflow bin, values above the last the overflow bin: counted
+    in ``hist``'s flow bins (``values(flow=True)``), never among ``values()``. Infinite outer
+    edges make open bins ``(-inf, e1]`` and ``(e_n-1, inf]`` (the fit's binning); a plot needs
+    finite ones.
+
+    Args:
+        values: finite values, 1-D.
+        weights: one weight per value, or None for unit weights.
+        edges: at least two strictly increasing edges (the outer ones may be infinite).
+
+    Raises:
+        ValueError: NaN or infinite values or weights, lengths that differ, or edges that are
+            not strictly increasing; the message names the argument.
+
+    >>> h = histogram([0.0, 1.0, 1.5, 2.0, 3.0], [1.0, 2.0, 4.0, 8.0, 16.0], [0.0, 1.0, 2.0])
+    >>> h.values().tolist(), h.values(flow=True).tolist()  # 0 is on the first edge: underflow
+    ([2.0, 12.0], [1.0, 2.0, 12.0, 16.0])
+    """
+    import hist
+
+    values, weights = checked_events(values, np.ones(np.shape(values)) if weights is None
+                                     else weights, "histogram: values")
+    edges = np.asarray(edges, dtype=np.float64)
+    if edges.ndim != 1 or len(edges) < 2 or np.isnan(edges).any() or (np.diff(edges) <= 0).any():
+        raise ValueError(f"histogram: edges must be at least two strictly increasing numbers, "
+                         f"got {edges}")
+    # flow index: 0 underflow, 1..n the bins, n + 1 overflow
+    index = np.searchsorted(edges, values, side="left")
+    result = hist.Hist(hist.axis.Variable(edges), storage=hist.storage.Weight())
+    view = result.view(flow=True)
+    view["value"] = np.bincount(index, weights=weights, minlength=len(edges) + 1)
+    view["variance"] = np.bincount(index, weights=weights**2, minlength=len(edges) + 1)
+    return result
 
 
 def checked_events(scores, weights, name: str) -> tuple[np.ndarray, np.ndarray]:
