@@ -459,7 +459,8 @@ def test_profiled_nuisances_match_a_pyhf_fit():
 def test_every_public_name_of_stats_is_its_home_modules():
     # vaednn.stats re-exports its modules' names: one object, so patching or isinstance checks
     # see the same thing whichever path a caller imports.
-    modules = (stats.components, stats.roc_auc, stats.counting, stats.likelihood, stats.binning)
+    modules = (stats.components, stats.roc_auc, stats.counting, stats.likelihood, stats.binning,
+               stats.systematics)
     home = {name: module for module in modules for name in module.__all__}
     assert len(home) == sum(len(module.__all__) for module in modules)
     for name in stats.__all__:

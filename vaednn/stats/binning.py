@@ -2,7 +2,7 @@
 expected yield positive for every Wilson coefficient; and :func:`histogram`, the one bin
 convention (``(low, high]``, as the cut ``score > k``) of the fit's yields and the drawn
 score histograms (defined in :mod:`~vaednn.stats.components`, which
-:class:`~vaednn.stats.ComponentScores` shares, and re-exported here)."""
+:class:`~vaednn.stats.ComponentScores` shares, and imported here: its home stays there)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from vaednn.stats.components import ComponentScores, histogram
 
 __all__ = ["MIN_BIN_BACKGROUND", "MAX_BINS", "PERFECT_SQUARE_RTOL", "BinningError",
-           "fit_binning", "histogram"]
+           "fit_binning"]
 
 
 #: Smallest expected SM yield of a fit bin.

@@ -19,7 +19,7 @@ from scipy import stats as scipy_stats
 from vaednn.stats.systematics import (MAX_BACKGROUND_UNCERTAINTY, SAMPLES, Luminosity, MCStat,
                                       Normalisation, Shape, channel_modifiers)
 
-__all__ = ["Interval", "ProfileScan", "C_RANGE", "MAX_BACKGROUND_UNCERTAINTY",
+__all__ = ["Interval", "ProfileScan", "C_RANGE",
            "MODIFIER_SETTINGS", "METHODS", "model_spec", "profile_scan", "likelihood_interval"]
 
 
