@@ -337,6 +337,17 @@ CASES = [
     ("background width 1000", lambda t: stats.likelihood_interval(
         [100.0], [10.0], [0.0], background_uncertainty=1000), ValueError,
      ["background_uncertainty = 1000", "unconstrained", "0.1 for 10%"]),
+    # issue 23
+    ("shape with fewer bins", lambda t: stats.likelihood_interval(
+        [100.0, 50.0], [10.0, 5.0], [1.0, 1.0],
+        systematics=(stats.Shape("jes", [110.0], [90.0]),)), ValueError,
+     ["Shape 'jes': up has 1 bins", "background has 2"]),
+    ("luminosity negative", lambda t: stats.Luminosity(-0.02), ValueError,
+     ["Luminosity: fraction", "-0.02"]),
+    ("normalisation on an unknown sample", lambda t: stats.Normalisation(
+        "xsec", 0.1, ("signal",)), ValueError, ["unknown sample 'signal'"]),
+    ("histogram edges decreasing", lambda t: stats.histogram([0.5], None, [1.0, 0.0]),
+     ValueError, ["histogram: edges", "strictly increasing"]),
     # item 7
     ("TOML xsec = true", sample_map(GOOD_MAP + "xsec = true\nsumw = 1.0\n"), NtupleError,
      ["map.toml", "sm: xsec = True", "not a number"]),
