@@ -344,7 +344,8 @@ class _Fit:
     def q(self, c: float) -> float:
         """``q(c)``; ``inf`` where the nominal expected yield is ``<= 0`` in some bin.
 
-        Newton steps within the bounds, each halved until the NLL does not increase, until
+        Newton steps within the bounds (projected: a parameter held on a bound by its
+        gradient drops out of the step), each halved until the NLL does not increase, until
         the predicted decrease is below 1e-11.
         """
         if c in self.evaluated:
@@ -359,13 +360,17 @@ class _Fit:
         if not np.isfinite(nll):
             x = self.nominal[self.free]
             nll, gradient, hessian = self._evaluate(x, pars)
+        lower, upper = self.bounds.T
         for _ in range(_MAX_STEPS):
-            step = np.linalg.solve(hessian, -gradient)
+            # a parameter on its bound whose gradient points outwards stays there
+            held = ((x <= lower) & (gradient > 0)) | ((x >= upper) & (gradient < 0))
+            step = np.zeros_like(x)
+            step[~held] = np.linalg.solve(hessian[np.ix_(~held, ~held)], -gradient[~held])
             if -0.5 * gradient @ step < 1e-11:
                 break
             scale = 1.0
             while scale > 1e-12:
-                trial = np.clip(x + scale * step, *self.bounds.T)
+                trial = np.clip(x + scale * step, lower, upper)
                 found = self._evaluate(trial, pars)
                 if found[0] <= nll:
                     break
