@@ -51,20 +51,23 @@ def poisson(nu, n):
 
 # ---- the general path against the fast one -------------------------------------------------
 
-@pytest.mark.parametrize("case", ["shaped", "rate_only"])
+@pytest.mark.parametrize("case", ["shaped", "rate_only", "falls_back"])
 def test_general_path_with_a_background_normsys_equals_the_fast_path(case):
     if case == "shaped":
         b, lin, quad = np.array([120.0, 60.0, 25.0, 8.0]), np.array([-2.0, 1.0, 4.0, 6.0]), \
             np.array([0.5, 1.0, 2.5, 5.0])
-    else:  # every component with the background's shape: only the rate measures c
+    elif case == "rate_only":  # every component with the background's shape
         b = np.array([80.0, 40.0, 20.0])
         lin, quad = 0.05 * b, 0.02 * b
+    else:  # SM + c LIN + c^2 QUAD is the SM again at c = 10 in every bin: q returns to 0
+        b, lin, quad = np.array([400.0, 300.0]), np.array([-40.0, -10.0]), np.array([4.0, 1.0])
+    width = 0.05 if case == "falls_back" else 0.3  # wider: the normalisation absorbs it
     for kwargs in ({"background_uncertainty": 0.1},
-                   {"background_uncertainty": 0.3, "mc_errors": 0.05 * b}):
+                   {"background_uncertainty": width, "mc_errors": 0.05 * b}):
         fast = stats.profile_scan(b, lin, quad, method="fast", **kwargs)
         general = stats.profile_scan(b, lin, quad, method="pyhf", **kwargs)
         np.testing.assert_allclose(general.interval, fast.interval, rtol=1e-3)
-        assert general.falls_back == fast.falls_back
+        assert general.falls_back == fast.falls_back == (case == "falls_back")
         # the general scan holds the points it fitted, sorted
         assert np.all(np.diff(general.c) > 0) and len(general.c) == len(general.q) > 4
 
