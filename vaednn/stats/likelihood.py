@@ -360,6 +360,9 @@ class _Fit:
         if not np.isfinite(nll):
             x = self.nominal[self.free]
             nll, gradient, hessian = self._evaluate(x, pars)
+        if not np.isfinite(nll):
+            raise RuntimeError(f"the likelihood at c = {c:g} is not finite at the nominal "
+                               "nuisance parameters: an expected yield is zero or negative")
         lower, upper = self.bounds.T
         for _ in range(_MAX_STEPS):
             # a parameter on its bound whose gradient points outwards stays there
