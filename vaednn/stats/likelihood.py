@@ -36,7 +36,8 @@ class ProfileScan:
 
     Attributes:
         c, q: the scanned coefficients (sorted) and ``q(c) = -2 ln lambda(c)``; ``inf`` where
-            some bin would expect a zero or negative yield.
+            some bin would expect a zero or negative yield. With pyhf fits (declared
+            uncertainties beyond the fast path) the points the bound search evaluated.
         threshold: the chi-square (1 dof) quantile at ``cl``.
         interval: the connected region around ``c = 0`` with ``q < threshold``.
         falls_back: True when q drops below the threshold again outside the interval (a
