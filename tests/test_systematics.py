@@ -252,3 +252,32 @@ def test_a_score_on_an_edge_lands_in_the_same_bin_in_the_fit_and_in_the_figure()
     drawn = plotting.plot_loss_distributions(scores, bins=edges)
     np.testing.assert_array_equal(drawn["SM"].get_data().values, fit_yields)
     plt.close("all")
+
+
+def test_one_shape_nuisance_moves_several_samples_together():
+    """A resolution shifts SM and LIN at once: one histosys parameter on both samples, so at
+    alpha = 1 both are at their up yields (one parameter in the model, not two)."""
+    import pyhf
+
+    spec = stats.model_spec([100.0, 50.0], [5.0, -2.0], [1.0, 1.0], systematics=(
+        stats.Shape("resolution", [110.0, 45.0], [90.0, 55.0]),
+        stats.Shape("resolution", [6.0, -1.0], [4.0, -3.0], sample="lin")))
+    model = pyhf.Model(spec, poi_name=None, validate=False,
+                       modifier_settings=stats.MODIFIER_SETTINGS)
+    assert model.config.par_names.count("resolution") == 1
+    pars = np.asarray(model.config.suggested_init(), dtype=float)
+    pars[model.config.par_slice("resolution")] = 1.0
+    pars[model.config.par_slice("c_lin")] = 1.0
+    pars[model.config.par_slice("c_quad")] = 0.0
+    assert model.expected_actualdata(pars).tolist() == pytest.approx([116.0, 44.0])
+
+
+@pytest.mark.parametrize("declared, message", [
+    ((stats.Shape("s", [1.0], [1.0]), stats.Shape("s", [2.0], [0.5])),
+     "'s' declared twice on background"),
+    ((stats.Normalisation("s", 0.1), stats.Shape("s", [1.0], [1.0], sample="lin")), "declared twice"),
+    ((stats.Shape("s", [1.0], [1.0]), stats.Normalisation("s", 0.1)), r"\['s'\] declared twice"),
+])
+def test_a_shape_name_is_one_nuisance_per_sample(declared, message):
+    with pytest.raises(ValueError, match=message):
+        stats.model_spec([1.0], [0.5], [0.1], systematics=declared)

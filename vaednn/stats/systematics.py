@@ -255,20 +255,30 @@ def channel_modifiers(systematics: Sequence, yields: Mapping) -> tuple[dict, lis
     Raises:
         ValueError: an object that is not one of the four, a bin count that differs from the
             background's, or two declarations of one parameter (two luminosities, two
-            MC statistics of one sample, a name given twice).
+            MC statistics of one sample, a name given twice; a :class:`Shape`'s name may
+            return on another sample, one nuisance correlating them).
     """
     yields = {s: np.asarray(yields[s], dtype=np.float64) for s in SAMPLES}
     per_sample = {s: [] for s in SAMPLES}
-    parameters, seen = [], set()
+    parameters, seen, shapes = [], set(), {}
     for declared in systematics:
         modifiers, extra = _modifiers_of(declared, yields)
-        if isinstance(declared, MCStat):
+        if isinstance(declared, Shape):
+            # One nuisance may shift several samples (a detector resolution moves SM, LIN and
+            # QUAD together): a Shape's name returns once per sample, and for no other kind.
+            on = shapes.setdefault(declared.name, set())
+            if declared.sample in on or declared.name in seen:
+                raise ValueError(f"systematics: Shape {declared.name!r} declared twice"
+                                 + (f" on {declared.sample}" if declared.sample in on else ""))
+            on.add(declared.sample)
+            names = set()
+        elif isinstance(declared, MCStat):
             # one name per sample: LIN's and QUAD's parameters are per bin
             names = {"mc_stat" if s == "background" else f"mc_stat_{s}"
                      for s in SAMPLES if getattr(declared, s) is not None}
         else:
             names = {m["name"] for ms in modifiers.values() for m in ms}
-        again = names & seen
+        again = names & (seen | set(shapes))
         if again:
             raise ValueError(f"systematics: {sorted(again)} declared twice")
         seen |= names
