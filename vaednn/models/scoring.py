@@ -15,7 +15,8 @@ from keras import ops
 
 from vaednn.models.loop import SCORE_BATCH
 from vaednn.models.inputs import features_array
-from vaednn.models.variants import VAE, is_classifier
+from vaednn.models.building import is_classifier
+from vaednn.models.variants import VAE
 
 __all__ = ["event_losses", "encode", "feature_errors", "scale", "classifier_output",
            "is_classifier"]
