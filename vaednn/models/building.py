@@ -113,7 +113,7 @@ def is_classifier(model):
 
 def train(name, sm_train, x, y=None, sample_weight=None, *, seed=0, epochs=1, save_to=None,
           **options):
-    """Build the model ``name`` and fit it: the one place the package trains a model.
+    """Build the VAE or VAE+DNN ``name`` and fit it (:func:`vaednn.models.fitting.fit`).
 
     Args:
         name: one of :data:`MODEL_NAMES`.
