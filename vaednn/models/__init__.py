@@ -45,17 +45,32 @@ mini-batch SGD at the seed's batch size, many times faster than one Python round
 mini-batch (``benchmarks/bench_fit.py``). :func:`ensemble` trains K seeds of one model
 together (``jax.vmap`` on JAX).
 
+The density models :class:`GaussianVAE` and :class:`RealNVP` (:mod:`~vaednn.models.density`,
+trained by :func:`train_density`; their scores are :mod:`vaednn.scores`') train through the
+same loop, :func:`fit`: every Keras model of the package has one training loop.
+
 The package is made of: :mod:`~vaednn.models.inputs` (input checks),
-:mod:`~vaednn.models.layers`, :mod:`~vaednn.models.losses`, :mod:`~vaednn.models.variants`
-(the model classes, :func:`build`, :func:`train`), :mod:`~vaednn.models.fitting` with
-:mod:`~vaednn.models.fit_jax` and :mod:`~vaednn.models.fit_tensorflow` (both built on
-:mod:`~vaednn.models.loop`, which also documents the methods a model offers its trainers),
-:mod:`~vaednn.models.scoring` and :mod:`~vaednn.models.ensemble`.
+:mod:`~vaednn.models.layers`, :mod:`~vaednn.models.losses`, :mod:`~vaednn.models.loop` (what
+the trainers share, and the methods a model offers them), :mod:`~vaednn.models.fitting`
+(:func:`fit`) with :mod:`~vaednn.models.fit_jax` and :mod:`~vaednn.models.fit_tensorflow`,
+:mod:`~vaednn.models.variants` (the VAE and VAE+DNN classes),
+:mod:`~vaednn.models.building` (:func:`build`, :func:`train`),
+:mod:`~vaednn.models.density`, :mod:`~vaednn.models.scoring` and
+:mod:`~vaednn.models.ensemble`.
 """
 
 
+from vaednn.models.building import build, train
+from vaednn.models.density import (
+    AffineCoupling,
+    DensityModel,
+    GaussianVAE,
+    RealNVP,
+    scaling_log_jacobian,
+    train_density,
+)
 from vaednn.models.ensemble import Ensemble, ensemble
-from vaednn.models.fitting import BestCheckpoint, StopOnNaN
+from vaednn.models.fitting import BestCheckpoint, StopOnNaN, fit
 from vaednn.models.layers import Classifier, Decoder, Encoder, LogMinMaxScaling, Sampling
 from vaednn.models.scoring import (
     classifier_output,
@@ -73,8 +88,6 @@ from vaednn.models.variants import (
     VAEDNN,
     FlatVAE,
     SeparateVAEDNN,
-    build,
-    train,
 )
 
 __all__ = [
@@ -102,4 +115,11 @@ __all__ = [
     "SeparateVAEDNN",
     "StopOnNaN",
     "BestCheckpoint",
+    "fit",
+    "DensityModel",
+    "GaussianVAE",
+    "RealNVP",
+    "AffineCoupling",
+    "train_density",
+    "scaling_log_jacobian",
 ]

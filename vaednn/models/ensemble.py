@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keras
 
-from vaednn.models.variants import build
+from vaednn.models.building import build
 
 __all__ = ["ensemble", "Ensemble"]
 

@@ -123,8 +123,16 @@ def evaluate(model, arrays, batch_size=None, run=None):
 
 def fit(model, x, y=None, *, batch_size=None, epochs=1, verbose="auto", callbacks=None,
         validation_split=0.0, validation_data=None, shuffle=True, sample_weight=None,
-        initial_epoch=0, early_stopping=None, patience=20, checkpoint=None, chunk_steps=256):
-    """Train ``model``; the arguments are :meth:`vaednn.models.VAE.fit`'s."""
+        initial_epoch=0, early_stopping=None, patience=20, checkpoint=None, chunk_steps=256,
+        nan="warn"):
+    """Train ``model``, the one training loop of every model of the package.
+
+    ``model`` offers the protocol of :mod:`vaednn.models.loop` (every VAE and VAE+DNN of
+    :mod:`vaednn.models.variants`, the density models of :mod:`vaednn.models.density`).
+    The arguments are :meth:`vaednn.models.VAE.fit`'s, and ``nan``: what the NaN stop does
+    besides stopping, ``"warn"`` (a ``RuntimeWarning``) or ``"raise"`` (a ``RuntimeError``
+    naming the model, the epoch and the chunk).
+    """
     if batch_size is not None:
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -141,7 +149,7 @@ def fit(model, x, y=None, *, batch_size=None, epochs=1, verbose="auto", callback
     else:
         train, val = split_arrays(model, x, y, sample_weight, validation_split, validation_data)
     callbacks = training_callbacks(model, callbacks, early_stopping, patience, checkpoint,
-                                   val is not None, verbose)
+                                   val is not None, verbose, nan)
     if getattr(model, "_distribute_strategy", None) is not None:
         from vaednn.models import fit_tensorflow
         return fit_tensorflow.fit_distributed(model, train, val, epochs, verbose, callbacks,

@@ -2,13 +2,15 @@
 (:mod:`vaednn.models.fit_jax`, :mod:`vaednn.models.fit_tensorflow`) share.
 
 A model class trains here when it offers this protocol (every class of
-:mod:`vaednn.models.variants` does):
+:mod:`vaednn.models.variants` and :mod:`vaednn.models.density` does):
 
 * ``checked_arrays(x, y, sample_weight, what)``: the checked numpy ``(x, y, w)`` of
   ``fit``'s or ``evaluate``'s inputs (``what`` names the call in error messages);
 * ``validation_arrays(validation_data)``: the same for ``fit``'s ``validation_data``;
 * ``loss_trackers()``: the mean trackers whose names key the ``stats`` of ``batch_terms``;
-* ``batch_terms(x, y, w, training)`` and ``update_metrics(stats, y, p, w)``.
+* ``batch_terms(x, y, w, training)`` and ``update_metrics(stats, y, p, w)``;
+* the attributes ``batch_size`` (the default mini-batch), ``seed`` (the epochs' order),
+  ``metrics`` and a compiled ``optimizer``.
 
 Arrays travel as ``(x, y, w)`` tuples, ``x`` itself a tuple for two-input models.
 """
@@ -25,24 +27,31 @@ import numpy as np
 from vaednn.files import atomic_path
 from vaednn.models.losses import EPS
 
-__all__ = ["SCORE_BATCH", "StopOnNaN", "BestCheckpoint", "EpochSums", "map_arrays", "pad",
-           "training_callbacks", "split_arrays"]
+__all__ = ["SCORE_BATCH", "NAN_ACTIONS", "StopOnNaN", "BestCheckpoint", "EpochSums",
+           "map_arrays", "pad", "pad_rows", "chunked", "update_trackers", "training_callbacks",
+           "split_arrays"]
 
 #: The most events one compiled evaluation or inference call takes.
 SCORE_BATCH = 1 << 16
+#: What :class:`StopOnNaN` does besides stopping: issue a ``RuntimeWarning`` or raise.
+NAN_ACTIONS = ("warn", "raise")
 
 
 class StopOnNaN(keras.callbacks.Callback):
     """Stop training cleanly when a loss term turns NaN/inf, and say which one.
 
     ``fit`` adds it automatically. After a stop, :attr:`message` holds the explanation; it
-    is also issued as a ``RuntimeWarning``.
+    is also issued as a ``RuntimeWarning``, or, with ``action="raise"``, raised as a
+    ``RuntimeError`` that starts with the model's name.
     """
 
     TERMS = ("reconstruction_loss", "kl_loss", "classifier_loss", "loss")
 
-    def __init__(self):
+    def __init__(self, action="warn"):
         super().__init__()
+        if action not in NAN_ACTIONS:
+            raise ValueError(f"action must be one of {NAN_ACTIONS}, got {action!r}")
+        self.action = action
         self.message = None
         self._epoch = 0
 
@@ -59,6 +68,8 @@ class StopOnNaN(keras.callbacks.Callback):
             f"training stopped at epoch {self._epoch + 1}, chunk {batch + 1}: {bad[0]} is not "
             f"finite ({values}). Usual causes: a learning rate too high, a loss weight too "
             f"large, or inputs far outside the SM training range; the weights are not usable.")
+        if self.action == "raise":
+            raise RuntimeError(f"{self.model.name}: {self.message}")
         warnings.warn(self.message, RuntimeWarning, stacklevel=2)
         self.model.stop_training = True
 
@@ -97,16 +108,42 @@ def map_arrays(fn, arrays):
     return (tuple(fn(a) for a in x) if isinstance(x, tuple) else fn(x)), fn(y), fn(w)
 
 
+def pad_rows(a, size):
+    """``a`` filled up to ``size`` rows with copies of its first rows (cycled); every
+    compiled call then sees one shape."""
+    return a[np.arange(size) % len(a)]
+
+
 def pad(arrays, size):
     """Fill ``(x, y, w)`` up to ``size`` events with weight-0 copies of its first events."""
     n = len(arrays[1])
     if n == size:
         return arrays
-    index = np.arange(size) % n
-    x, y, w = map_arrays(lambda a: a[index], arrays)
+    x, y, w = map_arrays(lambda a: pad_rows(a, size), arrays)
     w = w.copy()
     w[n:] = 0.0
     return x, y, w
+
+
+def chunked(fn, x, size):
+    """``fn`` over chunks of ``size`` events of ``x``, concatenated, as float64 numpy.
+
+    The last chunk is padded (:func:`pad_rows`) and the padding's outputs dropped: on JAX
+    every eager op compiles once per input shape.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    out = []
+    for start in range(0, len(x), size):
+        part = x[start:start + size]
+        out.append(np.asarray(keras.ops.convert_to_numpy(fn(pad_rows(part, size))))[:len(part)])
+    return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+
+
+def update_trackers(trackers, stats):
+    """Add ``{tracker name: (sum of value·weight, sum of weights)}`` to the mean trackers."""
+    for tracker in trackers:
+        total, norm = stats[tracker.name]
+        tracker.update_state(total / max(float(norm), EPS), sample_weight=norm)
 
 
 class EpochSums:
@@ -159,13 +196,14 @@ def _reset(model):
 
 
 def training_callbacks(model, callbacks, early_stopping, patience, checkpoint, validation,
-                       verbose):
+                       verbose, nan="warn"):
     """``callbacks`` plus the NaN stop, early stopping and the best checkpoint ``fit`` asks for.
 
     The monitored quantity is ``early_stopping``, else ``val_loss`` with ``validation`` and
-    ``loss`` without; AUC and accuracy are maximised, everything else minimised.
+    ``loss`` without; AUC and accuracy are maximised, everything else minimised. ``nan`` is
+    the :class:`StopOnNaN` action.
     """
-    callbacks = list(callbacks or []) + [StopOnNaN()]
+    callbacks = list(callbacks or []) + [StopOnNaN(nan)]
     monitor = early_stopping or ("val_loss" if validation else "loss")
     mode = "max" if ("auc" in monitor or "accuracy" in monitor) else "min"
     if early_stopping:

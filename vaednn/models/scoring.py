@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
-from vaednn.models.loop import SCORE_BATCH
+from vaednn.models.loop import SCORE_BATCH, pad_rows
 from vaednn.models.inputs import features_array
-from vaednn.models.variants import VAE, is_classifier
+from vaednn.models.building import is_classifier
+from vaednn.models.variants import VAE
 
 __all__ = ["event_losses", "encode", "feature_errors", "scale", "classifier_output",
            "is_classifier"]
@@ -59,7 +60,7 @@ def _run(model, kind, x, batch_size):
         part = x[start:start + batch_size]
         # Calls of a few rounded sizes: a jitted function compiles once per input shape.
         size = -(-len(part) // _ROUND) * _ROUND
-        out = fn(part[np.arange(size) % len(part)])
+        out = fn(pad_rows(part, size))
         out = out if isinstance(out, tuple) else (out,)
         parts.append([ops.convert_to_numpy(o)[:len(part)] for o in out])
     joined = tuple(np.concatenate(column) for column in zip(*parts))

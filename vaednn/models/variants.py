@@ -1,12 +1,11 @@
-"""The model variants (VAE, flat VAE, VAE+DNN, separate VAE+DNN), :func:`build`, :func:`train`.
+"""The model variants (VAE, flat VAE, VAE+DNN, separate VAE+DNN) and their seed
+hyperparameters (:data:`DEFAULTS`); :mod:`vaednn.models.building` builds them by name.
 
 See :mod:`vaednn.models` for the table of variants and the loss terms.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
 from pathlib import Path
 
 import keras
@@ -16,7 +15,7 @@ from keras import ops
 from vaednn.data import FEATURES, LOG_FEATURES
 from vaednn.files import atomic_path
 from vaednn.models import fitting
-from vaednn.models.inputs import feature_names, features_array, labels_array, weights_array
+from vaednn.models.inputs import features_array, labels_array, weights_array
 from vaednn.models.layers import (
     Classifier,
     Decoder,
@@ -27,17 +26,18 @@ from vaednn.models.layers import (
     build_stack,
     initializer,
 )
-from vaednn.models.losses import EPS, bce_per_event, kl_per_event, weighted_mean
+from vaednn.models.loop import update_trackers
+from vaednn.models.losses import bce_per_event, kl_per_event, weighted_mean
 
 __all__ = ["MODEL_NAMES", "DEFAULTS", "OPTIMIZER_OPTIONS", "VAE", "FlatVAE", "VAEDNN",
-           "SeparateVAEDNN", "build", "is_classifier", "train"]
+           "SeparateVAEDNN"]
 
 MODEL_NAMES = (
     "vae", "vae_model2", "vae_model3", "vae_flat",
     "vae_dnn_latent", "vae_dnn_reco", "vae_dnn_reco_kl", "vae_dnn_separate",
 )
 
-#: Seed values of every hyperparameter, per model name (see :func:`build` for their meaning).
+#: Seed values of every hyperparameter, per model name (see :func:`~vaednn.models.build` for their meaning).
 DEFAULTS = {
     # VAE_model_extended.py with the sizes its training scripts used (20_10_7_3 in the saved
     # model names): intermediate, input, input, input, half; latent 3; KL / 1e6.
@@ -76,18 +76,17 @@ DEFAULTS["vae_dnn_separate"] = dict(
     reco_weight=1.0, kl_weight=1e-6, classifier_weight=10.0, classifier_units=(50,),
     classifier_activation="softmax", classifier_input="reco_kl", batch_size=128)
 
-#: Options of the Adam optimizer that :func:`build` takes next to the hyperparameters.
+#: Options of the Adam optimizer that :func:`vaednn.models.build` takes next to the
+#: hyperparameters.
 OPTIMIZER_OPTIONS = ("clipnorm",)
 
 _CLASSIFIER_INPUTS = ("latent", "reco", "reco_kl")
-_EPS = 1e-7
-_SCORE_BATCH = 1 << 16
 
 @keras.saving.register_keras_serializable(package="vaednn")
 class VAE(keras.Model):
     """Variational autoencoder with encoder and decoder as separate layers.
 
-    Use :func:`build` rather than the constructor: it adapts the scaling and compiles.
+    Use :func:`~vaednn.models.build` rather than the constructor: it adapts the scaling and compiles.
     ``call`` returns the ``z_mean`` reconstruction in the scaled space.
 
     Args:
@@ -101,7 +100,7 @@ class VAE(keras.Model):
         kernel_initializer: ``"glorot_uniform"`` (Keras default, seed) or ``"he_normal"`` (model3).
         reco_weight: coefficient of the reconstruction MSE in the loss (seed: 1).
         kl_weight: coefficient of the KL term (seed ``vae``: 1e-6, model3: 1e-8).
-        learning_rate: Adam learning rate set by :func:`build` (seed: 5e-4).
+        learning_rate: Adam learning rate set by :func:`~vaednn.models.build` (seed: 5e-4).
         batch_size: default mini-batch size of ``fit`` (seed: 32).
         seed: seeds initial weights, sampling and shuffling.
         features, log_features: the input columns and which of them get log10.
@@ -224,9 +223,7 @@ class VAE(keras.Model):
 
     def update_metrics(self, stats, y=None, p=None, w=None):
         """Add a chunk's ``{tracker name: (sum of value·weight, sum of weights)}`` sums."""
-        for tracker in self.loss_trackers():
-            total, norm = stats[tracker.name]
-            tracker.update_state(total / max(float(norm), EPS), sample_weight=norm)
+        update_trackers(self.loss_trackers(), stats)
 
     def _results(self):
         return {m.name: m.result() for m in self.metrics}
@@ -566,122 +563,3 @@ class SeparateVAEDNN(VAEDNN):
                              f"are (SM, mixture) pairs, repeat the SM sample to match")
         n = len(x_mix)
         return (x_sm, x_mix), labels_array(y, n, f"{what} y"), weights_array(sample_weight, n, 2)
-
-
-_CLASSES = {"vae": VAE, "vae_model2": VAE, "vae_model3": VAE, "vae_flat": FlatVAE,
-            "vae_dnn_latent": VAEDNN, "vae_dnn_reco": VAEDNN, "vae_dnn_reco_kl": VAEDNN,
-            "vae_dnn_separate": SeparateVAEDNN}
-
-
-def build(name, sm_train, seed=0, strategy=None, features=None, log_features=None,
-          **hyperparameters):
-    """Build, adapt and compile the model ``name`` (one of :data:`MODEL_NAMES`).
-
-    Args:
-        name: the variant; see the module docstring.
-        sm_train: raw SM training features, a DataFrame (its columns are the model's
-            variables, any set of them) or an array (columns in ``features`` order); the
-            scaling layer's log10 + min-max is fitted on them.
-        seed: seeds initial weights, the sampling noise and the shuffling.
-        strategy: a ``tf.distribute`` strategy (e.g. ``tf.distribute.MirroredStrategy()``
-            to train one large model on every GPU of a machine), TensorFlow backend only;
-            on JAX the counterpart is ``keras.distribution`` (set a ``DataParallel``
-            distribution before building), and a strategy is refused with a
-            ``ValueError``. The model's variables are created in its scope and ``fit``
-            then splits each mini-batch across the replicas; the fused Adam step gives way
-            to Keras' own, which aggregates the replicas' gradients. Scale ``batch_size``
-            with the number of replicas to keep each replica's share.
-            Default: no strategy (one device).
-        features: the variable of each column of an array ``sm_train`` (needed unless it
-            has the 14 :data:`vaednn.data.FEATURES` columns); for a DataFrame, a subset
-            and order of its columns. Stored in the model's config, so a ``.keras`` file
-            knows its variables and scoring matches DataFrame columns by name.
-        log_features: the variables that get log10 before the min-max scaling; default
-            those of ``features`` that are in :data:`vaednn.data.LOG_FEATURES`.
-        **hyperparameters: overrides of :data:`DEFAULTS` ``[name]``; documented in
-            :class:`VAE`, :class:`VAEDNN` and :class:`SeparateVAEDNN`; and the
-            :data:`OPTIMIZER_OPTIONS`: ``clipnorm`` (default None: no clipping) clips each
-            gradient to that L2 norm, which tames the VAE+DNN's KL spikes.
-
-    Returns:
-        The compiled model (Adam at ``learning_rate``).
-
-    >>> import numpy as np
-    >>> x = np.random.default_rng(0).lognormal(4.0, 0.5, size=(200, 14))
-    >>> from vaednn.models import scale
-    >>> model = build("vae", x, kl_weight=1e-4)
-    >>> scaled = scale(model, x)
-    >>> scaled.shape
-    (200, 14)
-    >>> bool(np.allclose(scaled.min(axis=0), 0, atol=1e-6) and np.allclose(scaled.max(axis=0), 1))
-    True
-    """
-    if name not in _CLASSES:
-        raise ValueError(f"unknown model {name!r}; choose one of {MODEL_NAMES}")
-    unknown = set(hyperparameters) - set(DEFAULTS[name]) - set(OPTIMIZER_OPTIONS)
-    if unknown:
-        raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)} for {name!r}; valid: "
-                         f"{sorted(DEFAULTS[name]) + list(OPTIMIZER_OPTIONS)}")
-    clipnorm = hyperparameters.pop("clipnorm", None)
-    if clipnorm is not None and not (isinstance(clipnorm, int | float)
-                                     and math.isfinite(clipnorm) and clipnorm > 0):
-        raise ValueError(f"clipnorm must be None or a finite number > 0, got {clipnorm!r}")
-    hp = {**DEFAULTS[name], **hyperparameters}
-    rate = hp["learning_rate"]
-    if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
-        raise ValueError(f"learning_rate must be a finite number > 0, got {rate!r}")
-    if strategy is not None and keras.backend.backend() != "tensorflow":
-        raise ValueError(f"strategy= is a tf.distribute strategy and needs "
-                         f"KERAS_BACKEND=tensorflow (this process runs "
-                         f"{keras.backend.backend()!r}); on JAX, keras.distribution "
-                         f"(e.g. DataParallel) spreads training over devices instead")
-    features, log_features = feature_names(sm_train, features, log_features)
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = _CLASSES[name](seed=seed, name=name, features=features,
-                               log_features=log_features, **hp)
-        model.scaling.adapt(sm_train)
-        sample = model._features(sm_train, "sm_train")[:2]
-        model((sample, sample) if isinstance(model, SeparateVAEDNN) else sample)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=hp["learning_rate"],
-                                                      clipnorm=clipnorm),
-                      jit_compile=False)
-    return model
-
-
-def is_classifier(model):
-    """True for VAE+DNN models (they have a classifier head); takes a model or a model name."""
-    if isinstance(model, str):
-        if model not in _CLASSES:
-            raise ValueError(f"unknown model {model!r}; choose one of {MODEL_NAMES}")
-        return issubclass(_CLASSES[model], VAEDNN)
-    return isinstance(model, VAEDNN)
-
-
-def train(name, sm_train, x, y=None, sample_weight=None, *, seed=0, epochs=1, save_to=None,
-          **options):
-    """Build the model ``name`` and fit it: the one place the package trains a model.
-
-    Args:
-        name: one of :data:`MODEL_NAMES`.
-        sm_train: raw SM training features the input scaling is fitted on.
-        x, y, sample_weight: what :meth:`VAE.fit` takes for this variant.
-        seed: seeds the initial weights, the sampling and the shuffling.
-        epochs: training epochs.
-        save_to: a ``.keras`` path the trained model is saved to (atomically), or None.
-        **options: ``features``/``log_features`` and hyperparameters of :func:`build`
-            (:data:`DEFAULTS` ``[name]``), and arguments of
-            :meth:`VAE.fit` (``verbose``, ``validation_split``, ``early_stopping`` ...).
-
-    Returns:
-        ``(model, history)``.
-    """
-    if name not in _CLASSES:
-        raise ValueError(f"unknown model {name!r}; choose one of {MODEL_NAMES}")
-    build_keys = {*DEFAULTS[name], *OPTIMIZER_OPTIONS, "features", "log_features"}
-    hyperparameters = {k: v for k, v in options.items() if k in build_keys}
-    fit_options = {k: v for k, v in options.items() if k not in build_keys}
-    model = build(name, sm_train, seed=seed, **hyperparameters)
-    history = model.fit(x, y, sample_weight=sample_weight, epochs=epochs, **fit_options)
-    if save_to is not None:
-        model.save(save_to)
-    return model, history

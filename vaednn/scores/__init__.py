@@ -7,8 +7,9 @@ One concern per module, each importing only those above it in this list:
   evaluation;
 - :mod:`~vaednn.scores.vae`: the VAE-term scores (:class:`VAEScore`,
   :class:`FeatureErrorScore`);
-- :mod:`~vaednn.scores.density`: :class:`GaussianVAE`, the :class:`RealNVP` flow,
-  :func:`train` and their scores;
+- :mod:`~vaednn.scores.density`: the scores of :class:`GaussianVAE` and the
+  :class:`RealNVP` flow (the models and :func:`train` re-exported from
+  :mod:`vaednn.models.density`);
 - :mod:`~vaednn.scores.classical`: IsolationForest and the Gaussian mixture (scikit-learn);
 - :mod:`~vaednn.scores.fixed`: :func:`log_energy_sum`, trained on nothing;
 - :mod:`~vaednn.scores.registry`: :data:`SCORES`, :data:`DEFAULT`, :func:`make`,
@@ -55,9 +56,9 @@ name (:data:`SCORES`)      score
 Every model sees the inputs through :class:`vaednn.models.LogMinMaxScaling` (log10 of the
 momenta and masses, min-max on the SM training events), and the Keras models carry that
 layer, so a ``.keras`` file holds its preprocessing. :class:`GaussianVAE` and
-:class:`RealNVP` use ``keras.ops`` and ``keras.random`` only and override ``compute_loss``,
-so they train on every Keras backend (TensorFlow, JAX). The ``vae_*`` scores wrap
-:mod:`vaednn.models`, which trains on both backends too.
+:class:`RealNVP` use ``keras.ops`` and ``keras.random`` only and train through
+:func:`vaednn.models.fitting.fit`, the loop of every model of the package, so they train on
+every Keras backend (TensorFlow, JAX), as the ``vae_*`` scores' models do.
 
 Densities live in a space: ``"scaled"`` (the log10 + min-max features the model sees) or
 ``"raw"`` (the ntuple's features, GeV and radians). They differ by the log-Jacobian of the
