@@ -1,0 +1,215 @@
+"""vaednn.publish: records, workspaces and patchsets that pyhf alone reads, the HEPData
+submission, the export folder; each checked against an independent computation."""
+
+import json
+
+import numpy as np
+import pytest
+import pyhf
+from scipy import stats as scipy_stats
+
+from vaednn import publish, stats
+
+#: The package's interpolation codes, written out here: pyhf alone must be told them.
+SETTINGS = {"normsys": {"interpcode": "code1"}, "histosys": {"interpcode": "code0"}}
+
+
+def shaped_scores(seed=1):
+    """A shaped operator: LIN changes sign along the score, QUAD sits at high scores."""
+    rng = np.random.default_rng(seed)
+    sm = rng.normal(0.0, 1.0, 3000)
+    bsm = rng.normal(1.0, 1.0, 3000)
+    return stats.ComponentScores(sm, np.full(3000, 0.5), bsm,
+                                 np.where(bsm > 0.8, 0.02, -0.01), bsm, np.full(3000, 0.03))
+
+
+def rate_only_scores(seed=2):
+    """A rate-only operator: LIN and QUAD of every event proportional to its SM weight."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 1.0, 3000)
+    w = np.full(3000, 0.4)
+    return stats.ComponentScores(x, w, x, 0.05 * w, x, 0.01 * w, same_events=True)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return [publish.score_record(scores, scores, operator=operator, model="VAE+DNN",
+                                 luminosity=350.0, seeds=(0, 1))
+            for operator, scores in (("cW", shaped_scores()), ("cHbox", rate_only_scores()))]
+
+
+def pyhf_interval(bkgonly_path, patchset_path, cl=0.95):
+    """The interval from the JSON files with pyhf alone: q = 2 Delta NLL per patch (mu_eft
+    fixed to 1, nuisances profiled), the first crossing of the chi2 quantile on each side
+    of c = 0, linear in sqrt(q) between patches."""
+    with open(bkgonly_path) as handle:
+        ws = pyhf.Workspace(json.load(handle))
+    with open(patchset_path) as handle:
+        patches = pyhf.PatchSet(json.load(handle))
+    c, twice_nll = [], []
+    for patch in patches.patches:
+        model = patches.apply(ws, patch.name).model(modifier_settings=SETTINGS)
+        c.append(patch.values[0])
+        twice_nll.append(float(pyhf.infer.mle.fixed_poi_fit(
+            1.0, ws.data(model), model, return_fitted_val=True)[1]))
+    c = np.array(c)
+    q = np.array(twice_nll) - np.array(twice_nll)[c == 0][0]
+    root = np.sqrt(scipy_stats.chi2.ppf(cl, 1))
+    bounds = []
+    for side in (-1, 1):
+        mine = side * c >= 0
+        order = np.argsort(side * c[mine])
+        cs, rs = c[mine][order], np.sqrt(np.maximum(q[mine][order], 0))
+        above = np.flatnonzero(rs >= root)
+        if not len(above):
+            bounds.append(side * np.inf)
+            continue
+        i = above[0]
+        bounds.append(cs[i - 1] + (root - rs[i - 1]) * (cs[i] - cs[i - 1]) / (rs[i] - rs[i - 1]))
+    return tuple(bounds)
+
+
+def write_json(path, value):
+    path.write_text(json.dumps(value))
+    return path
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["shaped", "rate-only"])
+@pytest.mark.parametrize("systematic", [False, True], ids=["plain", "syst"])
+def test_pyhf_alone_reproduces_the_interval_from_the_json_files(records, tmp_path, index,
+                                                                 systematic):
+    record = records[index]
+    bkgonly = write_json(tmp_path / "bkgonly.json", publish.workspace(record, systematic=systematic))
+    patches = write_json(tmp_path / "patchset.json", publish.patchset(record, systematic=systematic))
+    found = pyhf_interval(bkgonly, patches)
+    wanted = stats.likelihood_interval(record.background, record.lin, record.quad,
+                                       background_uncertainty=record.systematic if systematic
+                                       else 0.0)
+    assert np.isfinite(wanted).all()
+    np.testing.assert_allclose(found, wanted, rtol=1e-3)
+
+
+def test_the_records_are_a_shaped_and_a_rate_only_operator(records):
+    shaped, rate_only = records
+    assert (shaped.lin > 0).any() and (shaped.lin < 0).any() and len(shaped.lin) > 2
+    np.testing.assert_allclose(rate_only.lin / rate_only.background, 0.05)
+    np.testing.assert_allclose(rate_only.quad / rate_only.background, 0.01)
+    # The systematic widens the interval.
+    assert shaped.interval_syst.hi > shaped.interval.hi
+
+
+def test_the_patchset_digest_is_the_background_only_workspace_digest(records):
+    for systematic in (False, True):
+        ws = pyhf.Workspace(publish.workspace(records[0], systematic=systematic))
+        patches = pyhf.PatchSet(publish.patchset(records[0], systematic=systematic))
+        assert patches.digests["sha256"] == pyhf.utils.digest(ws)
+        assert ws.get_measurement()["config"]["poi"] == "mu_eft"
+        # Asimov data: the observations are the nominal background.
+        assert ws.observations["score"] == records[0].background.tolist()
+    # With its normsys the background-only model builds without a POI.
+    model = pyhf.Workspace(publish.workspace(records[0], systematic=True)).model(
+        poi_name=None, modifier_settings=SETTINGS)
+    assert model.config.par_order == ["bkg_norm"]
+
+
+def test_the_two_normfactor_workspace_gives_the_patch_q(records, tmp_path):
+    record = records[0]
+    two = pyhf.Workspace(publish.two_normfactor_workspace(record, systematic=True))
+    ws = pyhf.Workspace(publish.workspace(record, systematic=True))
+    patches = pyhf.PatchSet(publish.patchset(record, systematic=True))
+    model2 = two.model(modifier_settings=SETTINGS)
+    assert model2.config.poi_name == "c_lin"
+    data2 = two.data(model2)
+
+    def twice_nll_two(c):
+        init = model2.config.suggested_init()
+        init[model2.config.par_slice("c_quad").start] = c * c
+        fixed = model2.config.suggested_fixed()
+        fixed[model2.config.par_slice("c_quad").start] = True
+        return float(pyhf.infer.mle.fixed_poi_fit(c, data2, model2, init_pars=init,
+                                                  fixed_params=fixed,
+                                                  return_fitted_val=True)[1])
+
+    def twice_nll_patch(c):
+        (patch,) = [p for p in patches.patches if p.values[0] == c]
+        model = patches.apply(ws, patch.name).model(modifier_settings=SETTINGS)
+        return float(pyhf.infer.mle.fixed_poi_fit(1.0, ws.data(model), model,
+                                                  return_fitted_val=True)[1])
+
+    grid = publish.c_grid(record.interval_syst)
+    chosen = [grid[0], grid[len(grid) // 3], 0.0, grid[-5]]
+    q_two = [twice_nll_two(c) - twice_nll_two(0.0) for c in chosen]
+    q_patch = [twice_nll_patch(c) - twice_nll_patch(0.0) for c in chosen]
+    np.testing.assert_allclose(q_two, q_patch, rtol=1e-6, atol=1e-8)
+    assert max(q_two) > 3.84
+
+
+def test_c_grid_brackets_each_finite_bound_finely():
+    grid = publish.c_grid((-2.0, 0.5))
+    assert grid.min() == pytest.approx(-3.0) and grid.max() == pytest.approx(0.75)
+    assert 0.0 in grid
+    near = grid[np.abs(grid - 0.5) <= 0.02]
+    assert np.diff(near).max() <= 0.5 * 0.004 + 1e-12
+    open_side = publish.c_grid((-np.inf, 1.0))
+    assert open_side.min() == -stats.C_RANGE
+
+
+def lin_quad(lin_mods, quad_mods):
+    return ({"name": "lin", "data": [2.0, 4.0],
+             "modifiers": [{"name": "c_lin", "type": "normfactor", "data": None}, *lin_mods]},
+            {"name": "quad", "data": [1.0, 3.0],
+             "modifiers": [{"name": "c_quad", "type": "normfactor", "data": None}, *quad_mods]})
+
+
+def test_eft_sample_translates_modifiers_by_hand():
+    norm = {"name": "lumi_like", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}}
+    shape = {"name": "res", "type": "histosys",
+             "data": {"hi_data": [3.0, 5.0], "lo_data": [1.0, 3.0]}}
+    lin_stat = {"name": "mc", "type": "staterror", "data": [0.3, 0.4]}
+    quad_stat = {"name": "mc", "type": "staterror", "data": [0.1, 0.2]}
+    lin, quad = lin_quad([norm, shape, lin_stat], [norm, quad_stat])
+    sample = publish.eft_sample(lin, quad, 2.0)
+    assert sample["data"] == [2 * 2.0 + 4 * 1.0, 2 * 4.0 + 4 * 3.0]
+    mods = {m["name"]: m for m in sample["modifiers"]}
+    assert mods["mu_eft"]["type"] == "normfactor"
+    assert mods["lumi_like"] == norm
+    # quad has no histosys: its nominal enters both templates.
+    assert mods["res"]["data"] == {"hi_data": [2 * 3.0 + 4 * 1.0, 2 * 5.0 + 4 * 3.0],
+                                   "lo_data": [2 * 1.0 + 4 * 1.0, 2 * 3.0 + 4 * 3.0]}
+    np.testing.assert_allclose(mods["mc"]["data"],
+                               [np.hypot(2 * 0.3, 4 * 0.1), np.hypot(2 * 0.4, 4 * 0.2)])
+
+
+def test_eft_sample_names_the_modifiers_it_cannot_carry():
+    lin, quad = lin_quad([{"name": "only_lin", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}},
+                          {"name": "sys", "type": "shapesys", "data": [1.0, 1.0]}], [])
+    with pytest.raises(ValueError, match="only_lin.*sys|sys.*only_lin") as error:
+        publish.eft_sample(lin, quad, 1.0)
+    assert "shapesys" in str(error.value)
+
+
+def test_the_histosys_translation_matches_pyhf_expected_data():
+    shape_l = {"name": "res", "type": "histosys",
+               "data": {"hi_data": [3.0, 5.0], "lo_data": [1.0, 3.5]}}
+    shape_q = {"name": "res", "type": "histosys",
+               "data": {"hi_data": [1.5, 2.0], "lo_data": [0.5, 3.5]}}
+    lin, quad = lin_quad([shape_l], [shape_q])
+    background = {"name": "background", "data": [50.0, 40.0], "modifiers": []}
+    c = -1.5
+    two = pyhf.Model({"channels": [{"name": "ch", "samples": [background, lin, quad]}]},
+                     poi_name=None, modifier_settings=SETTINGS)
+    one = pyhf.Model({"channels": [{"name": "ch", "samples": [
+        background, publish.eft_sample(lin, quad, c)]}]}, poi_name=None,
+        modifier_settings=SETTINGS)
+    for alpha in (-0.7, 0.4):
+        pars2 = {"c_lin": c, "c_quad": c * c, "res": alpha}
+        pars1 = {"mu_eft": 1.0, "res": alpha}
+        vec2 = [pars2[name] for name in two.config.par_order]
+        vec1 = [pars1[name] for name in one.config.par_order]
+        np.testing.assert_allclose(one.expected_actualdata(vec1),
+                                   two.expected_actualdata(vec2), rtol=1e-12)
+
+
+def test_patchset_refuses_a_malformed_inspire_id(records):
+    with pytest.raises(ValueError, match="inspire_id"):
+        publish.patchset(records[0], inspire_id="1234567")
