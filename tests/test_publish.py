@@ -213,3 +213,166 @@ def test_the_histosys_translation_matches_pyhf_expected_data():
 def test_patchset_refuses_a_malformed_inspire_id(records):
     with pytest.raises(ValueError, match="inspire_id"):
         publish.patchset(records[0], inspire_id="1234567")
+
+
+# ------------------------------------------------------------------ records
+
+
+def test_a_record_holds_the_package_numbers(records):
+    from vaednn import compare
+
+    scores = shaped_scores()
+    record = records[0]
+    for delta, interval in ((0.0, record.interval), (record.systematic, record.interval_syst)):
+        fit = compare.sensitivity(scores, scores, background_uncertainty=delta)
+        assert interval == (fit["lo"], fit["hi"])
+    assert record.auc == stats.auc(*scores.sm_vs_bsm(1.0))
+    # The ROC runs from (1, 1) at -inf down to the tightest cut.
+    assert (record.roc.x[0], record.roc.y[0]) == (1.0, 1.0)
+    assert record.roc.y[-1] < 0.01
+    h = record.histogram.hist()
+    # 3000 SM events of weight 0.5, each in one bin; sum w^2 = 0.5 * sum w.
+    assert h["SM", :].values().sum() == pytest.approx(1500.0)
+    np.testing.assert_allclose(h["SM", :].variances(), 0.5 * h["SM", :].values())
+    np.testing.assert_array_equal(h["LIN", :].values(), record.lin)
+    np.testing.assert_allclose(record.mc_errors**2, h["SM", :].variances())
+    # The q(c) curve crosses the threshold at the interval's bounds.
+    root = np.sqrt(scipy_stats.chi2.ppf(0.95, 1))
+    for bound in record.interval:
+        assert np.interp(bound, record.scan.x, np.sqrt(record.scan.y)) == pytest.approx(root,
+                                                                                        rel=1e-3)
+
+
+def test_records_json_round_trips_every_float_exactly(records, tmp_path):
+    import dataclasses
+
+    unbounded = dataclasses.replace(records[1], interval=stats.Interval(-np.inf, 0.25),
+                                    auc=float("nan"))
+    path = publish.save_records([records[0], unbounded], tmp_path / "records.json")
+    back = publish.load_records(path)
+    def same(a, b, where):
+        if dataclasses.is_dataclass(a):
+            for field in dataclasses.fields(a):
+                same(getattr(a, field.name), getattr(b, field.name), f"{where}.{field.name}")
+        elif isinstance(a, tuple) and not isinstance(a, stats.Interval):
+            assert type(a) is type(b) and len(a) == len(b), where
+            for i, (x, y) in enumerate(zip(a, b)):
+                same(x, y, f"{where}[{i}]")
+        else:
+            assert type(a) is type(b), where
+            np.testing.assert_array_equal(b, a, err_msg=where)
+
+    for before, after in zip([records[0], unbounded], back):
+        same(before, after, before.operator)
+    assert back[1].interval.lo == -np.inf and np.isnan(back[1].auc)
+    assert json.loads(path.read_text())["records"][1]["interval"] == ["-inf", 0.25]
+
+
+def test_load_records_names_the_bad_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.json"):
+        publish.load_records(tmp_path / "nowhere.json")
+    bad = tmp_path / "other.json"
+    bad.write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(ValueError, match="other.json.*not a records file"):
+        publish.load_records(bad)
+
+
+def test_score_record_refuses_a_score_without_a_fit():
+    flat = stats.ComponentScores(np.zeros(10), np.full(10, 0.1), np.zeros(10), np.ones(10),
+                                 np.zeros(10), np.ones(10))
+    with pytest.raises(ValueError, match="cW / VAE: no binned fit"):
+        publish.score_record(flat, flat, operator="cW", model="VAE", luminosity=350.0, seeds=())
+
+
+# ------------------------------------------------------------------ HEPData and export
+
+
+@pytest.fixture(scope="module")
+def exported(records, tmp_path_factory):
+    import pandas as pd
+
+    results = pd.DataFrame({"operator": ["cW", "cHbox"], "model": ["VAE+DNN", "VAE+DNN"],
+                            "AUC": [records[0].auc, records[1].auc], "AUC_std": [0.01, np.nan],
+                            "n_seeds": [2, 1]})
+    return publish.export(records, results, tmp_path_factory.mktemp("export") / "out")
+
+
+def test_the_hepdata_submission_passes_hepdata_validator_and_a_broken_one_fails(exported,
+                                                                                 tmp_path):
+    import shutil
+
+    import yaml
+
+    assert publish.validation_errors(exported / "hepdata") == []
+    assert publish.validation_errors(exported / "hepdata.tar.gz") == []
+    broken = shutil.copytree(exported / "hepdata", tmp_path / "broken")
+    table = broken / "expected_intervals.yaml"
+    content = yaml.safe_load(table.read_text())
+    del content["dependent_variables"][0]["values"][0]  # fewer values than rows
+    table.write_text(yaml.safe_dump(content))
+    errors = publish.validation_errors(broken)
+    assert errors and any("expected_intervals.yaml" in e for e in errors)
+
+
+def test_the_hepdata_tables_hold_the_intervals_at_full_precision(records, exported):
+    import yaml
+
+    table = yaml.safe_load((exported / "hepdata" / "expected_intervals.yaml").read_text())
+    columns = {(v["header"]["name"], next(q["value"] for q in v["qualifiers"]
+                                          if q["name"] == "systematics")): v
+               for v in table["dependent_variables"]}
+    lower = columns["c lower bound", "none"]
+    assert [v["value"] for v in lower["values"]] == [r.interval.lo for r in records]
+    upper = next(v for key, v in columns.items() if key[0] == "c upper bound" and key[1] != "none")
+    assert [v["value"] for v in upper["values"]] == [r.interval_syst.hi for r in records]
+    qualifiers = {q["name"]: q["value"] for q in lower["qualifiers"]}
+    assert qualifiers == {"CL": 0.95, "luminosity": 350.0, "SQRT(S)": 13000.0,
+                          "data": "expected (SM-only Asimov data)", "systematics": "none",
+                          "training seeds": "0 1"}
+    auc = yaml.safe_load((exported / "hepdata" / "auc.yaml").read_text())
+    rows = auc["dependent_variables"][0]["values"]
+    assert rows[0]["errors"][0]["symerror"] == 0.01 and "errors" not in rows[1]
+    submission = next(yaml.safe_load_all((exported / "hepdata" / "submission.yaml").read_text()))
+    histfactory = [r["location"] for r in submission["additional_resources"]
+                   if r.get("type") == "HistFactory"]
+    assert len(histfactory) == 2 * len(publish.LIKELIHOOD_FILES)
+    assert all((exported / "hepdata" / name).is_file() for name in histfactory)
+
+
+def test_the_exported_readme_recipe_reproduces_the_interval(records, exported, monkeypatch):
+    folder = exported / "likelihoods" / "cW_VAE_DNN"
+    readme = (folder / "README.md").read_text()
+    assert "pyhf.PatchSet" in readme and "fixed_poi_fit" in readme
+    code = readme.split("```python\n")[1].split("```")[0]
+    lines = []
+    monkeypatch.chdir(folder)
+    exec(code, {"print": lambda side, bound: lines.append((side, bound))})
+    found = dict(lines)
+    np.testing.assert_allclose([found[-1], found[1]], records[0].interval, rtol=1e-3)
+
+
+def test_export_runs_the_validator_and_refuses_what_it_refuses(records, tmp_path, monkeypatch):
+    from vaednn.publish import hepdata
+
+    monkeypatch.setattr(hepdata, "validation_errors", lambda path: [f"{path}: broken"])
+    with pytest.raises(ValueError, match="hepdata-validator refuses.*broken"):
+        publish.export(records, None, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert list(tmp_path.iterdir()) == []  # no temporary folder left
+
+
+def test_export_refuses_an_existing_folder_unless_forced(records, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="out: exists and is not empty"):
+        publish.export(records, None, out)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    publish.export(records, None, out, force=True)
+    assert (out / "likelihoods" / "cHbox_VAE_DNN" / "README.md").is_file()
+    # A second forced export of one record removes the files the first one owned.
+    publish.export(records[:1], None, out, force=True)
+    assert not (out / "likelihoods" / "cHbox_VAE_DNN" / "README.md").exists()
+    assert (out / "likelihoods" / "cW_VAE_DNN" / "README.md").is_file()
+    assert (out / "notes.txt").read_text() == "mine"
+    assert len(publish.load_records(out / "records.json")) == 1

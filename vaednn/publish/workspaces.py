@@ -263,9 +263,9 @@ sample `{EFT_SAMPLE}` = c LIN + c^2 QUAD at one c (`metadata.values`), scaled by
 `{POI}` (= 1 at that c). To reproduce an interval with pyhf alone:
 
 ```python
-import json, numpy as np, pyhf
-ws = pyhf.Workspace(json.load(open("{files['bkgonly']}")))
-patchset = pyhf.PatchSet(json.load(open("{files['patchset']}")))
+import json, pathlib, numpy as np, pyhf
+ws = pyhf.Workspace(json.loads(pathlib.Path("{files['bkgonly']}").read_text()))
+patchset = pyhf.PatchSet(json.loads(pathlib.Path("{files['patchset']}").read_text()))
 settings = {settings!r}
 c, twice_nll = [], []
 for patch in patchset.patches:
