@@ -506,7 +506,7 @@ def test_a_failed_results_write_keeps_the_old_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         workflow.save_results(table, tmp_path, trained_on={"vae": "SM"})
     assert path.read_text() == old
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, "results.provenance.json"]
 
 
 def test_a_failed_readme_refresh_keeps_the_readme(tmp_path, monkeypatch):

@@ -79,8 +79,10 @@ def write_json(path, value):
 def test_pyhf_alone_reproduces_the_interval_from_the_json_files(records, tmp_path, index,
                                                                  systematic):
     record = records[index]
-    bkgonly = write_json(tmp_path / "bkgonly.json", publish.workspace(record, systematic=systematic))
-    patches = write_json(tmp_path / "patchset.json", publish.patchset(record, systematic=systematic))
+    bkgonly = write_json(tmp_path / "bkgonly.json",
+                         publish.workspace(record, systematic=systematic))
+    patches = write_json(tmp_path / "patchset.json",
+                         publish.patchset(record, systematic=systematic))
     found = pyhf_interval(bkgonly, patches)
     wanted = stats.likelihood_interval(record.background, record.lin, record.quad,
                                        background_uncertainty=record.systematic if systematic
@@ -376,3 +378,63 @@ def test_export_refuses_an_existing_folder_unless_forced(records, tmp_path):
     assert (out / "likelihoods" / "cW_VAE_DNN" / "README.md").is_file()
     assert (out / "notes.txt").read_text() == "mine"
     assert len(publish.load_records(out / "records.json")) == 1
+
+
+# ------------------------------------------------------------------ results and provenance
+
+
+def _results_table(models, values):
+    import pandas as pd
+
+    return pd.DataFrame({"AUC": values, "c_lo_95": [-v for v in values]},
+                        index=pd.Index(models, name="model"))
+
+
+def test_results_csv_round_trips_floats_exactly_and_records_provenance(tmp_path):
+    import pandas as pd
+
+    from vaednn import workflow
+
+    values = [0.1 + 0.2, 1 / 3, 2.0**-1074, 123456.78901234567]
+    path = workflow.save_results({"cW": _results_table(["a", "b", "c", "d"], values)}, tmp_path,
+                                 trained_on=dict.fromkeys("abcd", "SM"), luminosity=350.0,
+                                 seeds=(0, 1), data="ab" * 32)
+    table = pd.read_csv(path)
+    assert table["AUC"].tolist() == values
+    assert table["c_lo_95"].tolist() == [-v for v in values]
+    rows = publish.read_provenance(path)
+    assert [(r["operator"], r["model"]) for r in rows] == [("cW", m) for m in "abcd"]
+    assert rows[0] == {"operator": "cW", "model": "a", "vaednn_version": __import__(
+        "vaednn").__version__, "cl": 0.95, "luminosity": 350.0, "seeds": [0, 1],
+        "data_sha256": "ab" * 32}
+
+
+def test_a_results_table_of_the_old_precision_still_reads_and_upserts(tmp_path):
+    import pandas as pd
+
+    from vaednn import workflow
+
+    path = tmp_path / workflow.RESULTS_FILE
+    path.write_text("operator,model,trained_on,AUC,c_lo_95\ncW,old,SM,0.6667,-0.3333\n")
+    workflow.save_results({"cW": _results_table(["new"], [1 / 3])}, tmp_path,
+                          trained_on={"new": "SM"}, luminosity=100.0)
+    table = pd.read_csv(path)
+    assert table["AUC"].tolist() == [0.6667, 1 / 3]
+    rows = publish.read_provenance(path)
+    # The old row predates provenance: every field unknown.
+    assert rows[0]["model"] == "old" and rows[0]["vaednn_version"] is None
+    assert rows[1]["luminosity"] == 100.0 and rows[1]["seeds"] is None
+
+
+def test_data_digest_is_the_sha256_of_the_files(tmp_path):
+    import hashlib
+
+    (tmp_path / "SM.root").write_bytes(b"events")
+    assert publish.data_digest(tmp_path / "SM.root") == hashlib.sha256(b"events").hexdigest()
+    folder = publish.data_digest(tmp_path)
+    (tmp_path / "cW_LIN.root").write_bytes(b"more")
+    assert publish.data_digest(tmp_path) != folder
+    (tmp_path / ".cache").write_bytes(b"ignored")
+    assert publish.data_digest(tmp_path) == publish.data_digest(tmp_path)
+    with pytest.raises(FileNotFoundError, match="missing"):
+        publish.data_digest(tmp_path / "missing")

@@ -22,8 +22,8 @@ from vaednn.comparison.scoring import (
 from vaednn.comparison.references import (
     REFERENCES, best_variable, train_bdt, train_ratio_regression)
 from vaednn.comparison.merit import (
-    MIN_BACKGROUND, SYSTEMATIC, FitInputs, compare, fit_inputs, metrics, operator_matrix,
-    sensitivity)
+    INTERVAL_CL, MIN_BACKGROUND, SYSTEMATIC, FitInputs, compare, fit_inputs, metrics,
+    operator_matrix, sensitivity)
 from vaednn.comparison.tables import (
     EACH_OPERATOR, PUBLISHED_CL, PUBLISHED_INTERVALS, PUBLISHED_LUMINOSITY, RENAMED_COLUMNS,
     RESULT_COLUMNS, SEED_DDOF, TRAINED_ON, current_column, current_columns, interval_table,
@@ -38,5 +38,5 @@ __all__ = [
     "operator_matrix",
     "SEED_DDOF", "seed_spread", "RENAMED_COLUMNS", "current_column", "current_columns",
     "RESULT_COLUMNS", "TRAINED_ON", "EACH_OPERATOR", "results_table", "PUBLISHED_INTERVALS",
-    "PUBLISHED_LUMINOSITY", "PUBLISHED_CL", "interval_table", "MIN_BACKGROUND",
+    "PUBLISHED_LUMINOSITY", "PUBLISHED_CL", "interval_table", "MIN_BACKGROUND", "INTERVAL_CL",
 ]

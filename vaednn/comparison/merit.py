@@ -16,6 +16,7 @@ from vaednn.comparison.splits import CHOICES, EvaluationData
 
 __all__ = [
     "SYSTEMATIC",
+    "INTERVAL_CL",
     "MIN_BACKGROUND",
     "FitInputs",
     "fit_inputs",
@@ -27,6 +28,8 @@ __all__ = [
 
 #: Relative background normalisation uncertainty of the ``*_syst`` intervals.
 SYSTEMATIC = 0.1
+#: Confidence level of the binned-fit intervals of :func:`metrics` (``c_lo_95``, ...).
+INTERVAL_CL = 0.95
 #: The smallest SM yield a chosen cut may keep (the seed's convention, B >= 1 event): a cut
 #: that keeps a fraction of an expected event selects a fluctuation of a few weighted MC
 #: events, and the same cut on the test split can keep no background at all.
@@ -83,7 +86,7 @@ def fit_inputs(choose: stats.ComponentScores, report: stats.ComponentScores) -> 
 
 
 def sensitivity(choose: stats.ComponentScores, report: stats.ComponentScores, *,
-                background_uncertainty: float = 0.0, cl: float = 0.95) -> dict:
+                background_uncertainty: float = 0.0, cl: float = INTERVAL_CL) -> dict:
     """The binned-fit interval of a score: binning chosen on ``choose``, yields of ``report``
     (:func:`fit_inputs`).
 

@@ -12,7 +12,10 @@ One concern per module, each importing only those above it in this list:
 - :mod:`~vaednn.publish.hepdata`: the HEPData :func:`submission` (hepdata_lib, extra
   ``[publish]``), :func:`write_submission`, :func:`validation_errors` (hepdata-validator);
 - :mod:`~vaednn.publish.export`: :func:`export`, the folder with all of it (the command
-  ``vaednn export``).
+  ``vaednn export``);
+- :mod:`~vaednn.publish.provenance`: the side file ``results.provenance.json`` of the
+  results table (:func:`update_provenance`, :func:`read_provenance`) and the data
+  fingerprint :func:`data_digest`.
 
 Usage, with ``choose`` and ``report`` the validation and test
 :class:`~vaednn.stats.ComponentScores` of a score (as :func:`vaednn.compare.metrics` takes
@@ -53,6 +56,8 @@ from vaednn.publish.workspaces import (
     model_spec, patchset, reproduction_text, two_normfactor_workspace, workspace)
 from vaednn.publish.hepdata import DIGITS, SQRT_S, submission, validation_errors, write_submission
 from vaednn.publish.export import LIKELIHOOD_FILES, MANIFEST, export, record_name
+from vaednn.publish.provenance import (
+    PROVENANCE_FORMAT, data_digest, provenance_path, read_provenance, update_provenance)
 
 __all__ = [
     "RECORDS_FORMAT", "ROC_POINTS", "Curve", "ScoreHistogram", "ScoreRecord", "score_record",
@@ -62,4 +67,5 @@ __all__ = [
     "reproduction_text",
     "SQRT_S", "DIGITS", "submission", "write_submission", "validation_errors",
     "MANIFEST", "LIKELIHOOD_FILES", "record_name", "export",
+    "PROVENANCE_FORMAT", "provenance_path", "data_digest", "read_provenance", "update_provenance",
 ]

@@ -29,8 +29,8 @@ from scipy import stats as scipy_stats
 from vaednn import stats
 from vaednn.publish.records import ScoreRecord
 
-__all__ = ["NO_INSPIRE_ID", "POI", "EFT_SAMPLE", "COEFFICIENT_FACTORS", "COPIED_MODIFIERS", "c_grid",
-           "model_spec", "eft_sample", "workspace", "patchset", "two_normfactor_workspace",
+__all__ = ["NO_INSPIRE_ID", "POI", "EFT_SAMPLE", "COEFFICIENT_FACTORS", "COPIED_MODIFIERS",
+           "c_grid", "model_spec", "eft_sample", "workspace", "patchset", "two_normfactor_workspace",
            "reproduction_text"]
 
 #: The INSPIRE id of a patchset's ``references`` before the paper has one: pyhf's schema
@@ -280,7 +280,8 @@ for side in (1, -1):  # first crossing from c = 0, linear in sqrt(q)
     order = np.argsort(side * c)
     cs, rs = c[order][side * c[order] >= 0], np.sqrt(q[order][side * c[order] >= 0])
     i = np.flatnonzero(rs >= root)
-    bound = np.interp(root, rs[i[0] - 1:i[0] + 1], cs[i[0] - 1:i[0] + 1]) if len(i) else side * np.inf
+    window = slice(i[0] - 1, i[0] + 1)
+    bound = np.interp(root, rs[window], cs[window]) if len(i) else side * np.inf
     print(side, bound)
 ```
 
