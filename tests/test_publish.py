@@ -438,3 +438,25 @@ def test_data_digest_is_the_sha256_of_the_files(tmp_path):
     assert publish.data_digest(tmp_path) == publish.data_digest(tmp_path)
     with pytest.raises(FileNotFoundError, match="missing"):
         publish.data_digest(tmp_path / "missing")
+
+
+# ------------------------------------------------------------------ vaednn export
+
+
+def test_vaednn_export_writes_the_folder_and_names_a_missing_results_file(records, tmp_path,
+                                                                          capsys):
+    from vaednn import cli
+
+    path = publish.save_records(records, tmp_path / "records.json")
+    argv = ["export", "--records", str(path), "--out", str(tmp_path / "pub")]
+    assert cli.main([*argv, "--results", str(tmp_path / "gone.csv")]) == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith("vaednn export: ") and "gone.csv" in error
+    assert not (tmp_path / "pub").exists()
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "pub")
+    assert publish.validation_errors(tmp_path / "pub" / "hepdata.tar.gz") == []
+    # A second run refuses the folder it would overwrite, and names the way out.
+    assert cli.main(argv) == 2
+    assert "--force" in capsys.readouterr().err
+    assert cli.main([*argv, "--force"]) == 0

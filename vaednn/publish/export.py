@@ -108,8 +108,8 @@ def _owned(out: Path) -> list[str]:
     return json.loads(manifest.read_text())["files"]
 
 
-def export(records: Sequence[ScoreRecord], results=None, out_dir="export", *,
-           force: bool = False, inspire_id: str = NO_INSPIRE_ID) -> Path:
+def export(records: Sequence[ScoreRecord], results, out_dir, *, force: bool = False,
+           inspire_id: str = NO_INSPIRE_ID) -> Path:
     """Write the publication of ``records`` into ``out_dir`` (layout: module docstring).
 
     Everything is written into a temporary sibling folder first and checked (the HEPData

@@ -12,6 +12,12 @@ reproduces the package's interval to 1e-3 by interpolating ``sqrt(q)`` between p
 :func:`vaednn.stats.model_spec` as it is, for tools that can fix ``c_lin = c`` and
 ``c_quad = c^2`` together.
 
+The workspaces are the model of the package's intervals, :func:`vaednn.stats.model_spec`
+of the record's yields: whatever modifiers it holds on the background are copied as they
+are, those of ``lin`` and ``quad`` translated by :func:`eft_sample`. The package's intervals
+have no MC-statistics term, so neither do these workspaces (the record keeps the
+background's MC errors, and its histogram every component's).
+
 The models use the package's interpolation codes (:data:`vaednn.stats.MODIFIER_SETTINGS`:
 the log-normal ``normsys`` code1): pass them as ``modifier_settings`` when building a
 model, since a workspace file does not carry them.
