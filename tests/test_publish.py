@@ -106,6 +106,8 @@ def test_the_patchset_digest_is_the_background_only_workspace_digest(records):
         patches = pyhf.PatchSet(publish.patchset(records[0], systematic=systematic))
         assert patches.digests["sha256"] == pyhf.utils.digest(ws)
         assert ws.get_measurement()["config"]["poi"] == "mu_eft"
+        assert "expected" in ws.get_measurement()["name"]
+        assert "expected" in patches.description
         # Asimov data: the observations are the nominal background.
         assert ws.observations["score"] == records[0].background.tolist()
     # With its normsys the background-only model builds without a POI.

@@ -166,8 +166,10 @@ def _observations(spec: dict) -> list[dict]:
 
 def _measurement(record: ScoreRecord, poi: str, parameters: list[dict], systematic: bool,
                  what: str) -> dict:
+    # A workspace has no metadata field: its measurement's name says what the data are.
     return {"name": f"{record.operator} {record.model} {what}"
-                    + (f" (background +-{record.systematic:g})" if systematic else ""),
+                    + (f" (background +-{record.systematic:g})" if systematic else "")
+                    + ", expected: observations are the SM-only Asimov data",
             "config": {"poi": poi, "parameters": parameters}}
 
 
