@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vaednn import extras
+from vaednn import extras, stats
 from vaednn.publish.records import ScoreRecord
 
 __all__ = ["SQRT_S", "DIGITS", "submission", "write_submission", "validation_errors"]
@@ -98,7 +98,8 @@ def _interval_tables(records: Sequence[ScoreRecord]) -> list:
             name, f"Expected {cl:g} CL intervals on Wilson coefficients at {luminosity:g} "
             f"fb^-1 from a binned profile likelihood of each score (pyhf), with and without "
             f"the background normalisation systematic; training seeds: {_seeds(seeds)}. "
-            "An infinite bound: q(c) stays below the threshold up to |c| = 1e4.", variables))
+            f"An infinite bound: q(c) stays below the threshold up to |c| = {stats.C_RANGE:g}.",
+            variables))
     return tables
 
 
