@@ -30,7 +30,7 @@ LAYERS = {
     "plots": ("vaednn.plots", "vaednn.plotting", "vaednn.curves"),
     "scores": ("vaednn.compare", "vaednn.comparison", "vaednn.anomaly", "vaednn.baselines",
                "vaednn.detector", "vaednn.explain", "vaednn.scores"),
-    "studies": ("vaednn.scan",),
+    "studies": ("vaednn.scan", "vaednn.publish"),
     "glue": ("vaednn.workflow", "vaednn.reproduce", "vaednn.cli", "vaednn.__main__"),
 }
 #: Layers at the same height that must not import each other.

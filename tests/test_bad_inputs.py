@@ -517,7 +517,7 @@ def test_a_failed_results_write_keeps_the_old_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         workflow.save_results(table, tmp_path, trained_on={"vae": "SM"})
     assert path.read_text() == old
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, "results.provenance.json"]
 
 
 def test_a_failed_readme_refresh_keeps_the_readme(tmp_path, monkeypatch):
@@ -579,7 +579,12 @@ def test_cli_refuses_a_sample_map_injection_in_one_line(tmp_path, capsys):
     (["scan", "--config", "{tmp}"], ["is a directory"]),
     (["simulate", "--out", "{tmp}", "--events", "5", "--operators", "cW", "--bsm-events", "5"],
      ["already exist", "--force"]),
-], ids=["missing data", "empty map", "missing config", "config directory", "simulate existing"])
+    (["export", "--records", "{tmp}/none.json", "--out", "{tmp}/pub"],
+     ["none.json", "no such records file"]),
+    (["export", "--records", "{tmp}/map.yaml", "--out", "{tmp}/pub"],
+     ["map.yaml", "not a JSON file"]),
+], ids=["missing data", "empty map", "missing config", "config directory", "simulate existing",
+        "export missing records", "export records not JSON"])
 def test_cli_user_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, words):
     (tmp_path / "map.yaml").write_text("")
     simulate.write_ntuples(tmp_path, operators=(), n_events=5)

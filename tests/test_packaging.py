@@ -66,7 +66,8 @@ def test_public_api_is_pinned():
     assert sorted(vaednn.__all__) == sorted([
         "Detector", "anomaly", "baselines", "cli", "compare", "comparison", "curves", "data",
         "detector",
-        "explain", "expressions", "extras", "files", "models", "plots", "plotting", "reproduce",
+        "explain", "expressions", "extras", "files", "models", "plots", "plotting", "publish",
+        "reproduce",
         "reweight", "scan", "scores", "simulate", "stats", "training_sets", "workflow",
         "__version__"])
     for name in vaednn.__all__:

@@ -183,7 +183,7 @@ def test_save_results_upserts_rows_by_operator_and_model(tmp_path):
     assert table["trained_on"].tolist() == ["SM", "none", "SM", "SM"]
     first = [c for c in compare.RESULT_COLUMNS if c in table]
     assert list(table.columns[:len(first)]) == first
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, "results.provenance.json"]
 
 
 def test_save_results_replaces_an_older_format(tmp_path, caplog):

@@ -24,6 +24,8 @@ backend):
     plotting: the figure style and ``save_figure`` (re-exported from ``plots``).
     workflow: the steps the notebooks share (cached training, results).
     scan: grids of models x hyperparameters x operators on Ray (extra ``[scan]``).
+    publish: pyhf workspaces and patchsets, HEPData submissions, the export folder (extra
+        ``[publish]`` for HEPData).
     extras: which extra installs an optional dependency.
     files: atomic file writes.
     expressions: the safe expression language of cuts and derived branches.
@@ -53,12 +55,12 @@ __version__ = "0.1.0"
 
 __all__ = ["Detector", "anomaly", "baselines", "cli", "compare", "comparison", "curves", "data",
            "detector", "explain", "expressions", "extras", "files", "models", "plots", "plotting",
-           "reproduce", "reweight", "scan", "scores", "simulate", "stats", "training_sets",
-           "workflow", "__version__"]
+           "publish", "reproduce", "reweight", "scan", "scores", "simulate", "stats",
+           "training_sets", "workflow", "__version__"]
 
 _MODULES = {"anomaly", "baselines", "cli", "compare", "comparison", "curves", "data", "detector",
-            "explain", "expressions", "extras", "files", "models", "plots", "plotting", "reproduce",
-            "reweight", "scan", "scores", "simulate", "stats", "training_sets", "workflow"}
+            "explain", "expressions", "extras", "files", "models", "plots", "plotting", "publish",
+            "reproduce", "reweight", "scan", "scores", "simulate", "stats", "training_sets", "workflow"}
 _ATTRIBUTES = {"Detector": "detector"}
 
 

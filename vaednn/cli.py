@@ -1,4 +1,5 @@
-"""The ``vaednn`` command: generate samples, summarise them, reproduce the analysis, score.
+"""The ``vaednn`` command: generate samples, summarise them, reproduce the analysis, score,
+export the likelihoods and the HEPData submission.
 
 Every subcommand shares one error path: a user error (a missing, corrupt or unreadable
 file, a bad configuration or sample map, an ntuple that cannot be used) prints one line,
@@ -141,6 +142,21 @@ def _scan(args) -> int:
                                num_cpus=args.cpus)
 
 
+def _export(args) -> int:
+    from vaednn import extras
+
+    for module in ("hepdata_lib", "hepdata_validator"):
+        extras.require(module, "vaednn export")
+    from vaednn import publish
+
+    if args.results is not None and not args.results.is_file():
+        raise FileNotFoundError(f"{args.results}: no such results table (--results)")
+    records = publish.load_records(args.records)
+    out = publish.export(records, args.results, args.out, force=args.force)
+    print(out)
+    return 0
+
+
 def _positive_number(text: str) -> float:
     """An argument that must be a finite number > 0 (a luminosity: -1 or nan gives
     negative or NaN yields that look like results)."""
@@ -226,6 +242,21 @@ def build_parser() -> argparse.ArgumentParser:
                            "deprecated names of c_hi_3sigma and c_lo_3sigma)")
     scan.add_argument("--cpus", type=int, help="CPUs Ray may use on this machine")
     scan.set_defaults(run=_scan)
+
+    export = commands.add_parser(
+        "export", help="write pyhf workspaces, patchsets and a HEPData submission",
+        description="Write, for every record of --records, the background-only pyhf "
+                    "workspace, the patchset over c, the two-normfactor workspace and a "
+                    "README saying how pyhf alone reproduces the interval, and the HEPData "
+                    "submission of them all (vaednn.publish.export; extra [publish]).")
+    export.add_argument("--records", required=True, type=Path,
+                        help="records.json (vaednn.publish.save_records)")
+    export.add_argument("--results", type=Path,
+                        help="results.csv, for the AUC table (default: no AUC table)")
+    export.add_argument("--out", required=True, type=Path, help="the folder to write")
+    export.add_argument("--force", action="store_true",
+                        help="write into an existing folder, replacing an earlier export's files")
+    export.set_defaults(run=_export)
     return parser
 
 

@@ -2,7 +2,7 @@
 
 The core install (``pip install vaednn``) reads ntuples, trains and scores the models and
 computes the statistics. The scan, the SHAP explanations, the notebook runner, parquet
-input and Les Houches (LHE) input each need an extra:
+input, Les Houches (LHE) input and the HEPData submission each need an extra:
 
 >>> EXTRAS["ray"], EXTRAS["shap"], EXTRAS["nbclient"], EXTRAS["pyarrow"], EXTRAS["pylhe"]
 ('scan', 'explain', 'notebooks', 'parquet', 'lhe')
@@ -29,6 +29,10 @@ EXTRAS = {
     "pyarrow": "parquet",
     "pylhe": "lhe",
     "vector": "lhe",
+    "hepdata_lib": "publish",
+    "hepdata_validator": "publish",
+    "cabinetry": "publish",
+    "iminuit": "publish",
 }
 
 

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from vaednn import data as vdata
-from vaednn import compare, files, stats
+from vaednn import compare, files, publish, stats
+from vaednn.comparison import INTERVAL_CL
 from vaednn.data import fingerprint
 from vaednn.plots import plot_seed_curves, plot_smearing
 from vaednn.training_sets import WEIGHTINGS, classifier_set, paired_sm
@@ -499,24 +500,33 @@ def seed_curves(ensembles: dict, term: str, split: str = "val") -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[["model", "seed", "epoch", "value"]]
 
 
-def save_results(tables: dict, figures, trained_on: dict | None = None) -> Path:
-    """Upsert :func:`vaednn.compare.results_table` rows into ``<figures>/results.csv``.
+def save_results(tables: dict, figures, trained_on: dict | None = None, *,
+                 luminosity: float | None = None, seeds=None, data: str | None = None) -> Path:
+    """Upsert :func:`vaednn.compare.results_table` rows into ``<figures>/results.csv``, and
+    their provenance into ``results.provenance.json`` beside it.
 
     Rows are keyed by ``(operator, model)``: a key already in the file is replaced where it
     stands, a new key is appended, and the other rows stay, so each notebook adds its own
     models to the one table. A file without ``operator``, ``model`` and ``trained_on``
-    columns (an older format) is replaced, with a log line.
-    The file is written atomically.
+    columns (an older format) is replaced, with a log line. Floats are written with every
+    digit (a file of 4 significant digits, as written before, still reads). Both files are
+    written atomically; the provenance entry of each written row holds the vaednn version,
+    the intervals' CL (:data:`vaednn.comparison.INTERVAL_CL`) and the arguments below
+    (:mod:`vaednn.publish.provenance`).
 
     Args:
         tables: operator -> :func:`vaednn.compare.compare` table.
         figures: the folder of ``results.csv``.
         trained_on: model name -> what it was trained on, for models
             :data:`vaednn.compare.TRAINED_ON` does not know.
+        luminosity: fb^-1 of the numbers (``data.luminosity`` of the comparison).
+        seeds: the training seeds.
+        data: the data fingerprint, :func:`vaednn.publish.data_digest` of the data source.
     """
     new = compare.results_table(tables, trained_on=trained_on)
     path = Path(figures) / RESULTS_FILE
     keys = ["operator", "model"]
+    written = list(map(tuple, new[keys].to_numpy()))
     if path.is_file():
         old = compare.current_columns(pd.read_csv(path), str(path))
         if {*keys, "trained_on"} <= set(old.columns):
@@ -529,7 +539,10 @@ def save_results(tables: dict, figures, trained_on: dict | None = None) -> Path:
         else:
             log.warning("%s: an older results table (no trained_on column); replacing it", path)
     with files.atomic_path(path) as temporary:
-        new.to_csv(temporary, index=False, float_format="%.4g")
+        new.to_csv(temporary, index=False)
+    publish.update_provenance(path, map(tuple, new[keys].to_numpy()), written,
+                              cl=INTERVAL_CL, luminosity=luminosity, seeds=seeds,
+                              data=data)
     return path
 
 

@@ -9,7 +9,7 @@ One concern per module, each importing only those above it in this list:
 - :mod:`~vaednn.comparison.references`: the references (single variable, mjj fit, BDT,
   ratio regression);
 - :mod:`~vaednn.comparison.merit`: figures of merit (:func:`metrics`,
-  :func:`sensitivity`), the comparison table (:func:`compare`), :func:`operator_matrix`;
+  :func:`sensitivity` and its inputs :func:`fit_inputs`), the comparison table (:func:`compare`), :func:`operator_matrix`;
 - :mod:`~vaednn.comparison.tables`: results tables, column names, the spread over seeds and
   the intervals next to the published ones.
 
@@ -22,7 +22,8 @@ from vaednn.comparison.scoring import (
 from vaednn.comparison.references import (
     REFERENCES, best_variable, train_bdt, train_ratio_regression)
 from vaednn.comparison.merit import (
-    MIN_BACKGROUND, SYSTEMATIC, compare, metrics, operator_matrix, sensitivity)
+    INTERVAL_CL, MIN_BACKGROUND, SYSTEMATIC, FitInputs, compare, fit_inputs, metrics,
+    operator_matrix, sensitivity)
 from vaednn.comparison.tables import (
     EACH_OPERATOR, PUBLISHED_CL, PUBLISHED_INTERVALS, PUBLISHED_LUMINOSITY, RENAMED_COLUMNS,
     RESULT_COLUMNS, SEED_DDOF, TRAINED_ON, current_column, current_columns, interval_table,
@@ -31,10 +32,11 @@ from vaednn.comparison.tables import (
 __all__ = [
     "SPLIT", "SYSTEMATIC", "CHOICES", "EvaluationData", "split_three", "prepare",
     "normalisation", "score", "score_samples", "feature_scorer", "counting_scorer",
-    "REFERENCES", "train_bdt", "train_ratio_regression", "best_variable", "sensitivity",
+    "REFERENCES", "train_bdt", "train_ratio_regression", "best_variable", "FitInputs",
+    "fit_inputs", "sensitivity",
     "metrics", "compare",
     "operator_matrix",
     "SEED_DDOF", "seed_spread", "RENAMED_COLUMNS", "current_column", "current_columns",
     "RESULT_COLUMNS", "TRAINED_ON", "EACH_OPERATOR", "results_table", "PUBLISHED_INTERVALS",
-    "PUBLISHED_LUMINOSITY", "PUBLISHED_CL", "interval_table", "MIN_BACKGROUND",
+    "PUBLISHED_LUMINOSITY", "PUBLISHED_CL", "interval_table", "MIN_BACKGROUND", "INTERVAL_CL",
 ]

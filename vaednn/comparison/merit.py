@@ -4,6 +4,7 @@ references, and the operator matrix."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,10 @@ from vaednn.comparison.splits import CHOICES, EvaluationData
 
 __all__ = [
     "SYSTEMATIC",
+    "INTERVAL_CL",
     "MIN_BACKGROUND",
+    "FitInputs",
+    "fit_inputs",
     "sensitivity",
     "metrics",
     "compare",
@@ -24,15 +28,67 @@ __all__ = [
 
 #: Relative background normalisation uncertainty of the ``*_syst`` intervals.
 SYSTEMATIC = 0.1
+#: Confidence level of the binned-fit intervals of :func:`metrics` (``c_lo_95``, ...).
+INTERVAL_CL = 0.95
 #: The smallest SM yield a chosen cut may keep (the seed's convention, B >= 1 event): a cut
 #: that keeps a fraction of an expected event selects a fluctuation of a few weighted MC
 #: events, and the same cut on the test split can keep no background at all.
 MIN_BACKGROUND = 1.0
 
 
+class FitInputs(NamedTuple):
+    """What the binned fit of a score reads: its bins and per-bin yields.
+
+    Attributes:
+        edges: the bin edges chosen on the validation scores (``[-inf, ..., +inf]``, bins
+            ``(low, high]``); empty where no binning exists.
+        background, lin, quad: per-bin SM, LIN and QUAD yields of the reported scores
+            (LIN and QUAD at ``c = 1``); empty where ``edges`` is.
+        mc_errors: the background's per-bin Monte Carlo error ``sqrt(sum w_SM^2)``.
+        reason: why there is no fit (empty when there is one).
+    """
+
+    edges: np.ndarray
+    background: np.ndarray
+    lin: np.ndarray
+    quad: np.ndarray
+    mc_errors: np.ndarray
+    reason: str
+
+    @property
+    def bins(self) -> int:
+        """Number of bins (0 where no binning exists)."""
+        return max(len(self.edges) - 1, 0)
+
+
+def fit_inputs(choose: stats.ComponentScores, report: stats.ComponentScores) -> FitInputs:
+    """The inputs of the binned fit of a score: binning chosen on ``choose``, yields of
+    ``report``.
+
+    Returns:
+        :class:`FitInputs`; its ``reason`` says why there is no fit: no binning satisfies
+        :func:`vaednn.stats.fit_binning` on ``choose`` (then ``edges`` is empty), or a bin
+        of ``report`` has no SM yield (no Asimov data; the yields are given).
+    """
+    try:
+        edges = stats.fit_binning(choose)
+    except stats.BinningError as error:
+        empty = np.empty(0)
+        return FitInputs(empty, empty, empty, empty, empty, str(error))
+    background, lin, quad, mc_errors = report.histogram(edges)
+    reason = ""
+    missing = np.flatnonzero(background <= 0)
+    if len(missing):
+        i = int(missing[0])
+        reason = (f"bin ({edges[i]:.4g}, {edges[i + 1]:.4g}] chosen on validation has SM yield "
+                  f"{background[i]:.4g} <= 0 on the reported events")
+    return FitInputs(edges, background, lin, quad, mc_errors, reason)
+
+
 def sensitivity(choose: stats.ComponentScores, report: stats.ComponentScores, *,
-                background_uncertainty: float = 0.0, cl: float = 0.95) -> dict:
-    """The binned-fit interval of a score: binning chosen on ``choose``, yields of ``report``.
+                background_uncertainty: float = 0.0, cl: float = INTERVAL_CL) -> dict:
+    """The binned-fit interval of a score: binning chosen on ``choose``, yields of ``report``
+    (:func:`fit_inputs`).
 
     Returns:
         ``{"lo", "hi", "falls_back", "bins", "binning"}``; the bounds are NaN only with the
@@ -40,22 +96,14 @@ def sensitivity(choose: stats.ComponentScores, report: stats.ComponentScores, *,
         ``choose``, or a bin of ``report`` has no SM yield (no Asimov data); ``binning`` is
         empty otherwise.
     """
-    try:
-        edges = stats.fit_binning(choose)
-    except stats.BinningError as error:
-        return {"lo": np.nan, "hi": np.nan, "falls_back": False, "bins": 0,
-                "binning": str(error)}
-    background, lin, quad, _ = report.histogram(edges)
-    empty = np.flatnonzero(background <= 0)
-    if len(empty):
-        i = int(empty[0])
-        return {"lo": np.nan, "hi": np.nan, "falls_back": False, "bins": len(edges) - 1,
-                "binning": f"bin ({edges[i]:.4g}, {edges[i + 1]:.4g}] chosen on validation has "
-                           f"SM yield {background[i]:.4g} <= 0 on the reported events"}
-    scan = stats.profile_scan(background, lin, quad,
+    inputs = fit_inputs(choose, report)
+    if inputs.reason:
+        return {"lo": np.nan, "hi": np.nan, "falls_back": False, "bins": inputs.bins,
+                "binning": inputs.reason}
+    scan = stats.profile_scan(inputs.background, inputs.lin, inputs.quad,
                               background_uncertainty=background_uncertainty, cl=cl)
     return {"lo": scan.interval.lo, "hi": scan.interval.hi, "falls_back": scan.falls_back,
-            "bins": len(edges) - 1, "binning": ""}
+            "bins": inputs.bins, "binning": ""}
 
 
 def metrics(choose: stats.ComponentScores, report: stats.ComponentScores, *, c: float = 1.0,
