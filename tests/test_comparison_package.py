@@ -17,22 +17,6 @@ ORDER = {
     "explain": ("scores", "shapley", "ablations"),
 }
 
-#: ``__all__`` of ``vaednn/compare.py`` and ``vaednn/explain.py`` when they were modules,
-#: with ``MIN_BACKGROUND``, which notebook 04 reads as ``compare.MIN_BACKGROUND``.
-OLD_ALL = {
-    "compare": [
-        "SPLIT", "SYSTEMATIC", "CHOICES", "EvaluationData", "split_three", "prepare",
-        "normalisation", "score", "score_samples", "feature_scorer", "counting_scorer",
-        "REFERENCES", "train_bdt", "train_ratio_regression", "best_variable", "sensitivity",
-        "metrics", "compare", "operator_matrix", "SEED_DDOF", "seed_spread", "RENAMED_COLUMNS",
-        "current_column", "current_columns", "RESULT_COLUMNS", "TRAINED_ON", "EACH_OPERATOR",
-        "results_table", "PUBLISHED_INTERVALS", "PUBLISHED_LUMINOSITY", "PUBLISHED_CL",
-        "interval_table", "MIN_BACKGROUND"],
-    "explain": [
-        "METHODS", "Score", "as_score", "shap_values", "reco_loss_score", "kl_score",
-        "classifier_score", "mean_abs", "plot_summary", "plot_mean_abs", "ablation",
-        "plot_ablation", "variables_high_loss", "plot_variables_high_loss"],
-}
 #: The package whose modules define each old module's names.
 HOME = {"compare": "comparison", "explain": "explain"}
 #: Names an old module re-exports from a layer below rather than from its own package.
@@ -40,23 +24,13 @@ BELOW = {"plot_ablation": "vaednn.plots", "plot_variables_high_loss": "vaednn.pl
 
 
 @pytest.mark.parametrize("package", ORDER)
-def test_the_package_holds_the_listed_modules_and_no_other(package):
-    found = sorted(p.stem for p in (ROOT / "vaednn" / package).glob("*.py")
-                   if p.stem != "__init__")
-    assert found == sorted(ORDER[package])
+def test_the_package_holds_the_listed_modules_and_no_other(package, architecture):
+    assert architecture.package_modules(package) == sorted(ORDER[package])
 
 
 @pytest.mark.parametrize("package", ORDER)
 def test_the_modules_import_each_other_in_one_direction(package, architecture):
-    graph = architecture.import_graph()
-    prefix = f"vaednn.{package}"
-    bad = []
-    for rank, name in enumerate(ORDER[package]):
-        for target in sorted(graph[f"{prefix}.{name}"].edges):
-            if target == prefix or (target.startswith(prefix + ".") and
-                                    ORDER[package].index(target.rpartition(".")[2]) >= rank):
-                bad.append(f"{prefix}.{name} imports {target}")
-    assert bad == []
+    assert architecture.order_violations(package, ORDER[package]) == []
 
 
 @pytest.mark.parametrize("path", ["vaednn/comparison/__init__.py", "vaednn/compare.py",
@@ -76,20 +50,19 @@ def test_no_module_passes_600_lines(path, architecture):
     assert lines <= architecture.MAX_MODULE_LINES
 
 
-@pytest.mark.parametrize("old", OLD_ALL)
-def test_every_old_name_is_the_same_object(old):
+@pytest.mark.parametrize("old", HOME)
+def test_every_old_name_is_the_same_object(old, architecture):
     module = importlib.import_module(f"vaednn.{old}")
     package = importlib.import_module(f"vaednn.{HOME[old]}")
-    assert module.__all__ == OLD_ALL[old]
+    assert module.__all__ == architecture.public_names()[old]
     homes = [importlib.import_module(f"vaednn.{HOME[old]}.{name}") for name in ORDER[HOME[old]]]
-    for name in OLD_ALL[old]:
+    for name in module.__all__:
         if name in BELOW:
             assert getattr(module, name) is getattr(importlib.import_module(BELOW[name]), name)
             continue
-        defined = [home for home in homes if name in home.__all__]
-        assert len(defined) == 1, (name, [home.__name__ for home in defined])
-        assert getattr(module, name) is getattr(defined[0], name)
-        assert getattr(package, name) is getattr(defined[0], name)
+        home = architecture.defining_module(name, homes)
+        assert getattr(module, name) is getattr(home, name)
+        assert getattr(package, name) is getattr(home, name)
     assert getattr(vaednn, old) is module
 
 
