@@ -76,6 +76,15 @@ def package_modules(package: str) -> list[str]:
     return sorted(p.stem for p in (PACKAGE / package).glob("*.py") if p.stem != "__init__")
 
 
+def package_homes(package: str) -> list:
+    """The imported modules of ``vaednn/<package>/`` that define its names (``__main__``,
+    a script, defines none)."""
+    import importlib
+
+    return [importlib.import_module(f"vaednn.{package}.{name}")
+            for name in package_modules(package) if name != "__main__"]
+
+
 def order_violations(package: str, order, forbidden=()) -> list[str]:
     """Imports inside ``vaednn.<package>`` against its ``order``: each module imports only
     those before it, never the package itself nor a module of ``forbidden`` (its re-exports)."""
