@@ -16,13 +16,14 @@ Usage: python benchmarks/bench_stream.py [--quick]
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common import command_line
 
 CHILD = r"""
 import json, sys, time
@@ -59,9 +60,7 @@ def run_child(path: Path, mode: str) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1x, 4x of a 50k-event sample")
-    args = parser.parse_args()
+    args = command_line(__doc__, "1x, 4x of a 50k-event sample")
     from vaednn import simulate
 
     base = 50_000 if args.quick else 200_000

@@ -17,6 +17,7 @@ from vaednn.data.samples import (
     lumi_weights)
 from vaednn.data.ntuples import iterate_ntuple, ntuple_path, read_ntuple
 from vaednn.expressions import ExpressionError
+from vaednn.files import existing_file
 
 __all__ = ["derived", "SampleSpec", "SampleMap", "is_sample_map", "read_sample", "stream",
            "load_operator", "operators_in"]
@@ -201,11 +202,7 @@ class SampleMap:
                 ``[default]`` or ``[operator.cW.lin]``), a missing ``sm`` or ``file``,
                 or a branch expression outside the allowed language.
         """
-        path = Path(path)
-        if path.is_dir():
-            raise IsADirectoryError(f"{path}: is a directory, not a sample map")
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: sample map not found")
+        path = existing_file(path, "sample map")
         content = _read_map(path)
 
         def unknown_keys(found, allowed, where):

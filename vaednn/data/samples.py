@@ -30,7 +30,7 @@ __all__ = [
     "NtupleError", "Sample", "OperatorSamples", "feature_set", "check_regular_file",
     "check_number", "check_normalisation", "cut_expression", "check_finite",
     "check_log_features", "check_max_events", "cut_mask", "concatenate", "split",
-    "lumi_weights", "wilson_weights", "mixture", "fingerprint", "sample_table"]
+    "normalisation", "lumi_weights", "wilson_weights", "checked_scores", "mixture", "fingerprint", "sample_table"]
 
 FEATURES = (
     "deltaetajj", "deltaphijj", "etaj1", "etaj2", "etal1", "etal2", "met",
@@ -390,14 +390,46 @@ def split(sample: Sample, test_fraction: float = 0.2, seed: int = 0) -> tuple[Sa
             sample.select(test, sample.fraction * test_fraction))
 
 
+def normalisation(sample: Sample, luminosity: float = LUMINOSITY) -> float:
+    """Yield per unit generator weight of ``sample`` at ``luminosity`` (fb^-1), the seed's
+    ``norm``: ``xsec[pb] * 1000 * L / sumw / fraction``.
+
+    >>> s = Sample("t", pd.DataFrame({"x": [1.0, 2.0]}), np.array([1.0, 3.0]), xsec=0.002, sumw=4.0)
+    >>> normalisation(s, 100.0)  # 2 fb * 100 fb^-1 = 200 events over a weight sum of 4
+    50.0
+    """
+    return sample.xsec * PB_TO_FB * luminosity / sample.sumw / sample.fraction
+
+
 def lumi_weights(sample: Sample, luminosity: float = LUMINOSITY) -> np.ndarray:
-    """Expected yield of each event at ``luminosity`` (fb^-1): w * xsec * L / sumw / fraction.
+    """Expected yield of each event at ``luminosity`` (fb^-1): its weight times
+    :func:`normalisation`, w * xsec * L / sumw / fraction.
 
     >>> s = Sample("t", pd.DataFrame({"x": [1.0, 2.0]}), np.array([1.0, 3.0]), xsec=0.002, sumw=4.0)
     >>> lumi_weights(s, 100.0)  # 2 fb * 100 fb^-1 = 200 events, shared 1:3
     array([ 50., 150.])
     """
-    return sample.weights * (sample.xsec * PB_TO_FB * luminosity / sample.sumw / sample.fraction)
+    return sample.weights * normalisation(sample, luminosity)
+
+
+def checked_scores(values, sample: Sample, what: str, why: str = "") -> np.ndarray:
+    """``values`` as float64 scores, one finite score per event of ``sample``, or a
+    ValueError that names ``what`` (and ends with ``why`` a NaN is refused, when given).
+
+    >>> s = Sample("t", pd.DataFrame({"x": [1.0, 2.0]}), np.ones(2), xsec=1.0, sumw=2.0)
+    >>> checked_scores([0.5], s, "score 'reco'")
+    Traceback (most recent call last):
+    ...
+    ValueError: score 'reco' has 1 values for the 2 events of t
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if len(values) != len(sample):
+        raise ValueError(f"{what} has {len(values)} values for the {len(sample)} events of "
+                         f"{sample.name}")
+    bad = int((~np.isfinite(values)).sum())
+    if bad:
+        raise ValueError(f"{what} has {bad} NaN or infinite value(s) of {len(sample)}{why}")
+    return values
 
 
 def wilson_weights(lin: Sample, quad: Sample, c: float = 1.0,
