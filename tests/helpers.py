@@ -36,3 +36,18 @@ def sample_tables(operator="cW", **samples):
         header = "sm" if part == "sm" else f"operators.{operator}.{part}"
         lines += [f"[{header}]", f'file = "{file}"', f"xsec = {xsec}", f"sumw = {sumw}", ""]
     return "\n".join(lines)
+
+
+def fast_scores(epochs, vae_epochs, units, latent_dim, n_estimators):
+    """Small, quick settings of every score of the registry (``anomaly.make(name,
+    **settings[name])``): ``epochs`` of the density models with one hidden layer of ``units``,
+    ``vae_epochs`` of the plain VAE's scores, ``n_estimators`` trees. A score the registry
+    gains and this lacks fails its test by name."""
+    return {"flow": dict(epochs=epochs, coupling_layers=2, hidden_units=(units,),
+                         batch_size=128),
+            "gaussian_vae": dict(epochs=epochs, encoder_units=(units,), decoder_units=(units,),
+                                 latent_dim=latent_dim, batch_size=128),
+            "isolation_forest": dict(n_estimators=n_estimators),
+            "gmm": dict(n_components=2),
+            **{name: dict(epochs=vae_epochs)
+               for name in ("vae_reco", "vae_kl", "vae_sum", "vae_feature_errors")}}

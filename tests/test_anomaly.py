@@ -13,17 +13,11 @@ import pytest
 
 from vaednn import anomaly
 from vaednn.scores import base, density
-from helpers import raw_events
+from helpers import fast_scores, raw_events
 from vaednn.data import LOG_FEATURES
 
 N = 1000
-FAST = {"flow": dict(epochs=3, coupling_layers=2, hidden_units=(16,), batch_size=128),
-        "gaussian_vae": dict(epochs=3, encoder_units=(16,), decoder_units=(16,), latent_dim=3,
-                             batch_size=128),
-        "isolation_forest": dict(n_estimators=50),
-        "gmm": dict(n_components=2),
-        "vae_reco": dict(epochs=2), "vae_kl": dict(epochs=2), "vae_sum": dict(epochs=2),
-        "vae_feature_errors": dict(epochs=2)}
+FAST = fast_scores(epochs=3, vae_epochs=2, units=16, latent_dim=3, n_estimators=50)
 
 
 def toy(n, seed):

@@ -230,12 +230,12 @@ def test_sample_map_in_yaml_and_its_errors(tmp_path, both_formats):
         data.SampleMap.load(tmp_path / "bad.yaml")
 
 
-def test_readme_sample_map_example_is_valid(tmp_path):
+def test_the_docs_sample_map_example_is_valid(tmp_path):
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    example = re.search(r"```toml\n(# samples.toml.*?)```", readme, re.S).group(1)
+    page = (Path(__file__).resolve().parents[1] / "docs" / "samples.md").read_text()
+    example = re.search(r"```toml\n(# samples.toml.*?)```", page, re.S).group(1)
     (tmp_path / "samples.toml").write_text(example)
     sample_map = data.SampleMap.load(tmp_path / "samples.toml")
     assert set(sample_map.sm.branches) == set(FEATURES)

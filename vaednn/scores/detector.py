@@ -48,6 +48,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
+from vaednn.data.samples import frame_columns, row_weights
 from vaednn.files import atomic_path, check_writable, load_model
 
 __all__ = ["DENSITY_NAMES", "Detector", "VAE_NAMES", "signed_quantile"]
@@ -233,11 +234,7 @@ class Detector(BaseEstimator):
         self._check_fitted(what)
         names = getattr(self, "feature_names_in_", None)
         if isinstance(X, pd.DataFrame) and names is not None:
-            missing = [name for name in names if name not in X.columns]
-            if missing:
-                raise ValueError(f"Detector.{what}: X lacks the column(s) {missing} it was "
-                                 f"fitted on")
-            return X.loc[:, list(names)]
+            return frame_columns(X, names, f"Detector.{what}: X", " it was fitted on")
         shape = np.shape(X)
         if len(shape) != 2 or shape[1] != self.n_features_in_:
             raise ValueError(f"Detector.{what}: expected (events, {self.n_features_in_}) "
@@ -268,10 +265,7 @@ class Detector(BaseEstimator):
         self._check_parameters()
         self._remember_columns(X)
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (len(X),):
-                raise ValueError(f"Detector.fit: sample_weight must have shape ({len(X)},), "
-                                 f"got {sample_weight.shape}")
+            sample_weight = row_weights(sample_weight, len(X), "Detector.fit: sample_weight")
             check_sm_weights(sample_weight, "Detector.fit: sample_weight")
         names = dict(features=self.features, log_features=self.log_features)
         if self._is_vae():
