@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from vaednn.data.samples import frame_columns, row_weights
 from vaednn.files import atomic_path, check_writable, load_model
@@ -225,9 +225,8 @@ class Detector(BaseEstimator):
                 del self.feature_names_in_
 
     def _check_fitted(self, what: str) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"Detector.{what}: this detector is not fitted yet; "
-                                 "call fit first")
+        check_is_fitted(self, "model_", msg=f"Detector.{what}: this detector is not fitted "
+                                            "yet; call fit first")
 
     def _columns(self, X, what: str):
         """X with the fitted columns, in the fitted order, or an error naming the mismatch."""
