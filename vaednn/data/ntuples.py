@@ -295,9 +295,10 @@ def read_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
             ``fraction`` then records the share read so yields stay right.
         branches: where each feature (and ``"w"``) comes from when the file names it
             otherwise: a branch name or an expression of branches, e.g.
-            ``{"met": "MET", "ptll": derived.ptll("l1_pt", "l1_phi", "l2_pt", "l2_phi")}``
-            (see :class:`derived`). Unmapped features are read from their own name. A map
-            is always honoured, also when the file has a branch named as the feature.
+            ``{"met": "MET", "ptll": derived.pt_pair("l1_pt", "l1_phi", "l2_pt", "l2_phi")}``
+            (see :data:`~vaednn.data.derived`). Unmapped features are read from their own
+            name. A map is always honoured, also when the file has a branch named as the
+            feature.
             Expressions are checked against an allow-list before anything is read
             (:mod:`vaednn.expressions`): branch names, numbers, arithmetic, comparisons,
             indexing and a listed set of numpy functions; nothing else runs.
