@@ -29,6 +29,7 @@ import time
 import keras
 import numpy as np
 
+from common import command_line
 from vaednn import models
 from vaednn.data import FEATURES, LOG_FEATURES
 
@@ -205,10 +206,8 @@ def main(quick=False):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small data, few epochs")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    arguments = parser.parse_args()
+    arguments = command_line(__doc__, "small data, few epochs",
+                             options={"--worker": dict(help=argparse.SUPPRESS)})
     if arguments.worker:
         worker(arguments.worker, arguments.quick)
     else:

@@ -14,12 +14,13 @@ Run: ``python benchmarks/bench_scan.py [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import tempfile
 import time
 from pathlib import Path
+
+from common import command_line
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -27,10 +28,8 @@ REQUIRED = 1.6
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="4 one-epoch trials on less data")
-    parser.add_argument("--epochs", type=int, help="epochs per trial (default 30, quick 1)")
-    args = parser.parse_args()
+    args = command_line(__doc__, "4 one-epoch trials on less data", options={
+        "--epochs": dict(type=int, help="epochs per trial (default 30, quick 1)")})
 
     from vaednn import compare, models, scan, simulate  # noqa: F401 - TensorFlow now, untimed
     from vaednn.scan import running

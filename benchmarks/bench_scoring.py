@@ -13,21 +13,13 @@ Requirement (issue 3): >= 1 million events/s for the ``vae`` model.
 
 from __future__ import annotations
 
-import argparse
-import time
-
 import numpy as np
 
 from bench_fit import generated_like
+from common import command_line, timed
 from vaednn import models
 
 REQUIRED_RATE = 1_000_000
-
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
 
 
 def main(quick=False):
@@ -36,7 +28,7 @@ def main(quick=False):
     model = models.build("vae", x[:100_000])
     models.event_losses(model, x[:1000])  # trace once, as any analysis does
 
-    losses, t_ours = timed(lambda: models.event_losses(model, x))
+    t_ours, losses = timed(lambda: models.event_losses(model, x))
 
     scaled = models.scale(model, x[:n_predict])
 
@@ -44,13 +36,13 @@ def main(quick=False):
         reconstructed = model.predict(x[:n_predict], batch_size=32, verbose=0)
         return np.mean((reconstructed - scaled) ** 2, axis=1)
 
-    reco_predict, t_predict = timed(predict_reference)
+    t_predict, reco_predict = timed(predict_reference)
 
     def single_reference():
         return np.array([np.mean((model(x[i:i + 1]).numpy() - scaled[i]) ** 2)
                          for i in range(n_single)])
 
-    reco_single, t_single = timed(single_reference)
+    t_single, reco_single = timed(single_reference)
 
     # The references must compute the same numbers, or the comparison means nothing.
     np.testing.assert_allclose(reco_predict, losses["reco"][:n_predict], rtol=1e-3, atol=1e-7)
@@ -70,6 +62,4 @@ def main(quick=False):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer events")
-    main(parser.parse_args().quick)
+    main(command_line(__doc__, "fewer events").quick)

@@ -17,11 +17,11 @@ Usage: ``python benchmarks/bench_sensitivity.py [--quick]`` (--quick: 10x fewer 
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 
+from common import command_line
 from vaednn import compare, stats
 
 OPERATORS = 6
@@ -62,9 +62,7 @@ def table(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10x fewer events")
-    args = parser.parse_args(argv)
+    args = command_line(__doc__, "10x fewer events", argv)
     n_sm, n_bsm = (8_000, 4_000) if args.quick else (80_000, 40_000)
     rng = np.random.default_rng(0)
     rows = [(make_scores(n_sm, n_bsm, rng, shift), make_scores(n_sm, n_bsm, rng, shift))

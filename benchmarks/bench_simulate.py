@@ -12,13 +12,13 @@ Run: ``python benchmarks/bench_simulate.py [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import math
 import random
 import tempfile
 import time
 from pathlib import Path
 
+from common import command_line
 from vaednn import simulate
 
 BUDGET_S = 60.0
@@ -81,9 +81,7 @@ def slow_event(rnd: random.Random, par=simulate.SM_PARAMETERS) -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small samples, for CI")
-    args = parser.parse_args(argv)
+    args = command_line(__doc__, "small samples, for CI", argv)
     n_slow = 2_000 if args.quick else 20_000
     n_sm, n_bsm = (20_000, 10_000) if args.quick else (200_000, 100_000)
     ops = simulate.DEFAULT_OPERATORS

@@ -14,11 +14,11 @@ Usage: ``python benchmarks/bench_stats.py [--quick]`` (--quick: 100k events).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 
+from common import command_line
 from vaednn import stats
 
 
@@ -69,9 +69,7 @@ def best_of(repeats, function):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="100k events (1000 cuts still)")
-    args = parser.parse_args(argv)
+    args = command_line(__doc__, "100k events (1000 cuts still)", argv)
     n_events, n_cuts, n_loop_cuts = (100_000, 1000, 5) if args.quick else (1_000_000, 1000, 10)
 
     events = make_events(n_events)

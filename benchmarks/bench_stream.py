@@ -16,13 +16,14 @@ Usage: python benchmarks/bench_stream.py [--quick]
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common import command_line
 
 CHILD = r"""
 import json, sys, time
@@ -58,10 +59,8 @@ def run_child(path: Path, mode: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1x, 4x of a 50k-event sample")
-    args = parser.parse_args()
+def main() -> None:
+    args = command_line(__doc__, "1x, 4x of a 50k-event sample")
     from vaednn import simulate
 
     base = 50_000 if args.quick else 200_000
@@ -91,8 +90,7 @@ def main() -> int:
     print(f"\npeak memory {big}x / 1x: stream {growth_stream:.2f}, in memory {growth_memory:.2f}")
     print(f"stream throughput / in-memory throughput (worst size): {throughput:.2f} "
           "(requirement: >= 0.80)")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

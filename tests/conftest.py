@@ -1,10 +1,15 @@
 """Fixtures shared by the test files: a small generated data set, written once per session."""
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "agg")
+# ``import helpers`` (tests/helpers.py) from the test files: pytest's importlib mode does not
+# put the test folder on the path.
+sys.path.insert(0, str(Path(__file__).parent))
 
 #: What ``generated_dir`` holds: easy bosonic, four-quark, rate-only and invisible operators.
 GENERATED_OPERATORS = ("cW", "cqq3", "cHl3", "cHbox")

@@ -14,28 +14,11 @@ import pytest
 from vaednn import anomaly
 from vaednn.models.losses import weighted_mean
 from vaednn.scores import base
-from vaednn.data import FEATURES, LOG_FEATURES
+from helpers import fast_scores, raw_events
+from vaednn.data import LOG_FEATURES
 
 N = 1000
-FAST = {"flow": dict(epochs=3, coupling_layers=2, hidden_units=(16,), batch_size=128),
-        "gaussian_vae": dict(epochs=3, encoder_units=(16,), decoder_units=(16,), latent_dim=3,
-                             batch_size=128),
-        "isolation_forest": dict(n_estimators=50),
-        "gmm": dict(n_components=2),
-        "vae_reco": dict(epochs=2), "vae_kl": dict(epochs=2), "vae_sum": dict(epochs=2),
-        "vae_feature_errors": dict(epochs=2)}
-
-
-def raw_events(n, seed, hard=0.0):
-    """SM-like raw features; ``hard`` shifts the momenta and masses up, like EFT events."""
-    rng = np.random.default_rng(seed)
-    x = np.empty((n, len(FEATURES)))
-    x[:, 0] = 2.0 + rng.exponential(1.5, n)
-    x[:, 1] = rng.uniform(0.0, np.pi, n)
-    x[:, 2:6] = rng.normal(0.0, 1.8, (n, 4))
-    for f in LOG_FEATURES:
-        x[:, FEATURES.index(f)] = rng.lognormal(4.5 + hard, 0.5, n)
-    return pd.DataFrame(x, columns=list(FEATURES))
+FAST = fast_scores(epochs=3, vae_epochs=2, units=16, latent_dim=3, n_estimators=50)
 
 
 def toy(n, seed):

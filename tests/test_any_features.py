@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import vaednn
+from helpers import fast_scores
 from vaednn import anomaly, baselines, explain, plotting
 from vaednn import detector as vdetector
 from vaednn.models.losses import weighted_mean
@@ -25,13 +26,7 @@ VARIABLES = ("ptl1", "etal1", "phil1", "ptl2", "etal2", "mll", "ptj1", "ptz", "m
 #: Those of them in vaednn.data.LOG_FEATURES, in frame order.
 LOGGED = ("ptl1", "ptl2", "mll", "ptj1", "mjj")
 
-FAST = {"flow": dict(epochs=1, coupling_layers=2, hidden_units=(8,), batch_size=128),
-        "gaussian_vae": dict(epochs=1, encoder_units=(8,), decoder_units=(8,), latent_dim=2,
-                             batch_size=128),
-        "isolation_forest": dict(n_estimators=20),
-        "gmm": dict(n_components=2),
-        "vae_reco": dict(epochs=1), "vae_kl": dict(epochs=1), "vae_sum": dict(epochs=1),
-        "vae_feature_errors": dict(epochs=1)}  # a score missing here fails its test by name
+FAST = fast_scores(epochs=1, vae_epochs=1, units=8, latent_dim=2, n_estimators=20)
 SMALL_DENSITY = {"gaussian_vae": {"encoder_units": [8], "decoder_units": [8], "latent_dim": 2},
                  "flow": {"coupling_layers": 2, "hidden_units": [8]}}
 #: Every kind of Detector: the default (anomaly.DEFAULT), the other density models, the

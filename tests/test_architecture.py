@@ -71,6 +71,50 @@ def statement_kinds(path: Path, sources) -> list[str]:
     return kinds
 
 
+def package_modules(package: str) -> list[str]:
+    """The modules of ``vaednn/<package>/``, sorted, without ``__init__``."""
+    return sorted(p.stem for p in (PACKAGE / package).glob("*.py") if p.stem != "__init__")
+
+
+def package_homes(package: str) -> list:
+    """The imported modules of ``vaednn/<package>/`` that define its names (``__main__``,
+    a script, defines none)."""
+    import importlib
+
+    return [importlib.import_module(f"vaednn.{package}.{name}")
+            for name in package_modules(package) if name != "__main__"]
+
+
+def order_violations(package: str, order, forbidden=()) -> list[str]:
+    """Imports inside ``vaednn.<package>`` against its ``order``: each module imports only
+    those before it, never the package itself nor a module of ``forbidden`` (its re-exports)."""
+    prefix, bad = f"vaednn.{package}", []
+    graph = import_graph()
+    for rank, name in enumerate(order):
+        for target in sorted(graph[f"{prefix}.{name}"].edges):
+            if target == prefix or target in forbidden or (
+                    target.startswith(prefix + ".") and
+                    order.index(target.rpartition(".")[2]) >= rank):
+                bad.append(f"{prefix}.{name} imports {target}")
+    return bad
+
+
+def defining_module(name: str, homes):
+    """The one module of ``homes`` whose ``__all__`` holds ``name`` (an AssertionError names
+    every module that does when it is not exactly one)."""
+    defined = [home for home in homes if name in home.__all__]
+    assert len(defined) == 1, (name, [home.__name__ for home in defined])
+    return defined[0]
+
+
+def public_names() -> dict[str, list[str]]:
+    """The public names each old module held before the layout redesign, in their order
+    (``tests/public_names.toml``): the package tests pin them."""
+    import tomllib
+
+    return tomllib.loads(Path(__file__).with_name("public_names.toml").read_text())
+
+
 def modules(package: Path = PACKAGE) -> dict[str, Path]:
     """Every module of the package: dotted name -> file."""
     found = {}

@@ -92,36 +92,19 @@ def test_missing_nums_histogram(tmp_path):
     assert data.read_ntuple(path, xsec=1.0, sumw=2.0).sumw == 2.0
 
 
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_nan_or_infinite_values(tmp_path, bad):
+@pytest.mark.parametrize("column, rows, values, message", [
+    ("mll", [3, 8], np.nan, r"branch 'mll' has 2 NaN or infinite"),
+    ("mll", [3, 8], np.inf, r"branch 'mll' has 2 NaN or infinite"),
+    ("mjj", [0], np.nan, "'mjj' has 1 NaN"),
+    ("met", [1, 2, 3], [0.0, -1.0, 0.0], r"'met' has 3 non-positive value\(s\)"),
+    ("deltaetajj", slice(None), 1.0, "no event left after the cuts"),
+], ids=["nan", "infinite", "nan in a cut variable is not silently cut away",
+        "non-positive log feature", "no event after cuts"])
+def test_bad_values_are_named(tmp_path, column, rows, values, message):
     columns = good_columns()
-    columns["mll"][[3, 8]] = bad
-    path = write(tmp_path / "ntuple_SSWW_SM.root", columns)
-    with pytest.raises(NtupleError, match=r"branch 'mll' has 2 NaN or infinite"):
-        data.read_ntuple(path)
-
-
-def test_nan_in_a_cut_variable_is_not_silently_cut_away(tmp_path):
-    columns = good_columns()
-    columns["mjj"][0] = np.nan
-    with pytest.raises(NtupleError, match="'mjj' has 1 NaN"):
+    columns[column][rows] = values
+    with pytest.raises(NtupleError, match=message):
         data.read_ntuple(write(tmp_path / "ntuple_SSWW_SM.root", columns))
-
-
-def test_non_positive_log_feature(tmp_path):
-    columns = good_columns()
-    columns["met"][[1, 2, 3]] = [0.0, -1.0, 0.0]
-    path = write(tmp_path / "ntuple_SSWW_SM.root", columns)
-    with pytest.raises(NtupleError, match=r"'met' has 3 non-positive value\(s\)"):
-        data.read_ntuple(path)
-
-
-def test_no_event_after_cuts(tmp_path):
-    columns = good_columns()
-    columns["deltaetajj"][:] = 1.0
-    path = write(tmp_path / "ntuple_SSWW_SM.root", columns)
-    with pytest.raises(NtupleError, match="no event left after the cuts"):
-        data.read_ntuple(path)
 
 
 @pytest.mark.parametrize("step_size", [None, 7, "1 kB"])

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import uproot
 
+from helpers import sample_tables
 from vaednn import data
 from vaednn.data import FEATURES, NtupleError, derived
 
@@ -190,21 +191,8 @@ ptl1 = "Lep_pt1"
 ptl2 = "Lep_pt2"
 ptll = { derive = "pt_pair", args = ["Lep_pt1", "Lep_phi1", "Lep_pt2", "Lep_phi2"] }
 
-[sm]
-file = "sm_other.root"
-xsec = 0.004
-sumw = 123.0
-
-[operators.cW.lin]
-file = "lin_other.root"
-xsec = 0.001
-sumw = 50.0
-
-[operators.cW.quad]
-file = "sm_other.root"
-xsec = 0.002
-sumw = 123.0
-"""
+""" + sample_tables(sm=("sm_other.root", 0.004, 123.0), lin=("lin_other.root", 0.001, 50.0),
+                   quad=("sm_other.root", 0.002, 123.0))
 
 
 def test_sample_map_reads_a_whole_operator(tmp_path, both_formats):
@@ -242,12 +230,12 @@ def test_sample_map_in_yaml_and_its_errors(tmp_path, both_formats):
         data.SampleMap.load(tmp_path / "bad.yaml")
 
 
-def test_readme_sample_map_example_is_valid(tmp_path):
+def test_the_docs_sample_map_example_is_valid(tmp_path):
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    example = re.search(r"```toml\n(# samples.toml.*?)```", readme, re.S).group(1)
+    page = (Path(__file__).resolve().parents[1] / "docs" / "samples.md").read_text()
+    example = re.search(r"```toml\n(# samples.toml.*?)```", page, re.S).group(1)
     (tmp_path / "samples.toml").write_text(example)
     sample_map = data.SampleMap.load(tmp_path / "samples.toml")
     assert set(sample_map.sm.branches) == set(FEATURES)

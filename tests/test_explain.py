@@ -200,7 +200,7 @@ def test_bad_input_is_named(linear, flat):
     bad[1, 3] = np.nan
     with pytest.raises(ValueError, match="X holds 1 events with non-finite features"):
         explain.shap_values(f, bad, background)
-    with pytest.raises(ValueError, match="background lacks the feature columns"):
+    with pytest.raises(ValueError, match=r"background lacks the column\(s\)"):
         explain.shap_values(f, X, pd.DataFrame(background[:, :13], columns=list(FEATURES[:13])))
     with pytest.raises(ValueError, match="nsamples"):
         explain.shap_values(f, X, background, nsamples=100)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import uproot
 
+from helpers import sample_tables
 from vaednn import compare, data, explain, models, plotting, simulate
 
 #: Δφjj and the lepton η dropped; the leptons' Δφ added, derived from the branches.
@@ -28,20 +29,6 @@ features = {features}
 {branches}
 dphill = {{ derive = "deltaphi", args = ["Lep_phi1", "Lep_phi2"] }}
 
-[sm]
-file = "sm.root"
-xsec = 0.004
-sumw = {sumw_sm}
-
-[operators.cW.lin]
-file = "lin.root"
-xsec = 0.001
-sumw = {sumw_lin}
-
-[operators.cW.quad]
-file = "quad.root"
-xsec = 0.002
-sumw = {sumw_quad}
 """
 
 
@@ -61,13 +48,14 @@ def sample_map(tmp_path_factory):
     lin = simulate.generate(500, seed=22, shift_jets=0.4, shift_ww=0.4)
     quad = simulate.generate(500, seed=23, shift_jets=0.8, shift_ww=0.8)
     lin_w = np.where(np.arange(500) % 4 == 0, -1.0, 1.0)
-    sums = {f"sumw_{name}": _write(folder / f"{name}.root", events, w)
-            for name, events, w in (("sm", sm, np.ones(1500)), ("lin", lin, lin_w),
-                                    ("quad", quad, np.ones(500)))}
+    tables = {name: (f"{name}.root", xsec, _write(folder / f"{name}.root", events, w))
+              for name, events, w, xsec in (("sm", sm, np.ones(1500), 0.004),
+                                            ("lin", lin, lin_w, 0.001),
+                                            ("quad", quad, np.ones(500), 0.002))}
     branches = "\n".join(f'{name} = "{RENAMED[name]}"' for name in FEATURES if name in RENAMED)
     path = folder / "samples.toml"
     path.write_text(MAP.format(features="[" + ", ".join(f'"{f}"' for f in FEATURES) + "]",
-                               branches=branches, **sums))
+                               branches=branches) + sample_tables(**tables))
     return path
 
 

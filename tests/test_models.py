@@ -6,21 +6,10 @@ import pandas as pd
 import pytest
 
 from vaednn import models
-from vaednn.data import FEATURES, LOG_FEATURES
+from helpers import raw_events
+from vaednn.data import FEATURES
 
 N = 1200
-
-
-def raw_events(n, seed, hard=0.0):
-    """SM-like raw features; ``hard`` shifts the momenta and masses up, like EFT events."""
-    rng = np.random.default_rng(seed)
-    x = np.empty((n, len(FEATURES)))
-    x[:, 0] = 2.0 + rng.exponential(1.5, n)
-    x[:, 1] = rng.uniform(0.0, np.pi, n)
-    x[:, 2:6] = rng.normal(0.0, 1.8, (n, 4))
-    for f in LOG_FEATURES:
-        x[:, FEATURES.index(f)] = rng.lognormal(4.5 + hard, 0.5, n)
-    return pd.DataFrame(x, columns=list(FEATURES))
 
 
 def mixture(n, seed):

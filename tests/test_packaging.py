@@ -84,6 +84,17 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
     assert ci == ["make test"]
 
 
+def test_the_readme_links_every_docs_page_and_every_link_resolves():
+    pages = {"README.md": ROOT / "README.md",
+             **{f"docs/{p.name}": p for p in sorted((ROOT / "docs").glob("*.md"))}}
+    readme_links = re.findall(r"\]\(([^)#]+)\)", pages["README.md"].read_text())
+    assert set(pages) - {"README.md"} <= set(readme_links)
+    broken = [(name, target) for name, path in pages.items()
+              for target in re.findall(r"\]\(([^)#]+)\)", path.read_text())
+              if "://" not in target and not (path.parent / target).exists()]
+    assert broken == []
+
+
 #: Modules of the core install, imported with every extra blocked.
 CORE_MODULES = ("vaednn.data", "vaednn.simulate", "vaednn.stats", "vaednn.compare",
                 "vaednn.comparison",

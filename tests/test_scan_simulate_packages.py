@@ -14,25 +14,6 @@ from vaednn import scan, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: The modules of each package, lowest first: each imports only those before it.
-ORDER = {
-    "scan": ("config", "trial", "results", "plots", "running"),
-    "simulate": ("model", "ntuples", "checks", "reweighted", "__main__"),
-}
-
-#: ``__all__`` of ``vaednn/scan.py`` and ``vaednn/simulate.py`` when they were modules.
-OLD_ALL = {
-    "scan": ["Grid", "COLUMNS", "METRICS", "run", "run_trial", "main_from_args",
-             "load_results", "summary", "plot_min_coefficient", "plot_auc_vs_latent"],
-    "simulate": [
-        "DEFAULT_OPERATORS", "GENERATOR_CUTS", "GENERATOR_VERSION", "OPERATORS", "Operator",
-        "SM_MEDIANS", "SM_PARAMETERS", "SM_XSEC_PB", "SQRT_S_GEV", "VERSION_KEY", "generate",
-        "deta_step_across_cut", "generator_version", "physics_summary", "smoothness_chi2",
-        "stale_files", "weighted_quantile", "write_ntuples", "REWEIGHTED_STEM",
-        "WEIGHT_VECTOR", "reweighted_paths", "reweighting_factors", "reweighting_points",
-        "write_reweighted"],
-}
-
 #: Public names of the old modules outside ``__all__`` that the package, tests and
 #: benchmarks read (``simulate.W_MASS``, ``simulate.DEFAULT_EVENTS``, ...).
 OLD_OTHER = {
@@ -43,50 +24,14 @@ OLD_OTHER = {
 }
 
 
-@pytest.mark.parametrize("package", ORDER)
-def test_the_package_holds_the_listed_modules_and_no_other(package):
-    found = sorted(p.stem for p in (ROOT / "vaednn" / package).glob("*.py")
-                   if p.stem != "__init__")
-    assert found == sorted(ORDER[package])
-
-
-@pytest.mark.parametrize("package", ORDER)
-def test_the_modules_import_each_other_in_one_direction(package, architecture):
-    graph = architecture.import_graph()
-    prefix, order = f"vaednn.{package}", ORDER[package]
-    bad = []
-    for rank, name in enumerate(order):
-        for target in sorted(graph[f"{prefix}.{name}"].edges):
-            if target == prefix or (target.startswith(prefix + ".") and
-                                    order.index(target.rpartition(".")[2]) >= rank):
-                bad.append(f"{prefix}.{name} imports {target}")
-    assert bad == []
-
-
-@pytest.mark.parametrize("package", ORDER)
-def test_the_package_init_only_re_exports(package, architecture):
-    kinds = architecture.statement_kinds(ROOT / "vaednn" / package / "__init__.py",
-                                            [f"vaednn.{package}."])
-    assert set(kinds) == {"docstring", "import", "__all__"}
-
-
-@pytest.mark.parametrize("path", [f"{package}/{name}.py" for package, names in ORDER.items()
-                                  for name in ("__init__", *names)])
-def test_no_module_passes_600_lines(path, architecture):
-    lines = len((ROOT / "vaednn" / path).read_text().splitlines())
-    assert lines <= architecture.MAX_MODULE_LINES
-
-
-@pytest.mark.parametrize("package", ORDER)
-def test_every_old_name_is_where_users_found_it(package):
+@pytest.mark.parametrize("package", ["scan", "simulate"])
+def test_every_old_name_is_where_users_found_it(package, architecture):
     module = importlib.import_module(f"vaednn.{package}")
-    assert module.__all__ == OLD_ALL[package]
-    homes = [importlib.import_module(f"vaednn.{package}.{name}") for name in ORDER[package]
-             if name != "__main__"]
-    for name in OLD_ALL[package] + OLD_OTHER[package]:
-        defined = [home for home in homes if name in home.__all__]
-        assert len(defined) == 1, (name, [home.__name__ for home in defined])
-        assert getattr(module, name) is getattr(defined[0], name)
+    assert module.__all__ == architecture.public_names()[package]
+    homes = architecture.package_homes(package)
+    for name in module.__all__ + OLD_OTHER[package]:
+        home = architecture.defining_module(name, homes)
+        assert getattr(module, name) is getattr(home, name)
     assert getattr(vaednn, package) is module
 
 

@@ -3,9 +3,9 @@
 :class:`IsolationForestScore` is scikit-learn's IsolationForest fitted on SM training events,
 on the inputs the models see: the log10 + min-max scaling of
 :class:`vaednn.models.LogMinMaxScaling`, adapted on the same events. It is
-:class:`vaednn.scores.classical.IsolationForestScore`, the registry's ``"isolation_forest"`` score,
-re-exported under the name the README uses (one class, one behaviour). Fitted, it is a
-callable on raw features, as :func:`vaednn.compare.compare` takes scorers::
+:class:`vaednn.scores.classical.IsolationForestScore`, the registry's ``"isolation_forest"``
+score, re-exported under the name ``docs/models.md`` uses (one class, one behaviour).
+Fitted, it is a callable on raw features, as :func:`vaednn.compare.compare` takes scorers::
 
     forest = IsolationForestScore(seed=0).fit(train.sm.features, train.sm.weights)
     tables = compare.compare({"VAE": vae, IsolationForestScore.label: forest}, data)

@@ -20,7 +20,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "check_folder", "check_writable", "load_model"]
+__all__ = ["atomic_path", "atomic_write_text", "check_folder", "check_writable", "existing_file",
+           "load_model"]
 
 
 @contextlib.contextmanager
@@ -97,6 +98,26 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
+def existing_file(path: str | os.PathLike, what: str) -> Path:
+    """``path`` as a :class:`~pathlib.Path`, or the error that names what it should have been.
+
+    >>> existing_file(".", "sample map")
+    Traceback (most recent call last):
+    ...
+    IsADirectoryError: .: is a directory, not a sample map
+
+    Raises:
+        IsADirectoryError: ``path`` is a directory, not a ``what``.
+        FileNotFoundError: there is no such file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a directory, not a {what}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {what} not found")
+    return path
+
+
 def load_model(path: str | os.PathLike, **kwargs):
     """``keras.models.load_model`` with errors that say what is wrong with the file.
 
@@ -112,11 +133,7 @@ def load_model(path: str | os.PathLike, **kwargs):
 
     import keras
 
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a directory, not a .keras model file")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: model file not found")
+    path = existing_file(path, ".keras model file")
     if path.suffix == ".keras" and not zipfile.is_zipfile(path):
         raise ValueError(f"{path}: not a .keras model (not a zip archive: truncated or corrupt)")
     try:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from vaednn import data as vdata
 from vaednn import stats
+from vaednn.data.samples import checked_scores, normalisation
 
 __all__ = [
     "normalisation",
@@ -21,15 +22,6 @@ __all__ = [
     "counting_scorer",
     "is_keras_model",
 ]
-
-
-def normalisation(sample: vdata.Sample, luminosity: float = vdata.LUMINOSITY) -> float:
-    """Yield per unit generator weight of ``sample`` at ``luminosity`` (the seed's ``norm``).
-
-    ``xsec[pb] * 1000 * L[fb^-1] / sumw / fraction``, the factor
-    :func:`vaednn.data.lumi_weights` multiplies the generator weights by.
-    """
-    return sample.xsec * vdata.PB_TO_FB * luminosity / sample.sumw / sample.fraction
 
 
 def is_keras_model(scorer) -> bool:
@@ -66,13 +58,7 @@ def score(scorer, sample: vdata.Sample) -> np.ndarray:
     else:
         raise ValueError("a scorer must be a Keras model or a callable, got "
                          f"{type(scorer).__name__}")
-    values = np.asarray(values, dtype=np.float64).reshape(-1)
-    if len(values) != len(sample):
-        raise ValueError(f"{sample.name}: scorer returned {len(values)} scores for "
-                         f"{len(sample)} events")
-    if not np.isfinite(values).all():
-        raise ValueError(f"{sample.name}: scorer returned NaN or infinite scores")
-    return values
+    return checked_scores(values, sample, "the scorer's output")
 
 
 def component_scores(values, samples, luminosity: float) -> stats.ComponentScores:

@@ -17,13 +17,16 @@ from vaednn.data.samples import (
     lumi_weights)
 from vaednn.data.ntuples import iterate_ntuple, ntuple_path, read_ntuple
 from vaednn.expressions import ExpressionError
+from vaednn.files import existing_file
 
-__all__ = ["derived", "SampleSpec", "SampleMap", "is_sample_map", "read_sample", "stream",
+__all__ = ["Derivations", "derived", "SampleSpec", "SampleMap", "is_sample_map", "read_sample", "stream",
            "load_operator", "operators_in"]
 
 
-class derived:
-    """Expressions for variables an ntuple may lack, from their ingredients.
+class Derivations:
+    """Expressions for variables an ntuple may lack, from their ingredients; used through
+    its one instance :data:`derived` (``derived.mass(...)``), or by name in a sample map
+    (``{derive = "mass", args = [...]}``).
 
     Each returns a string to use as a value in a ``branches`` map; the arguments are
     branch names (or expressions) of the file. Massless objects, as at generator level.
@@ -55,11 +58,15 @@ class derived:
                 f"- cos(({phi1}) - ({phi2}))))")
 
 
+#: The derivations, as users call them: ``derived.deltaeta("j1_eta", "j2_eta")``.
+derived = Derivations()
+
+
 def _branch_expression(value, where: str) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and set(value) == {"derive", "args"}:
-        recipes = [n for n in vars(derived) if not n.startswith("_")]
+        recipes = [n for n in vars(Derivations) if not n.startswith("_")]
         if value["derive"] not in recipes:
             raise ValueError(f"{where}: unknown derivation {value['derive']!r}; "
                              f"choose from {recipes}")
@@ -201,11 +208,7 @@ class SampleMap:
                 ``[default]`` or ``[operator.cW.lin]``), a missing ``sm`` or ``file``,
                 or a branch expression outside the allowed language.
         """
-        path = Path(path)
-        if path.is_dir():
-            raise IsADirectoryError(f"{path}: is a directory, not a sample map")
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: sample map not found")
+        path = existing_file(path, "sample map")
         content = _read_map(path)
 
         def unknown_keys(found, allowed, where):

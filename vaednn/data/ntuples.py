@@ -188,6 +188,12 @@ def _column(expression: expressions.Expression, arrays: dict, n: int, path: Path
     return values.astype(np.float64)
 
 
+def _unreadable(path: Path, tree: str, error: Exception) -> NtupleError:
+    """The error for a tree that uproot fails to read: the file is damaged."""
+    return NtupleError(f"{path}: cannot read tree {tree!r}: the file is truncated or corrupt "
+                       f"({type(error).__name__}: {error})")
+
+
 def open_tree(path: Path, tree: str | None):
     """``(file, tree name, tree)`` of a ROOT file's TTree or RNTuple (``tree`` None: the default).
 
@@ -202,8 +208,7 @@ def open_tree(path: Path, tree: str | None):
         keys = sorted({key.split(";")[0] for key in file.keys()})
         raise NtupleError(f"{path}: no tree {tree!r} (the file holds {keys})") from None
     except Exception as error:
-        raise NtupleError(f"{path}: cannot read tree {tree!r}: the file is truncated or "
-                          f"corrupt ({type(error).__name__}: {error})") from None
+        raise _unreadable(path, tree, error) from None
     if not isinstance(ttree, uproot.TTree | uproot.behaviors.RNTuple.RNTuple):
         raise NtupleError(f"{path}: {tree!r} is a {file.classname_of(tree)}, not a TTree or "
                           "an RNTuple")
@@ -244,8 +249,7 @@ def iterate_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
         except uproot.KeyInFileError as error:
             raise NtupleError(f"{path}: tree {tree!r} has no branch {error.key!r}") from None
         except Exception as error:
-            raise NtupleError(f"{path}: cannot read tree {tree!r}: the file is truncated or "
-                              f"corrupt ({type(error).__name__}: {error})") from None
+            raise _unreadable(path, tree, error) from None
         n_read = report.tree_entry_stop - report.tree_entry_start
         arrays = {name: chunk[name] for name in names}
         columns = {name: _column(expression, arrays, n_read, path, name)
@@ -291,9 +295,10 @@ def read_ntuple(path, tree: str | None = None, cuts: str | None = VBS_CUTS,
             ``fraction`` then records the share read so yields stay right.
         branches: where each feature (and ``"w"``) comes from when the file names it
             otherwise: a branch name or an expression of branches, e.g.
-            ``{"met": "MET", "ptll": derived.ptll("l1_pt", "l1_phi", "l2_pt", "l2_phi")}``
-            (see :class:`derived`). Unmapped features are read from their own name. A map
-            is always honoured, also when the file has a branch named as the feature.
+            ``{"met": "MET", "ptll": derived.pt_pair("l1_pt", "l1_phi", "l2_pt", "l2_phi")}``
+            (see :data:`~vaednn.data.derived`). Unmapped features are read from their own
+            name. A map is always honoured, also when the file has a branch named as the
+            feature.
             Expressions are checked against an allow-list before anything is read
             (:mod:`vaednn.expressions`): branch names, numbers, arithmetic, comparisons,
             indexing and a listed set of numpy functions; nothing else runs.

@@ -30,7 +30,8 @@ __all__ = [
     "NtupleError", "Sample", "OperatorSamples", "feature_set", "check_regular_file",
     "check_number", "check_normalisation", "cut_expression", "check_finite",
     "check_log_features", "check_max_events", "cut_mask", "concatenate", "split",
-    "lumi_weights", "wilson_weights", "mixture", "fingerprint", "sample_table"]
+    "normalisation", "lumi_weights", "wilson_weights", "checked_scores", "frame_columns",
+    "feature_matrix", "row_weights", "mixture", "fingerprint", "sample_table"]
 
 FEATURES = (
     "deltaetajj", "deltaphijj", "etaj1", "etaj2", "etal1", "etal2", "met",
@@ -167,10 +168,7 @@ class Sample:
                 if not pd.api.types.is_numeric_dtype(values)]
         if text:
             raise NtupleError(f"{name}: the column(s) {text} do not hold numbers")
-        weights = np.asarray(weights, dtype=np.float64)
-        if weights.shape != (len(frame),):
-            raise NtupleError(f"{name}: weights must have one value per row ({len(frame)}), "
-                              f"got shape {weights.shape}")
+        weights = row_weights(weights, len(frame), f"{name}: weights", NtupleError)
         xsec, sumw = check_normalisation(name, xsec, sumw, "as given")
         table = frame.loc[:, list(features)].astype(np.float64).reset_index(drop=True)
         check_finite({**table, "weights": weights}, name, "column")
@@ -390,14 +388,99 @@ def split(sample: Sample, test_fraction: float = 0.2, seed: int = 0) -> tuple[Sa
             sample.select(test, sample.fraction * test_fraction))
 
 
+def normalisation(sample: Sample, luminosity: float = LUMINOSITY) -> float:
+    """Yield per unit generator weight of ``sample`` at ``luminosity`` (fb^-1), the seed's
+    ``norm``: ``xsec[pb] * 1000 * L / sumw / fraction``.
+
+    >>> s = Sample("t", pd.DataFrame({"x": [1.0, 2.0]}), np.array([1.0, 3.0]), xsec=0.002, sumw=4.0)
+    >>> normalisation(s, 100.0)  # 2 fb * 100 fb^-1 = 200 events over a weight sum of 4
+    50.0
+    """
+    return sample.xsec * PB_TO_FB * luminosity / sample.sumw / sample.fraction
+
+
 def lumi_weights(sample: Sample, luminosity: float = LUMINOSITY) -> np.ndarray:
-    """Expected yield of each event at ``luminosity`` (fb^-1): w * xsec * L / sumw / fraction.
+    """Expected yield of each event at ``luminosity`` (fb^-1): its weight times
+    :func:`normalisation`, w * xsec * L / sumw / fraction.
 
     >>> s = Sample("t", pd.DataFrame({"x": [1.0, 2.0]}), np.array([1.0, 3.0]), xsec=0.002, sumw=4.0)
     >>> lumi_weights(s, 100.0)  # 2 fb * 100 fb^-1 = 200 events, shared 1:3
     array([ 50., 150.])
     """
-    return sample.weights * (sample.xsec * PB_TO_FB * luminosity / sample.sumw / sample.fraction)
+    return sample.weights * normalisation(sample, luminosity)
+
+
+def row_weights(weights, n: int, what: str, error: type[Exception] = ValueError) -> np.ndarray:
+    """``weights`` as float64, one value per row of ``n`` rows, or ``error`` naming ``what``.
+
+    >>> row_weights([1, 2], 3, "sample_weight")
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_weight must have one value per row (3), got shape (2,)
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != (n,):
+        raise error(f"{what} must have one value per row ({n}), got shape {weights.shape}")
+    return weights
+
+
+def frame_columns(frame: pd.DataFrame, names, what: str, why: str = "") -> pd.DataFrame:
+    """The columns ``names`` of ``frame``, in that order (others dropped), or a ValueError
+    that names ``what``, every missing column, and ``why`` when given.
+
+    >>> frame = pd.DataFrame({"mjj": [500.0], "met": [40.0], "run": [1]})
+    >>> frame_columns(frame, ["met", "mjj"], "x").columns.tolist()
+    ['met', 'mjj']
+    >>> frame_columns(frame, ["ptj1", "mjj", "ptll"], "x")
+    Traceback (most recent call last):
+    ...
+    ValueError: x lacks the column(s) ['ptj1', 'ptll']
+    """
+    names = list(names)
+    missing = [name for name in names if name not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lacks the column(s) {missing}{why}")
+    return frame.loc[:, names]
+
+
+def feature_matrix(x, names, what: str) -> np.ndarray:
+    """Raw features as a float64 ``(n, len(names))`` array in ``names`` order, or a
+    ValueError naming ``what``: a DataFrame is read by column name (others dropped), an
+    array must already have its columns in that order.
+
+    >>> feature_matrix([[1.0, 2.0, 3.0]], ["mjj", "met"], "x")
+    Traceback (most recent call last):
+    ...
+    ValueError: x must have shape (n, 2) in the order ['mjj', 'met'], got (1, 3)
+    """
+    names = list(names)
+    if isinstance(x, pd.DataFrame):
+        x = frame_columns(x, names, what).to_numpy()
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != len(names):
+        raise ValueError(f"{what} must have shape (n, {len(names)}) in the order {names}, "
+                         f"got {x.shape}")
+    return x
+
+
+def checked_scores(values, sample: Sample, what: str, why: str = "") -> np.ndarray:
+    """``values`` as float64 scores, one finite score per event of ``sample``, or a
+    ValueError that names ``what`` (and ends with ``why`` a NaN is refused, when given).
+
+    >>> s = Sample("t", pd.DataFrame({"x": [1.0, 2.0]}), np.ones(2), xsec=1.0, sumw=2.0)
+    >>> checked_scores([0.5], s, "score 'reco'")
+    Traceback (most recent call last):
+    ...
+    ValueError: score 'reco' has 1 values for the 2 events of t
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if len(values) != len(sample):
+        raise ValueError(f"{what} has {len(values)} values for the {len(sample)} events of "
+                         f"{sample.name}")
+    bad = int((~np.isfinite(values)).sum())
+    if bad:
+        raise ValueError(f"{what} has {bad} NaN or infinite value(s) of {len(sample)}{why}")
+    return values
 
 
 def wilson_weights(lin: Sample, quad: Sample, c: float = 1.0,

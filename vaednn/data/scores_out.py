@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import uproot
 
-from vaednn.data.samples import Sample
+from vaednn.data.samples import Sample, checked_scores
 from vaednn.files import atomic_path, check_writable
 
 __all__ = ["ENTRY", "write_scores"]
@@ -69,15 +69,9 @@ def write_scores(path, sample: Sample, scores: dict, overwrite: bool = False,
                 or name == ENTRY:
             raise ValueError(f"{path}: score name {name!r} is not a valid branch name "
                              f"(letters, digits, _; not {ENTRY!r})")
-        values = np.asarray(values, dtype=np.float64).reshape(-1)
-        if len(values) != len(sample):
-            raise ValueError(f"{path}: score {name!r} has {len(values)} values for the "
-                             f"{len(sample)} events of {sample.name}")
-        bad = int((~np.isfinite(values)).sum())
-        if bad:
-            raise ValueError(f"{path}: score {name!r} has {bad} NaN or infinite value(s) of "
-                             f"{len(sample)}; NaN in the output marks events not scored, so "
-                             "these would read as outside the selection")
+        values = checked_scores(values, sample, f"{path}: score {name!r}",
+                                "; NaN in the output marks events not scored, so these "
+                                "would read as outside the selection")
         column = np.full(sample.tree_entries, np.nan)
         column[sample.entries] = values
         columns[name] = column

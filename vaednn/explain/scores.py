@@ -10,6 +10,7 @@ import pandas as pd
 
 from vaednn import models
 from vaednn.data import FEATURES
+from vaednn.data.samples import feature_matrix
 
 __all__ = [
     "Score",
@@ -221,16 +222,7 @@ def classifier_score(model) -> Score:
 
 def feature_array(X, what: str, names=FEATURES) -> np.ndarray:
     """Raw features as a float64 (n, d) array in ``names`` order, or a ValueError."""
-    names = list(names)
-    if isinstance(X, pd.DataFrame):
-        missing = [name for name in names if name not in X.columns]
-        if missing:
-            raise ValueError(f"{what} lacks the feature columns {missing}")
-        X = X.loc[:, names].to_numpy()
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != len(names):
-        raise ValueError(f"{what} must have shape (n, {len(names)}) in the order {names}, "
-                         f"got {X.shape}")
+    X = feature_matrix(X, names, what)
     if len(X) == 0:
         raise ValueError(f"{what} holds no events")
     bad = ~np.isfinite(X).all(axis=1)

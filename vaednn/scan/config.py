@@ -20,6 +20,7 @@ import numpy as np
 
 from vaednn import data as vdata
 from vaednn import training_sets
+from vaednn.files import existing_file
 
 __all__ = ["Grid", "COLUMNS", "METRICS", "METRIC_COLUMNS", "read_config", "grid_from_config",
            "jsonable"]
@@ -256,11 +257,7 @@ def grid_from_config(content: Mapping, path) -> Grid:
 def read_config(path) -> dict:
     import yaml
 
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a directory, not a scan configuration")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: scan configuration not found")
+    path = existing_file(path, "scan configuration")
     try:
         content = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:

@@ -18,6 +18,10 @@ variables are the data's (a DataFrame's columns, or ``features=``), as for
 model's config holds them, and scoring a frame that lacks one is an error naming it.
 Parameters are explicit and only stored by ``__init__``, so ``sklearn.base.clone``,
 ``get_params``/``set_params`` and a ``Pipeline`` work; they are checked when ``fit`` runs.
+As scikit-learn's unsupervised estimators do, ``fit`` ignores ``y``, and arrays pass
+through ``sklearn.utils.validation.check_array``; an unnamed array of other than the 14
+columns of :data:`vaednn.data.FEATURES` gets the names ``x0``, ``x1``, ... only when
+``log_features`` says which of its columns take log10 (else ``features=`` is asked for).
 
 Every score comes from the one registry, :data:`vaednn.anomaly.SCORES`. A density model
 (:data:`DENSITY_NAMES`) is its own entry, scored by ``-log p``. A VAE is scored by a term of
@@ -46,8 +50,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_array, check_is_fitted
 
+from vaednn.data.samples import FEATURES, frame_columns, row_weights
 from vaednn.files import atomic_path, check_writable, load_model
 
 __all__ = ["DENSITY_NAMES", "Detector", "VAE_NAMES", "signed_quantile"]
@@ -210,6 +215,25 @@ class Detector(BaseEstimator):
         """The VAE loss term in use: ``term``, or the deprecated ``score`` given in its place."""
         return self.term if self.score is None else self.score
 
+    def _checked_X(self, X, what: str, min_samples: int = 1):
+        """``X`` as the model reads it: a DataFrame whose column names are all strings as it
+        is (its columns are matched by name); anything else through scikit-learn's
+        ``check_array``, as a dense, finite, 2-D float64 array (an error says what is not)."""
+        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+            return X
+        return check_array(X, dtype=np.float64, ensure_min_samples=min_samples,
+                           input_name=f"Detector.{what}: X")
+
+    def _feature_names(self, X):
+        """``features``; for an unnamed array that no default names (not the 14 columns of
+        :data:`vaednn.data.FEATURES`) and whose log10 variables ``log_features`` are given,
+        the generic names ``x0``, ``x1``, ... that scikit-learn gives such columns: the names
+        then decide nothing, as no variable is guessed from its position."""
+        if self.features is not None or isinstance(X, pd.DataFrame) \
+                or self.log_features is None or X.shape[1] == len(FEATURES):
+            return self.features
+        return [f"x{i}" for i in range(X.shape[1])]
+
     def _remember_columns(self, X) -> None:
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
@@ -224,24 +248,19 @@ class Detector(BaseEstimator):
                 del self.feature_names_in_
 
     def _check_fitted(self, what: str) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"Detector.{what}: this detector is not fitted yet; "
-                                 "call fit first")
+        check_is_fitted(self, "model_", msg=f"Detector.{what}: this detector is not fitted "
+                                            "yet; call fit first")
 
     def _columns(self, X, what: str):
         """X with the fitted columns, in the fitted order, or an error naming the mismatch."""
         self._check_fitted(what)
+        X = self._checked_X(X, what)
         names = getattr(self, "feature_names_in_", None)
         if isinstance(X, pd.DataFrame) and names is not None:
-            missing = [name for name in names if name not in X.columns]
-            if missing:
-                raise ValueError(f"Detector.{what}: X lacks the column(s) {missing} it was "
-                                 f"fitted on")
-            return X.loc[:, list(names)]
-        shape = np.shape(X)
-        if len(shape) != 2 or shape[1] != self.n_features_in_:
-            raise ValueError(f"Detector.{what}: expected (events, {self.n_features_in_}) "
-                             f"features as in fit, got shape {shape}")
+            return frame_columns(X, names, f"Detector.{what}: X", " it was fitted on")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"Detector.{what}: X has {X.shape[1]} features, but Detector is "
+                             f"expecting {self.n_features_in_} features as input, as in fit")
         if names is not None:
             return pd.DataFrame(np.asarray(X), columns=list(names))
         return X
@@ -251,7 +270,9 @@ class Detector(BaseEstimator):
 
         Args:
             X: raw SM features (events, features), DataFrame or array.
-            y: must be None (unsupervised; accepted for scikit-learn pipelines).
+            y: ignored: the detector learns from SM events alone (scikit-learn's convention
+                for unsupervised estimators, so that a ``Pipeline`` or a search fitted with
+                labels can end in a detector).
             sample_weight: per-event weights (default 1), signed as an NLO sample's may be,
                 for the training loss (signs kept, see :mod:`vaednn.anomaly`) and the
                 threshold (:func:`signed_quantile`); their net sum must be > 0.
@@ -262,18 +283,15 @@ class Detector(BaseEstimator):
         from vaednn import models
         from vaednn.scores.base import check_sm_weights
 
-        if y is not None:
-            raise TypeError("Detector.fit: y must be None (the detector learns from SM events "
-                            "alone); pass weights as sample_weight=")
         self._check_parameters()
+        X = self._checked_X(X, "fit", min_samples=2)
         self._remember_columns(X)
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (len(X),):
-                raise ValueError(f"Detector.fit: sample_weight must have shape ({len(X)},), "
-                                 f"got {sample_weight.shape}")
+            sample_weight = row_weights(sample_weight, len(X), "Detector.fit: sample_weight")
+            if not np.abs(sample_weight).sum() > 0:
+                raise ValueError("Detector.fit: sample_weight: every weight is zero")
             check_sm_weights(sample_weight, "Detector.fit: sample_weight")
-        names = dict(features=self.features, log_features=self.log_features)
+        names = dict(features=self._feature_names(X), log_features=self.log_features)
         if self._is_vae():
             model = models.build(self._model_name(), X, seed=self.seed, **names,
                                  **(self.hyperparameters or {}))

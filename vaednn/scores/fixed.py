@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from vaednn.data import LOG_FEATURES
+from vaednn.data.samples import feature_matrix
 from vaednn.models.inputs import feature_names
 
 __all__ = ["log_energy_sum"]
@@ -45,15 +46,9 @@ def log_energy_sum(x, features=None, log_features=None) -> np.ndarray:
         raise ValueError(f"log_energy_sum: none of the variables {variables} is energy-like; "
                          f"pass log_features=[...] (the momenta and masses)")
     if isinstance(x, pd.DataFrame):
-        missing = [f for f in log_features if f not in x.columns]
-        if missing:
-            raise ValueError(f"log_energy_sum: DataFrame lacks the column(s) {missing}")
-        values = x.loc[:, list(log_features)].to_numpy(np.float64)
+        values = feature_matrix(x, log_features, "log_energy_sum: DataFrame")
     else:
-        values = np.asarray(x, dtype=np.float64)
-        if values.ndim != 2 or values.shape[1] != len(names):
-            raise ValueError(f"log_energy_sum: expected (events, {len(names)}) features "
-                             f"({', '.join(names)}), got shape {values.shape}")
+        values = feature_matrix(x, names, "log_energy_sum: x")
         values = values[:, [names.index(f) for f in log_features]]
     if not (values > 0).all():
         bad = {f: int(c) for f, c in zip(log_features, (values <= 0).sum(axis=0)) if c}
