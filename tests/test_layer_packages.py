@@ -19,6 +19,7 @@ ORDER = {
     "explain": ("scores", "shapley", "ablations"),
     "scan": ("config", "trial", "results", "plots", "running"),
     "simulate": ("model", "ntuples", "checks", "reweighted", "__main__"),
+    "publish": ("records", "workspaces", "diagnostics", "hepdata", "export", "provenance"),
 }
 
 #: The old modules that re-export a package: its own modules never import them.

@@ -9,6 +9,9 @@ One concern per module, each importing only those above it in this list:
   :func:`patchset` over c (one patch per :func:`c_grid` point adding ``c LIN + c^2 QUAD``
   scaled by the POI ``mu_eft``), the :func:`two_normfactor_workspace` and the README
   text :func:`reproduction_text`;
+- :mod:`~vaednn.publish.diagnostics`: fit diagnostics with cabinetry (extra ``[publish]``)
+  of the model at one coefficient: :func:`diagnostic_workspace`, :func:`diagnose` (pulls,
+  impact ranking, pre- and post-fit predictions) and their plots;
 - :mod:`~vaednn.publish.hepdata`: the HEPData :func:`submission` (hepdata_lib, extra
   ``[publish]``), :func:`write_submission`, :func:`validation_errors` (hepdata-validator);
 - :mod:`~vaednn.publish.export`: :func:`export`, the folder with all of it (the command
@@ -54,6 +57,9 @@ from vaednn.publish.records import (
 from vaednn.publish.workspaces import (
     COEFFICIENT_FACTORS, COPIED_MODIFIERS, EFT_SAMPLE, NO_INSPIRE_ID, POI, c_grid, eft_sample,
     model_spec, patchset, reproduction_text, two_normfactor_workspace, workspace)
+from vaednn.publish.diagnostics import (
+    POI_BOUNDS, FitDiagnostics, diagnose, diagnostic_workspace, plot_prefit_postfit, plot_pulls,
+    plot_ranking)
 from vaednn.publish.hepdata import DIGITS, SQRT_S, submission, validation_errors, write_submission
 from vaednn.publish.export import LIKELIHOOD_FILES, MANIFEST, export, record_name
 from vaednn.publish.provenance import (
@@ -65,6 +71,8 @@ __all__ = [
     "NO_INSPIRE_ID", "POI", "EFT_SAMPLE", "COEFFICIENT_FACTORS", "COPIED_MODIFIERS", "c_grid",
     "model_spec", "eft_sample", "workspace", "patchset", "two_normfactor_workspace",
     "reproduction_text",
+    "POI_BOUNDS", "diagnostic_workspace", "FitDiagnostics", "diagnose", "plot_pulls",
+    "plot_ranking", "plot_prefit_postfit",
     "SQRT_S", "DIGITS", "submission", "write_submission", "validation_errors",
     "MANIFEST", "LIKELIHOOD_FILES", "record_name", "export",
     "PROVENANCE_FORMAT", "provenance_path", "data_digest", "read_provenance", "update_provenance",
