@@ -15,7 +15,7 @@ ORDER = {
               "attributions"),
     "scores": ("base", "vae", "density", "classical", "fixed", "registry", "studies",
                "detector"),
-    "comparison": ("splits", "scoring", "references", "merit", "tables"),
+    "comparison": ("splits", "scoring", "references", "merit", "tables", "uncertainties"),
     "explain": ("scores", "shapley", "ablations"),
     "scan": ("config", "trial", "results", "plots", "running"),
     "simulate": ("model", "ntuples", "checks", "reweighted", "__main__"),

@@ -11,7 +11,10 @@ One concern per module, each importing only those above it in this list:
 - :mod:`~vaednn.comparison.merit`: figures of merit (:func:`metrics`,
   :func:`sensitivity` and its inputs :func:`fit_inputs`), the comparison table (:func:`compare`), :func:`operator_matrix`;
 - :mod:`~vaednn.comparison.tables`: results tables, column names, the spread over seeds and
-  the intervals next to the published ones.
+  the intervals next to the published ones;
+- :mod:`~vaednn.comparison.uncertainties`: the declared uncertainties of a score's fit from
+  its events (luminosity, background normalisation, detector-resolution shape, MC
+  statistics: :func:`declared_uncertainties`).
 
 This module only re-exports their public names; :mod:`vaednn.compare` re-exports the same.
 """
@@ -28,6 +31,9 @@ from vaednn.comparison.tables import (
     EACH_OPERATOR, PUBLISHED_CL, PUBLISHED_INTERVALS, PUBLISHED_LUMINOSITY, RENAMED_COLUMNS,
     RESULT_COLUMNS, SEED_DDOF, TRAINED_ON, current_column, current_columns, interval_table,
     results_table, seed_spread)
+from vaednn.comparison.uncertainties import (
+    LUMINOSITY_UNCERTAINTY, RESOLUTION, declared_uncertainties, mc_statistics, resolution_shapes,
+    smeared)
 
 __all__ = [
     "SPLIT", "SYSTEMATIC", "CHOICES", "EvaluationData", "split_three", "prepare",
@@ -39,4 +45,6 @@ __all__ = [
     "SEED_DDOF", "seed_spread", "RENAMED_COLUMNS", "current_column", "current_columns",
     "RESULT_COLUMNS", "TRAINED_ON", "EACH_OPERATOR", "results_table", "PUBLISHED_INTERVALS",
     "PUBLISHED_LUMINOSITY", "PUBLISHED_CL", "interval_table", "MIN_BACKGROUND", "INTERVAL_CL",
+    "LUMINOSITY_UNCERTAINTY", "RESOLUTION", "smeared", "resolution_shapes", "mc_statistics",
+    "declared_uncertainties",
 ]
