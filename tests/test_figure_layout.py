@@ -206,6 +206,9 @@ EXAMPLES = {
     "vaednn.plots.significance.plot_sigma_vs_c": (_sigma_vs_c, True),
     "vaednn.plots.significance.plot_interval_comparison": (
         lambda: ((_interval_table(),), {}), False),
+    "vaednn.plots.significance.plot_interval_bars": (
+        lambda: (({"statistics only": (-0.4, 0.5), "+ luminosity": (-0.45, 0.55),
+                   "all uncertainties": (-0.9, np.inf)},), {"operator": "cW"}), False),
     "vaednn.plots.significance.plot_profile": (lambda: ((_profiles(),), {"operator": "cW"}), False),
 }
 

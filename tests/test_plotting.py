@@ -238,3 +238,16 @@ def test_panels_side_by_side_share_one_experiment_label_spanning_them():
     assert sum("(13 TeV)" in t.get_text() for t in right.texts) == 1
     assert not any("Simulation" in t.get_text() for t in right.texts)
     matplotlib.pyplot.close("all")
+
+
+def test_interval_bars_draw_each_interval_on_its_row_and_an_open_bound_at_the_edge():
+    from vaednn import plots
+
+    ax = plots.plot_interval_bars({"stat": (-0.5, 0.4), "all": (-1.0, np.inf)})
+    bars = [line for line in ax.lines if line.get_linewidth() == 3]
+    assert [tuple(b.get_ydata()) for b in bars] == [(0.0, 0.0), (-1.0, -1.0)]
+    assert tuple(bars[0].get_xdata()) == (-0.5, 0.4)
+    assert tuple(bars[1].get_xdata()) == (-1.0, 1.3)  # 1.3 x the largest finite bound
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["stat", "all"]
+    with pytest.raises(ValueError, match="no intervals"):
+        plots.plot_interval_bars({})

@@ -28,7 +28,8 @@ from vaednn.plots.features import (
 from vaednn.plots.matrix import METRIC_LABELS, plot_operator_matrix
 from vaednn.plots.roc import SPREADS, plot_component_rocs, plot_loss_distributions, plot_roc
 from vaednn.plots.significance import (
-    plot_interval_comparison, plot_profile, plot_sigma_vs_c, plot_significance)
+    plot_interval_bars, plot_interval_comparison, plot_profile, plot_sigma_vs_c,
+    plot_significance)
 from vaednn.plots.histories import TERM_LABELS, history_frame, plot_loss_curves, save_history
 from vaednn.plots.studies import plot_seed_curves, plot_smearing
 from vaednn.plots.attributions import plot_ablation, plot_variables_high_loss, tick_labels
@@ -42,7 +43,8 @@ __all__ = [
     "plot_reconstruction",
     "METRIC_LABELS", "plot_operator_matrix",
     "SPREADS", "plot_component_rocs", "plot_loss_distributions", "plot_roc",
-    "plot_interval_comparison", "plot_profile", "plot_sigma_vs_c", "plot_significance",
+    "plot_interval_comparison", "plot_interval_bars", "plot_profile", "plot_sigma_vs_c",
+    "plot_significance",
     "TERM_LABELS", "history_frame", "plot_loss_curves", "save_history",
     "plot_seed_curves", "plot_smearing",
     "plot_ablation", "plot_variables_high_loss", "tick_labels"]

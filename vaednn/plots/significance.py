@@ -9,7 +9,8 @@ from vaednn import stats
 from vaednn.plots.style import (
     label_once, model_color, new_axes, plot_helper, variable_label)
 
-__all__ = ["plot_interval_comparison", "plot_profile", "plot_sigma_vs_c", "plot_significance"]
+__all__ = ["plot_interval_comparison", "plot_interval_bars", "plot_profile", "plot_sigma_vs_c",
+           "plot_significance"]
 
 
 @plot_helper
@@ -155,6 +156,36 @@ def plot_interval_comparison(table, ax=None):
     has_spread = any(c in table for c in ("lo_std", "hi_std"))
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
               title="error bars: std over seeds" if has_spread else None, title_fontsize=8)
+    return ax
+
+
+@plot_helper
+def plot_interval_bars(intervals, ax=None, operator: str = "c"):
+    """One interval per row, top to bottom in the order given: ``intervals`` maps a label
+    (e.g. which uncertainties the fit holds) to ``(lo, hi)``. The first row's bounds are drawn
+    as dotted lines through every row, so each row's widening is read against it. An infinite
+    bound is drawn as an arrow at the axis edge. Returns the axis."""
+    labels = list(intervals)
+    bounds = np.array([[float(lo), float(hi)] for lo, hi in intervals.values()])
+    if not len(labels):
+        raise ValueError("plot_interval_bars: no intervals to draw")
+    finite = bounds[np.isfinite(bounds)]
+    edge = 1.3 * np.abs(finite).max() if finite.size else 1.0
+    _, ax = new_axes(ax, figsize=(7, 0.45 * len(labels) + 1.5))
+    rows = -np.arange(len(labels), dtype=float)
+    for index, (row, (lo, hi)) in enumerate(zip(rows, bounds)):
+        shown = np.clip([lo, hi], -edge, edge)
+        ax.plot(shown, [row, row], color=model_color(index), lw=3, solid_capstyle="butt")
+        for bound, drawn in zip((lo, hi), shown):
+            ax.plot([drawn], [row], marker="|" if np.isfinite(bound) else
+                    ("<" if bound < 0 else ">"), ms=12, color=model_color(index))
+    for bound in bounds[0]:
+        if np.isfinite(bound):
+            ax.axvline(bound, color="grey", ls=":", lw=1)
+    ax.axvline(0.0, color="grey", lw=0.5)
+    ax.set_xlim(-edge, edge)
+    ax.set_yticks(rows, labels)
+    ax.set_xlabel(f"{operator} [TeV$^{{-2}}$]")
     return ax
 
 
