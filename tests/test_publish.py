@@ -307,9 +307,9 @@ def test_the_hepdata_submission_passes_hepdata_validator_and_a_broken_one_fails(
 
     import yaml
 
-    assert publish.validation_errors(exported / "hepdata") == []
-    assert publish.validation_errors(exported / "hepdata.tar.gz") == []
-    broken = shutil.copytree(exported / "hepdata", tmp_path / "broken")
+    assert publish.validation_errors(exported / "submission") == []
+    assert publish.validation_errors(exported / "submission.tar.gz") == []
+    broken = shutil.copytree(exported / "submission", tmp_path / "broken")
     table = broken / "expected_intervals.yaml"
     content = yaml.safe_load(table.read_text())
     del content["dependent_variables"][0]["values"][0]  # fewer values than rows
@@ -321,7 +321,7 @@ def test_the_hepdata_submission_passes_hepdata_validator_and_a_broken_one_fails(
 def test_the_hepdata_tables_hold_the_intervals_at_full_precision(records, exported):
     import yaml
 
-    table = yaml.safe_load((exported / "hepdata" / "expected_intervals.yaml").read_text())
+    table = yaml.safe_load((exported / "submission" / "expected_intervals.yaml").read_text())
     columns = {(v["header"]["name"], next(q["value"] for q in v["qualifiers"]
                                           if q["name"] == "systematics")): v
                for v in table["dependent_variables"]}
@@ -333,14 +333,14 @@ def test_the_hepdata_tables_hold_the_intervals_at_full_precision(records, export
     assert qualifiers == {"CL": 0.95, "luminosity": 350.0, "SQRT(S)": 13000.0,
                           "data": "expected (SM-only Asimov data)", "systematics": "none",
                           "training seeds": "0 1"}
-    auc = yaml.safe_load((exported / "hepdata" / "auc.yaml").read_text())
+    auc = yaml.safe_load((exported / "submission" / "auc.yaml").read_text())
     rows = auc["dependent_variables"][0]["values"]
     assert rows[0]["errors"][0]["symerror"] == 0.01 and "errors" not in rows[1]
-    submission = next(yaml.safe_load_all((exported / "hepdata" / "submission.yaml").read_text()))
+    submission = next(yaml.safe_load_all((exported / "submission" / "submission.yaml").read_text()))
     histfactory = [r["location"] for r in submission["additional_resources"]
                    if r.get("type") == "HistFactory"]
     assert len(histfactory) == 2 * len(publish.LIKELIHOOD_FILES)
-    assert all((exported / "hepdata" / name).is_file() for name in histfactory)
+    assert all((exported / "submission" / name).is_file() for name in histfactory)
 
 
 def test_the_exported_readme_recipe_reproduces_the_interval(records, exported, monkeypatch):
@@ -457,7 +457,7 @@ def test_vaednn_export_writes_the_folder_and_names_a_missing_results_file(record
     assert not (tmp_path / "pub").exists()
     assert cli.main(argv) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "pub")
-    assert publish.validation_errors(tmp_path / "pub" / "hepdata.tar.gz") == []
+    assert publish.validation_errors(tmp_path / "pub" / "submission.tar.gz") == []
     # A second run refuses the folder it would overwrite, and names the way out.
     assert cli.main(argv) == 2
     assert "--force" in capsys.readouterr().err

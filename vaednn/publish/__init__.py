@@ -61,7 +61,7 @@ from vaednn.publish.diagnostics import (
     POI_BOUNDS, FitDiagnostics, diagnose, diagnostic_workspace, plot_prefit_postfit, plot_pulls,
     plot_ranking)
 from vaednn.publish.hepdata import DIGITS, SQRT_S, submission, validation_errors, write_submission
-from vaednn.publish.export import LIKELIHOOD_FILES, MANIFEST, export, record_name
+from vaednn.publish.export import LIKELIHOOD_FILES, MANIFEST, SUBMISSION, export, record_name
 from vaednn.publish.provenance import (
     PROVENANCE_FORMAT, data_digest, provenance_path, read_provenance, update_provenance)
 
@@ -74,6 +74,6 @@ __all__ = [
     "POI_BOUNDS", "diagnostic_workspace", "FitDiagnostics", "diagnose", "plot_pulls",
     "plot_ranking", "plot_prefit_postfit",
     "SQRT_S", "DIGITS", "submission", "write_submission", "validation_errors",
-    "MANIFEST", "LIKELIHOOD_FILES", "record_name", "export",
+    "MANIFEST", "SUBMISSION", "LIKELIHOOD_FILES", "record_name", "export",
     "PROVENANCE_FORMAT", "provenance_path", "data_digest", "read_provenance", "update_provenance",
 ]

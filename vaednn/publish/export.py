@@ -8,8 +8,8 @@ Layout of ``out_dir`` (:func:`export`)::
         <operator>_<score>_bkgonly_syst.json, ..._patchset_syst.json  background +-10 %
         <operator>_<score>_two_normfactor.json, ..._two_normfactor_syst.json
         README.md                      how pyhf alone reproduces the intervals
-    hepdata/                           the HEPData submission (YAML + the JSON resources)
-    hepdata.tar.gz                     the same, as the archive HEPData uploads
+    submission/                        the HEPData submission (YAML + the JSON resources)
+    submission.tar.gz                  the same, as the archive HEPData uploads
     export.json                        the files this export owns (what ``force`` replaces)
 """
 
@@ -32,12 +32,14 @@ from vaednn.publish.records import ScoreRecord, records_to_json
 from vaednn.publish.workspaces import (
     NO_INSPIRE_ID, patchset, reproduction_text, two_normfactor_workspace, workspace)
 
-__all__ = ["MANIFEST", "LIKELIHOOD_FILES", "record_name", "export"]
+__all__ = ["MANIFEST", "SUBMISSION", "LIKELIHOOD_FILES", "record_name", "export"]
 
 log = logging.getLogger("vaednn")
 
 #: The file that lists what an export wrote, relative to its folder.
 MANIFEST = "export.json"
+#: The HEPData submission's folder (and, with ``.tar.gz``, its archive) in an export.
+SUBMISSION = "submission"
 #: Key -> file-name suffix of a record's likelihood files.
 LIKELIHOOD_FILES = {"bkgonly": "bkgonly.json", "patchset": "patchset.json",
                     "bkgonly_syst": "bkgonly_syst.json", "patchset_syst": "patchset_syst.json",
@@ -93,7 +95,7 @@ def _build(records, results, scratch: Path, inspire_id: str) -> None:
                 resources[f"{record.operator}, {record.model}: {key.replace('_', ' ')} "
                           "(pyhf JSON)"] = path
     sub = hepdata.submission(records, results, resources=resources)
-    archive = hepdata.write_submission(sub, scratch / "hepdata")
+    archive = hepdata.write_submission(sub, scratch / SUBMISSION)
     errors = hepdata.validation_errors(archive)
     if errors:
         raise ValueError("export: hepdata-validator refuses the submission: "
