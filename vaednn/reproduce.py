@@ -140,10 +140,11 @@ async def execute_async(path: Path, timeout: int = 3600, label: str | None = Non
 #: chapter starts only after those, so it loads their models instead of training copies of
 #: them; a chapter not listed here waits for every chapter before it. Chapter 03 needs only
 #: the data: it loads chapter 01's VAE ensemble after training its own classifiers, by
-#: which time 01 has finished.
+#: which time 01 has finished. Chapter 09 loads chapter 04's classifiers and publishes the
+#: AUCs of the results table, which chapters 04 and 07 write.
 AFTER = {"00": (), "01": ("00",), "02": ("00",), "03": ("00",), "04": ("01", "03"),
          "05": ("01", "02", "03"), "06": ("00",), "07": ("04",),
-         "08": ()}
+         "08": (), "09": ("04", "07")}
 
 
 def prerequisites(paths: list[Path]) -> dict[Path, list[Path]]:
