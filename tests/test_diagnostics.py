@@ -57,6 +57,14 @@ def test_a_normalisation_the_data_measure_is_constrained_and_ranked_by_its_impac
     assert pulls.loc["bkg_norm", "pull"] == pytest.approx(0.0, abs=1e-3)
     assert pulls.loc["bkg_norm", "constraint"] == pytest.approx(math.sqrt(cov[0, 0]) / d,
                                                                 rel=0.02)
+    yields = diagnostics.yields()
+    assert yields["prefit"].to_numpy() == pytest.approx([b1, b2 + s], rel=1e-12)  # mu = 1
+    assert yields["data"].to_numpy() == pytest.approx([b1, b2], rel=1e-12)
+    assert yields["postfit"].to_numpy() == pytest.approx([b1, b2], rel=1e-3)
+    # the total's error: the gradient of (b1 (1 + r), b2 (1 + r) + mu s) through cov
+    gradients = np.array([[b1, 0.0], [b2, s]])
+    expected = np.sqrt(np.einsum("bi,ij,bj->b", gradients, cov, gradients))
+    assert yields["postfit_error"].to_numpy() == pytest.approx(expected, rel=0.02)
     impacts = diagnostics.impacts()
     assert list(impacts.index) == ["bkg_norm"]
     expected = cov[0, 1] / math.sqrt(cov[0, 0])  # mu's shift when r moves by its post-fit sigma
@@ -75,3 +83,14 @@ def test_the_plots_draw_the_fit():
     assert "bin of score" in prefit.axes[-1].get_xlabel()
     ranking = publish.plot_ranking(diagnostics)
     assert ranking.axes
+
+
+def test_minuit_messages_go_to_the_debug_log_not_to_the_output(capfd, caplog):
+    # c = 2 puts the eft sample at 22 events over a background of 10 in the last bin: mu_eft
+    # below -0.45 gives a negative expectation there, and MINUIT says so while it searches.
+    with caplog.at_level("DEBUG", logger="vaednn.publish.diagnostics"):
+        publish.diagnose(publish.diagnostic_workspace(
+            [100.0, 50.0, 10.0], [1.0, 2.0, 3.0], [0.5, 1.0, 4.0], 2.0,
+            systematics=(stats.Normalisation("bkg_norm", 0.1),)))
+    assert "FCN result is NaN" not in capfd.readouterr().out
+    assert any("MINUIT" in record.getMessage() for record in caplog.records)

@@ -343,16 +343,21 @@ def test_the_hepdata_tables_hold_the_intervals_at_full_precision(records, export
     assert all((exported / "submission" / name).is_file() for name in histfactory)
 
 
-def test_the_exported_readme_recipe_reproduces_the_interval(records, exported, monkeypatch):
+def test_the_exported_readme_recipe_reproduces_the_interval(records, exported):
     folder = exported / "likelihoods" / "cW_VAE_DNN"
     readme = (folder / "README.md").read_text()
-    assert "pyhf.PatchSet" in readme and "fixed_poi_fit" in readme
-    code = readme.split("```python\n")[1].split("```")[0]
-    lines = []
-    monkeypatch.chdir(folder)
-    exec(code, {"print": lambda side, bound: lines.append((side, bound))})
-    found = dict(lines)
-    np.testing.assert_allclose([found[-1], found[1]], records[0].interval, rtol=1e-3)
+    assert "pyhf.PatchSet" in readme and "fixed_poi_fit" in readme and "vaednn" not in \
+        readme.split("```python")[1]
+    for systematic, interval in ((False, records[0].interval), (True, records[0].interval_syst)):
+        assert publish.run_reproduction(folder, systematic=systematic) == pytest.approx(
+            (interval.lo, interval.hi), rel=1e-3)
+    assert publish.run_reproduction(folder, systematic=True) != pytest.approx(
+        (records[0].interval.lo, records[0].interval.hi), rel=1e-4)
+
+
+def test_run_reproduction_names_a_folder_without_readme(tmp_path):
+    with pytest.raises(FileNotFoundError, match="README.md"):
+        publish.run_reproduction(tmp_path)
 
 
 def test_export_runs_the_validator_and_refuses_what_it_refuses(records, tmp_path, monkeypatch):
@@ -462,3 +467,19 @@ def test_vaednn_export_writes_the_folder_and_names_a_missing_results_file(record
     assert cli.main(argv) == 2
     assert "--force" in capsys.readouterr().err
     assert cli.main([*argv, "--force"]) == 0
+
+
+def test_a_one_bin_fit_gets_a_valid_histogram_table(tmp_path):
+    import yaml
+
+    # every event at one score value: the fit has one bin, infinite on both sides
+    w = np.full(2000, 0.4)
+    same = np.zeros(2000)
+    scores = stats.ComponentScores(same, w, same, 0.05 * w, same, 0.01 * w, same_events=True)
+    record = publish.score_record(scores, scores, operator="cHl3", model="counting",
+                                  luminosity=350.0, seeds=())
+    assert len(record.background) == 1
+    folder = publish.write_submission(publish.submission([record]), tmp_path / "sub")
+    assert publish.validation_errors(folder) == []
+    table = yaml.safe_load((tmp_path / "sub" / "score_histogram_chl3,_counting.yaml").read_text())
+    assert table["independent_variables"][0]["values"] == [{"value": publish.ONE_BIN}]

@@ -7,8 +7,8 @@ One concern per module, each importing only those above it in this list:
   (:func:`save_records`, :func:`load_records`);
 - :mod:`~vaednn.publish.workspaces`: the background-only :func:`workspace`, the
   :func:`patchset` over c (one patch per :func:`c_grid` point adding ``c LIN + c^2 QUAD``
-  scaled by the POI ``mu_eft``), the :func:`two_normfactor_workspace` and the README
-  text :func:`reproduction_text`;
+  scaled by the POI ``mu_eft``), the :func:`two_normfactor_workspace`, the README
+  text :func:`reproduction_text` and :func:`run_reproduction`, which runs its recipe;
 - :mod:`~vaednn.publish.diagnostics`: fit diagnostics with cabinetry (extra ``[publish]``)
   of the model at one coefficient: :func:`diagnostic_workspace`, :func:`diagnose` (pulls,
   impact ranking, pre- and post-fit predictions) and their plots;
@@ -56,11 +56,12 @@ from vaednn.publish.records import (
     records_from_json, records_to_json, save_records, score_record)
 from vaednn.publish.workspaces import (
     COEFFICIENT_FACTORS, COPIED_MODIFIERS, EFT_SAMPLE, NO_INSPIRE_ID, POI, c_grid, eft_sample,
-    model_spec, patchset, reproduction_text, two_normfactor_workspace, workspace)
+    model_spec, patchset, reproduction_text, run_reproduction, two_normfactor_workspace, workspace)
 from vaednn.publish.diagnostics import (
     POI_BOUNDS, FitDiagnostics, diagnose, diagnostic_workspace, plot_prefit_postfit, plot_pulls,
     plot_ranking)
-from vaednn.publish.hepdata import DIGITS, SQRT_S, submission, validation_errors, write_submission
+from vaednn.publish.hepdata import (
+    DIGITS, ONE_BIN, SQRT_S, submission, validation_errors, write_submission)
 from vaednn.publish.export import LIKELIHOOD_FILES, MANIFEST, SUBMISSION, export, record_name
 from vaednn.publish.provenance import (
     PROVENANCE_FORMAT, data_digest, provenance_path, read_provenance, update_provenance)
@@ -70,10 +71,10 @@ __all__ = [
     "records_to_json", "records_from_json", "save_records", "load_records",
     "NO_INSPIRE_ID", "POI", "EFT_SAMPLE", "COEFFICIENT_FACTORS", "COPIED_MODIFIERS", "c_grid",
     "model_spec", "eft_sample", "workspace", "patchset", "two_normfactor_workspace",
-    "reproduction_text",
+    "reproduction_text", "run_reproduction",
     "POI_BOUNDS", "diagnostic_workspace", "FitDiagnostics", "diagnose", "plot_pulls",
     "plot_ranking", "plot_prefit_postfit",
-    "SQRT_S", "DIGITS", "submission", "write_submission", "validation_errors",
+    "SQRT_S", "DIGITS", "ONE_BIN", "submission", "write_submission", "validation_errors",
     "MANIFEST", "SUBMISSION", "LIKELIHOOD_FILES", "record_name", "export",
     "PROVENANCE_FORMAT", "provenance_path", "data_digest", "read_provenance", "update_provenance",
 ]

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
+import logging
 
 import numpy as np
 import pandas as pd
@@ -36,6 +38,27 @@ __all__ = ["POI_BOUNDS", "diagnostic_workspace", "FitDiagnostics", "diagnose", "
 #: errors of a bounded parameter are computed through a transform that distorts them when the
 #: bounds are within a few errors (-2..5 gave 0.662 for the exact 0.667 of a one-bin fit).
 POI_BOUNDS = (-10.0, 10.0)
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _minuit_messages_logged():
+    """Keep MINUIT's messages out of the user's output and log them at debug level.
+
+    cabinetry fits with ``minuit_optimizer(verbose=1)``, fixed in its code, and iminuit
+    writes Minuit2's messages to ``sys.stdout``: hundreds of "VariableMetricBuilder" and
+    "FCN result is NaN" lines per ranking, which the fit results (status, errors) already
+    summarise.
+    """
+    kept = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(kept):
+            yield
+    finally:
+        lines = kept.getvalue().splitlines()
+        if lines:
+            log.debug("MINUIT: %d message lines, e.g. %s", len(lines), lines[0])
 
 
 @contextlib.contextmanager
@@ -121,13 +144,26 @@ class FitDiagnostics:
         return table.assign(size=size).sort_values("size", ascending=False, kind="stable") \
             .drop(columns="size").set_index("parameter")
 
+    def yields(self) -> pd.DataFrame:
+        """Per bin of the fit: the total predicted yield before (``prefit``) and after
+        (``postfit``) the fit, the observed ``data``, and the post-fit uncertainty of the
+        total (``postfit_error``, correlations of the nuisances included)."""
+        channel = self.model.config.channels[0]
+        bins = self.model.config.channel_nbins[channel]
+        # cabinetry lists the uncertainty per sample and, last, of the sum of the samples.
+        return pd.DataFrame({"prefit": np.sum(self.prefit.model_yields[0], axis=0),
+                             "postfit": np.sum(self.postfit.model_yields[0], axis=0),
+                             "data": np.asarray(self.data[:bins], dtype=float),
+                             "postfit_error": self.postfit.total_stdev_model_bins[0][-1]}
+                            ).rename_axis("bin")
+
 
 def diagnose(workspace: dict) -> FitDiagnostics:
     """Fit ``workspace`` (:func:`diagnostic_workspace`) to its observations with cabinetry:
     the maximum-likelihood fit, the impact ranking on the POI, and the pre- and post-fit
     predictions."""
     cabinetry = require("cabinetry", "publish")
-    with _numpy_pyhf() as pyhf:
+    with _numpy_pyhf() as pyhf, _minuit_messages_logged():
         ws = pyhf.Workspace(workspace, validate=False)
         model = ws.model(modifier_settings=stats.MODIFIER_SETTINGS)
         data = ws.data(model)

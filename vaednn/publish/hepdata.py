@@ -24,7 +24,7 @@ import pandas as pd
 from vaednn import extras, stats
 from vaednn.publish.records import ScoreRecord
 
-__all__ = ["SQRT_S", "DIGITS", "submission", "write_submission", "validation_errors"]
+__all__ = ["SQRT_S", "DIGITS", "ONE_BIN", "submission", "write_submission", "validation_errors"]
 
 #: Centre-of-mass energy of the simulated collisions, GeV.
 SQRT_S = 13000.0
@@ -32,6 +32,8 @@ SQRT_S = 13000.0
 DIGITS = 17
 _PURPOSE = "vaednn.publish (HEPData)"
 _DATA = "expected (SM-only Asimov data)"
+#: The score's value in the histogram of a fit with one bin (counting): every event.
+ONE_BIN = "all events (one bin)"
 
 
 def _hepdata_lib():
@@ -123,8 +125,12 @@ def _record_tables(record: ScoreRecord) -> list:
         [_variable("SM efficiency", record.roc.x.tolist(), independent=True), eff_bsm]))
     histogram = record.histogram.hist()
     edges = histogram.axes["score"].edges
-    variables = [_variable("score", list(zip(edges[:-1].tolist(), edges[1:].tolist())),
-                           independent=True, binned=True)]
+    if len(edges) == 2:
+        # HEPData refuses a bin infinite on both sides: one bin is every event.
+        variables = [_variable("score", [ONE_BIN], independent=True)]
+    else:
+        variables = [_variable("score", list(zip(edges[:-1].tolist(), edges[1:].tolist())),
+                               independent=True, binned=True)]
     hl = _hepdata_lib()
     for component in record.histogram.components:
         view = histogram[component, :]

@@ -28,6 +28,9 @@ from __future__ import annotations
 import copy
 import math
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -37,7 +40,7 @@ from vaednn.publish.records import ScoreRecord
 
 __all__ = ["NO_INSPIRE_ID", "POI", "EFT_SAMPLE", "COEFFICIENT_FACTORS", "COPIED_MODIFIERS",
            "c_grid", "model_spec", "eft_sample", "workspace", "patchset", "two_normfactor_workspace",
-           "reproduction_text"]
+           "reproduction_text", "run_reproduction"]
 
 #: The INSPIRE id of a patchset's ``references`` before the paper has one: pyhf's schema
 #: requires a reference ``ins`` + 7 digits, and INSPIRE numbers records from 1.
@@ -298,3 +301,29 @@ for side in (1, -1):  # first crossing from c = 0, linear in sqrt(q)
 the normfactors `c_lin` and `c_quad`, for tools that can fix `c_lin = c` and
 `c_quad = c^2` together.
 """
+
+
+def run_reproduction(folder, *, systematic: bool = False) -> tuple[float, float]:
+    """The interval a reader of an exported record finds: the recipe of the folder's
+    ``README.md`` (:func:`reproduction_text`), run as it stands by a fresh Python in
+    ``folder``, which imports pyhf and numpy but not vaednn. ``systematic``: on the
+    ``_syst`` files, as the README says.
+
+    Returns ``(lo, hi)`` as the recipe printed them.
+    """
+    folder = Path(folder)
+    readme = folder / "README.md"
+    if not readme.is_file():
+        raise FileNotFoundError(f"{readme}: no README of an exported record")
+    blocks = readme.read_text().split("```python\n")
+    if len(blocks) != 2:
+        raise ValueError(f"{readme}: expected one python block, found {len(blocks) - 1}")
+    code = blocks[1].split("```")[0]
+    if systematic:
+        code = re.sub(r'_(bkgonly|patchset)\.json"', r'_\1_syst.json"', code)
+    run = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True,
+                         text=True, check=False)
+    if run.returncode:
+        raise RuntimeError(f"{readme}: the recipe failed: {run.stderr.strip()[-2000:]}")
+    bounds = dict(line.split() for line in run.stdout.splitlines())
+    return float(bounds["-1"]), float(bounds["1"])
