@@ -150,9 +150,9 @@ AFTER = {"00": (), "01": ("00",), "02": ("00",), "03": ("00",), "04": ("01", "03
 def prerequisites(paths: list[Path]) -> dict[Path, list[Path]]:
     """For each notebook, the selected notebooks it must wait for (:data:`AFTER`).
 
-    >>> paths = [Path(n) for n in ("00_data.ipynb", "04_sensitivity.ipynb", "09_mine.ipynb")]
+    >>> paths = [Path(n) for n in ("00_data.ipynb", "04_sensitivity.ipynb", "10_mine.ipynb")]
     >>> {p.name: [q.name for q in after] for p, after in prerequisites(paths).items()}
-    {'00_data.ipynb': [], '04_sensitivity.ipynb': [], '09_mine.ipynb': ['00_data.ipynb', '04_sensitivity.ipynb']}
+    {'00_data.ipynb': [], '04_sensitivity.ipynb': [], '10_mine.ipynb': ['00_data.ipynb', '04_sensitivity.ipynb']}
     """
     by_chapter = {path.name[:2]: path for path in paths}
     return {path: ([by_chapter[c] for c in AFTER[path.name[:2]] if c in by_chapter]
