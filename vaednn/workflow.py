@@ -32,7 +32,7 @@ from vaednn.training_sets import WEIGHTINGS, classifier_set, paired_sm
 __all__ = [
     "RESULTS_FILE", "Parameters", "SEEDS", "QUICK_SEEDS", "EPOCHS", "parameters", "ensure_data",
     "ensure_reweighted", "effective_events", "weight_summary", "WEIGHTINGS", "classifier_set",
-    "paired_sm", "Trained", "fingerprint", "CLASSIFIER_FIT", "train", "train_ensemble",
+    "paired_sm", "TrainedModel", "fingerprint", "CLASSIFIER_FIT", "train", "train_ensemble",
     "significance_scan", "by_component", "sample_table", "reconstruction",
     "reconstruction_width", "comparison", "SPREADS", "seed_average", "smearing_study",
     "plot_smearing", "seed_curves", "plot_seed_curves", "save_results", "check_range",
@@ -197,7 +197,7 @@ def weight_summary(samples: vdata.OperatorSamples, c: float = 1.0,
 
 
 @dataclasses.dataclass
-class Trained:
+class TrainedModel:
     """A trained model with its loss history (a tidy frame, see :mod:`vaednn.curves`)."""
 
     name: str
@@ -245,20 +245,20 @@ def _run_path(runs, name, operator, samples, held_out, **settings) -> Path:
     return Path(runs) / f"{name}_{operator}_{tag}.keras"
 
 
-def _load(name, operator, path) -> Trained | None:
+def _load(name, operator, path) -> TrainedModel | None:
     from vaednn import curves
 
     history_path = path.with_suffix(".csv")
     if not (path.is_file() and history_path.is_file()):
         return None
     log.info("%s on %s: loading the trained model %s", name, operator, path)
-    return Trained(name, operator, files.load_model(path),
+    return TrainedModel(name, operator, files.load_model(path),
                    curves.history_frame(pd.read_csv(history_path)), path)
 
 
 def train(name: str, data: compare.EvaluationData, operator: str, *, epochs: int,
           seed: int = 0, c: float = 1.0, runs="runs", verbose: int = 2,
-          **hyperparameters) -> Trained:
+          **hyperparameters) -> TrainedModel:
     """Build and train one model by name on ``operator``'s training split, or load it.
 
     Plain VAEs train on the SM training events; VAE+DNN models on :func:`classifier_set`
@@ -287,14 +287,14 @@ def train(name: str, data: compare.EvaluationData, operator: str, *, epochs: int
                                   epochs=epochs, save_to=path, verbose=verbose,
                                   validation_data=validation, **hyperparameters)
     curves.save_history(history, path.with_suffix(".csv"))
-    return Trained(name, operator, model, curves.history_frame(history), path)
+    return TrainedModel(name, operator, model, curves.history_frame(history), path)
 
 
 def train_ensemble(name: str, data: compare.EvaluationData, operator: str, seeds, *,
                    epochs: int, c: float = 1.0, runs="runs", verbose: int = 0,
-                   **hyperparameters) -> list[Trained]:
+                   **hyperparameters) -> list[TrainedModel]:
     """:func:`train` for several seeds at once (:func:`vaednn.models.ensemble`, vmapped on
-    JAX): one :class:`Trained` per seed, in the order of ``seeds``.
+    JAX): one :class:`TrainedModel` per seed, in the order of ``seeds``.
 
     Every member is cached under ``runs`` as its own ``.keras`` file with its history; the
     key holds the whole seed list (the members share one training-set order, drawn with
@@ -323,7 +323,7 @@ def train_ensemble(name: str, data: compare.EvaluationData, operator: str, seeds
         for seed, model, history in zip(missing, members.models, histories):
             model.save(paths[seed])
             curves.save_history(history, paths[seed].with_suffix(".csv"))
-            done[seed] = Trained(name, operator, model, curves.history_frame(history),
+            done[seed] = TrainedModel(name, operator, model, curves.history_frame(history),
                                  paths[seed])
     return [done[s] for s in seeds]
 
@@ -368,10 +368,10 @@ def reconstruction(model, features) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _members(scorer) -> list:
-    """A scorer or an ensemble's list of :class:`Trained`/scorers, as a list of scorers."""
+    """A scorer or an ensemble's list of :class:`TrainedModel`/scorers, as a list of scorers."""
     if isinstance(scorer, (list, tuple)):
-        return [m.model if isinstance(m, Trained) else m for m in scorer]
-    return [scorer.model if isinstance(scorer, Trained) else scorer]
+        return [m.model if isinstance(m, TrainedModel) else m for m in scorer]
+    return [scorer.model if isinstance(scorer, TrainedModel) else scorer]
 
 
 def reconstruction_width(inputs, outputs, names) -> pd.Series:
@@ -482,7 +482,7 @@ def smearing_study(scorers: dict, data: compare.EvaluationData, operator: str,
 
 def seed_curves(ensembles: dict, term: str, split: str = "val") -> pd.DataFrame:
     """One training curve per model and seed: ``term`` (e.g. ``"auc"``, ``"kl_loss"``) of
-    ``split`` at every epoch, from ``name -> [Trained, ...]`` (:func:`train_ensemble`).
+    ``split`` at every epoch, from ``name -> [TrainedModel, ...]`` (:func:`train_ensemble`).
 
     Returns:
         A tidy frame with columns ``model``, ``seed`` (position in the ensemble), ``epoch``,

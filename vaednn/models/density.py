@@ -76,7 +76,7 @@ def _scaling_from_config(config):
                 log_features=tuple(config.pop("log_features", LOG_FEATURES)))
 
 
-class DensityModel(keras.Model):
+class DensityModel(fitting.LoopTrained, keras.Model):
     """A model whose ``call`` returns one loss per event (``-log p`` or a negative ELBO).
 
     Its training loss is their weighted mean ``Σ w l / Σ |w|`` over a mini-batch, tracked
@@ -110,41 +110,14 @@ class DensityModel(keras.Model):
         """Add a chunk's ``{"loss": (sum of value·weight, sum of weights)}``."""
         update_trackers(self.loss_trackers(), stats)
 
-    def checked_arrays(self, x, y, sample_weight, what):
-        """``(x, zeros, w)`` of raw events ``x`` and signed weights; a target is refused."""
-        if y is not None:
-            raise ValueError(f"{self.name} has no target: call fit(x, sample_weight=w) "
-                             f"({what})")
-        x = features_array(x, f"{what} x", self.features, self.log_features)
-        return x, np.zeros(len(x), np.float32), weights_array(sample_weight, len(x))
+    def get_config(self):
+        return {**super().get_config(), "features": list(self.features),
+                "log_features": list(self.log_features)}
 
-    def validation_arrays(self, validation_data):
-        """``(x, y, w)`` of ``fit``'s ``validation_data``: ``x`` or ``(x, sample_weight)``."""
-        parts = tuple(validation_data) if isinstance(validation_data, tuple | list) \
-            else (validation_data,)
-        if len(parts) not in (1, 2):
-            raise ValueError(f"validation_data for {self.name} must be x or (x, sample_weight)")
-        return self.checked_arrays(parts[0], None, parts[1] if len(parts) == 2 else None,
-                                   "validation_data")
-
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, sample_weight=None,
-            initial_epoch=0, early_stopping=None, patience=20, checkpoint=None,
-            chunk_steps=256):
-        """Train on raw events ``x``: :meth:`vaednn.models.VAE.fit`'s arguments, ``y`` None."""
-        return fitting.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
-                           callbacks=callbacks, validation_split=validation_split,
-                           validation_data=validation_data, shuffle=shuffle,
-                           sample_weight=sample_weight, initial_epoch=initial_epoch,
-                           early_stopping=early_stopping, patience=patience,
-                           checkpoint=checkpoint, chunk_steps=chunk_steps)
-
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 return_dict=False):
-        """The loss of raw events ``x`` (``z = μ_z``), as :meth:`vaednn.models.VAE.evaluate`."""
-        results = fitting.evaluate(self, self.checked_arrays(x, y, sample_weight, "evaluate"),
-                                   batch_size)
-        return results if return_dict else [results[m.name] for m in self.metrics]
+    @classmethod
+    def from_config(cls, config):
+        return cls(**_scaling_from_config(dict(config)), **{
+            k: v for k, v in config.items() if k not in ("features", "log_features")})
 
 
 # ------------------------------------------------------------------------------ the flow
@@ -300,13 +273,7 @@ class RealNVP(DensityModel):
 
     def get_config(self):
         return {**super().get_config(), "coupling_layers": self.coupling_layers,
-                "hidden_units": list(self.hidden_units), "bound": self.bound, "seed": self.seed,
-                "features": list(self.features), "log_features": list(self.log_features)}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**_scaling_from_config(dict(config)), **{
-            k: v for k, v in config.items() if k not in ("features", "log_features")})
+                "hidden_units": list(self.hidden_units), "bound": self.bound, "seed": self.seed}
 
 
 # ----------------------------------------------------------------------- Gaussian VAE
@@ -417,13 +384,7 @@ class GaussianVAE(DensityModel):
     def get_config(self):
         return {**super().get_config(), "encoder_units": list(self.encoder_units),
                 "decoder_units": list(self.decoder_units), "latent_dim": self.latent_dim,
-                "kl_weight": self.kl_weight, "min_log_var": self.min_log_var, "seed": self.seed,
-                "features": list(self.features), "log_features": list(self.log_features)}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**_scaling_from_config(dict(config)), **{
-            k: v for k, v in config.items() if k not in ("features", "log_features")})
+                "kl_weight": self.kl_weight, "min_log_var": self.min_log_var, "seed": self.seed}
 
 
 def train_density(model, x, sample_weight=None, validation=None, *, epochs=30, batch_size=512,

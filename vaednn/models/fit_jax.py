@@ -24,7 +24,7 @@ __all__ = ["Runner", "stateless_terms", "compile_inference", "fit_ensemble"]
 _COMPILED = {}
 
 
-def shared(model, kind, make):
+def compiled_once(model, kind, make):
     """``make(model)``, a jitted function, made once per model structure and kind.
 
     The functions take every variable's value as an argument, so a model of the same
@@ -146,8 +146,8 @@ class Runner:
 
     def __init__(self, model):
         self.model = model
-        self._chunk = shared(model, "train", _make_chunk)
-        self._evaluate = shared(model, "evaluate", _make_evaluate)
+        self._chunk = compiled_once(model, "train", _make_chunk)
+        self._evaluate = compiled_once(model, "evaluate", _make_evaluate)
 
     def _state(self):
         model = self.model
@@ -163,16 +163,16 @@ class Runner:
                                       model.optimizer.variables), state):
             for variable, value in zip(variables, values):
                 variable.assign(value)
-        return _named(model, stats), (None if p is None else np.asarray(p))
+        return _sums_by_term(model, stats), (None if p is None else np.asarray(p))
 
     def evaluate(self, arrays):
         """Sums of every tracked term on ``(x, y, w)`` with ``z_mean``, and the probabilities."""
         trainable, non_trainable, _ = self._state()
         stats, p = self._evaluate(trainable, non_trainable, arrays)
-        return _named(self.model, stats), (None if p is None else np.asarray(p))
+        return _sums_by_term(self.model, stats), (None if p is None else np.asarray(p))
 
 
-def _named(model, stats):
+def _sums_by_term(model, stats):
     totals, norms = (np.asarray(s, dtype=np.float64) for s in stats)
     return {m.name: (t, c) for m, t, c in zip(model.loss_trackers(), totals, norms)}
 
@@ -180,7 +180,7 @@ def _named(model, stats):
 def compile_inference(model, fn, kind):
     """``fn(model, x)`` (calling the model's layers) as a jitted function of the current weights.
 
-    ``kind`` names ``fn`` for :func:`shared`.
+    ``kind`` names ``fn`` for :func:`compiled_once`.
     """
     def make(template):
         def pure(trainable, non_trainable, x):
@@ -188,7 +188,7 @@ def compile_inference(model, fn, kind):
                                    lambda: fn(template, x))[0]
         return jax.jit(pure)
 
-    jitted = shared(model, f"inference {kind}", make)
+    jitted = compiled_once(model, f"inference {kind}", make)
 
     def call(x):
         return jitted([v.value for v in model.trainable_variables],
@@ -239,10 +239,7 @@ def fit_ensemble(models, x, y=None, paths=None, *, sample_weight=None, batch_siz
         raise ValueError("callbacks: an ensemble takes no extra callbacks; use "
                          "early_stopping and checkpoint, which act per member")
     for model in models:
-        if batch_size is not None:
-            if int(batch_size) < 1:
-                raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-            model.batch_size = int(batch_size)
+        loop.set_batch_size(model, batch_size)
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
     train, val = loop.split_arrays(template, x, y, sample_weight, validation_split, validation_data)
@@ -250,8 +247,8 @@ def fit_ensemble(models, x, y=None, paths=None, *, sample_weight=None, batch_siz
     n = len(train[1])
     chunk_steps = min(int(chunk_steps), -(-n // b))
     chunk = b * chunk_steps
-    run_chunk = shared(template, "vmap masked train", _make_masked_chunk)
-    run_evaluate = shared(template, "vmap evaluate", lambda m: jax.jit(
+    run_chunk = compiled_once(template, "vmap masked train", _make_masked_chunk)
+    run_evaluate = compiled_once(template, "vmap evaluate", lambda m: jax.jit(
         jax.vmap(_evaluate_function(m), in_axes=(0, 0, None))))
     verbose = 1 if verbose == "auto" else verbose
     histories, lists = [], []
@@ -293,7 +290,7 @@ def fit_ensemble(models, x, y=None, paths=None, *, sample_weight=None, batch_siz
                 if not active[i]:
                     continue
                 m = len(parts[i][1])
-                sums[i].add(_named(model, (totals[i], norms[i])), parts[i][1],
+                sums[i].add(_sums_by_term(model, (totals[i], norms[i])), parts[i][1],
                             None if p is None else np.asarray(p[i])[:m], parts[i][2])
                 callback_list.on_train_batch_end(start // chunk, sums[i].terms())
                 if model.stop_training:
@@ -335,7 +332,7 @@ def _validate(models, run_evaluate, state, val, logs, members):
         m = len(part[1])
         for i, model in enumerate(models):
             if members[i]:
-                sums[i].add(_named(model, (totals[i], norms[i])),
+                sums[i].add(_sums_by_term(model, (totals[i], norms[i])),
                             part[1], None if p is None else np.asarray(p[i])[:m], part[2])
     for i, model in enumerate(models):
         if members[i]:

@@ -95,19 +95,19 @@ class Runner:
         norms = tf.stack([stats[k][1] for k in names])
         return totals, norms, (tf.zeros((0,)) if p is None else p)
 
-    def _named(self, totals, norms):
+    def _sums_by_term(self, totals, norms):
         return {m.name: (float(t), float(c)) for m, t, c in
                 zip(self.model.loss_trackers(), totals.numpy(), norms.numpy())}
 
     def train(self, arrays, steps):
         """Train the first ``steps`` mini-batches of ``(x, y, w)``; return their sums."""
         totals, norms, p = self._chunk(*arrays, tf.constant(steps))
-        return self._named(totals, norms), (p.numpy() if _classifies(self.model) else None)
+        return self._sums_by_term(totals, norms), (p.numpy() if _classifies(self.model) else None)
 
     def evaluate(self, arrays):
         """Sums of every tracked term on ``(x, y, w)`` with ``z_mean``, and the probabilities."""
         totals, norms, p = self._evaluate(*arrays)
-        return self._named(totals, norms), (p.numpy() if _classifies(self.model) else None)
+        return self._sums_by_term(totals, norms), (p.numpy() if _classifies(self.model) else None)
 
 
 def _classifies(model):

@@ -24,12 +24,13 @@ import weakref
 import keras
 import numpy as np
 
+from vaednn.models.inputs import features_array, weights_array
 from vaednn.models.loop import (
-    SCORE_BATCH, BestCheckpoint, EpochSums, StopOnNaN, map_arrays, pad, split_arrays,
-    training_callbacks)
+    SCORE_BATCH, BestCheckpoint, EpochSums, StopOnNaN, map_arrays, pad, set_batch_size,
+    split_arrays, training_callbacks)
 
 __all__ = ["StopOnNaN", "BestCheckpoint", "EpochSums", "fit", "evaluate", "runner",
-           "SCORE_BATCH"]
+           "SCORE_BATCH", "LoopTrained"]
 
 _RUNNERS = weakref.WeakKeyDictionary()
 
@@ -133,10 +134,7 @@ def fit(model, x, y=None, *, batch_size=None, epochs=1, verbose="auto", callback
     besides stopping, ``"warn"`` (a ``RuntimeWarning``) or ``"raise"`` (a ``RuntimeError``
     naming the model, the epoch and the chunk).
     """
-    if batch_size is not None:
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        model.batch_size = int(batch_size)
+    set_batch_size(model, batch_size)
     if int(chunk_steps) < 1:
         raise ValueError(f"chunk_steps must be >= 1, got {chunk_steps}")
     streaming = hasattr(x, "as_numpy_iterator")
@@ -196,3 +194,89 @@ def fit(model, x, y=None, *, batch_size=None, epochs=1, verbose="auto", callback
             break
     callback_list.on_train_end(logs)
     return history
+
+
+class LoopTrained:
+    """``fit`` and ``evaluate`` through the package's loop (:func:`fit`, :func:`evaluate`),
+    for a ``keras.Model`` that trains on raw events ``x`` alone, and the input checks of the
+    loop's protocol (:mod:`vaednn.models.loop`). A model with a target (the VAE+DNN)
+    overrides :meth:`checked_arrays` and :meth:`validation_arrays`.
+
+    The model provides ``features`` and ``log_features`` (its input columns).
+    """
+
+    def _features(self, x, what):
+        """Raw events as this model's input array; a DataFrame's columns are matched by name."""
+        return features_array(x, what, self.features, self.log_features)
+
+    def checked_arrays(self, x, y, sample_weight, what):
+        """``(x, zeros, w)`` numpy arrays of ``fit``'s or ``evaluate``'s raw events ``x``
+        and signed weights, checked; ``what`` names the call in error messages. A target
+        is refused."""
+        if y is not None:
+            raise ValueError(f"{self.name} has no target, it trains on x alone: call "
+                             f"fit(x, sample_weight=w), got a target y ({what})")
+        x = self._features(x, f"{what} x")
+        return x, np.zeros(len(x), np.float32), weights_array(sample_weight, len(x))
+
+    def validation_arrays(self, validation_data):
+        """``(x, y, w)`` arrays of ``fit``'s ``validation_data``, ``x`` or ``(x,
+        sample_weight)``, as :meth:`checked_arrays`."""
+        parts = tuple(validation_data) if isinstance(validation_data, tuple | list) \
+            else (validation_data,)
+        if len(parts) not in (1, 2):
+            raise ValueError(f"validation_data for {self.name} must be x or (x, sample_weight)")
+        return self.checked_arrays(parts[0], None, parts[1] if len(parts) == 2 else None,
+                                   "validation_data")
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, sample_weight=None,
+            initial_epoch=0, early_stopping=None, patience=20, checkpoint=None,
+            chunk_steps=256):
+        """Train with mini-batch Adam; same arguments and History as ``keras.Model.fit``.
+
+        Args:
+            x: raw features (n, 14), array or DataFrame; for ``vae_dnn_separate`` the pair
+                ``(x_sm, x_mix)``. A ``tf.data.Dataset`` (e.g. :func:`vaednn.data.stream`)
+                is read element by element, without the Python-side checks; each element is
+                split into mini-batches of ``batch_size``.
+            y: labels 0 (SM) / 1 (BSM) for VAE+DNN models; must be None otherwise.
+            batch_size: optimizer mini-batch size (default: the model's, the seed's value).
+            sample_weight: per-event weights, signs kept; see :mod:`vaednn.models`. All
+                zero is refused.
+            validation_split: fraction of the events (the last ones, as in Keras) held out.
+            validation_data: ``x`` or ``(x, sample_weight)`` for models without a target,
+                ``(x, y[, w])`` for VAE+DNN; evaluated with ``z_mean``.
+            shuffle: reshuffle the events every epoch (seeded by the model's seed and the
+                optimizer's step count, so a resumed fit draws what an uninterrupted one
+                would).
+            early_stopping: a monitored quantity (e.g. ``"val_auc"``, as the seed) to stop on
+                after ``patience`` epochs without improvement, restoring the best weights.
+            patience: epochs without improvement before stopping (seed: 20).
+            checkpoint: path of a ``.keras`` file where the best model (by
+                ``early_stopping``, or ``val_loss``/``loss`` if None) is saved, atomically.
+            chunk_steps: mini-batches run per compiled call; changes speed, not the result.
+
+        Returns:
+            The ``keras.callbacks.History``.
+        """
+        return fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                   callbacks=callbacks, validation_split=validation_split,
+                   validation_data=validation_data, shuffle=shuffle,
+                   sample_weight=sample_weight, initial_epoch=initial_epoch,
+                   early_stopping=early_stopping, patience=patience, checkpoint=checkpoint,
+                   chunk_steps=chunk_steps)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 return_dict=False):
+        """Every tracked term (and metric) with ``z_mean``, as ``keras.Model.evaluate``.
+
+        Args:
+            x, y, sample_weight: as :meth:`fit`.
+            batch_size: events per compiled call (memory only).
+            verbose: unused; kept for ``keras.Model.evaluate``'s signature.
+            return_dict: a ``{name: value}`` dict instead of a list in :attr:`metrics` order.
+        """
+        results = evaluate(self, self.checked_arrays(x, y, sample_weight, "evaluate"),
+                           batch_size)
+        return results if return_dict else [results[m.name] for m in self.metrics]

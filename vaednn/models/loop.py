@@ -29,7 +29,7 @@ from vaednn.models.losses import EPS
 
 __all__ = ["SCORE_BATCH", "NAN_ACTIONS", "StopOnNaN", "BestCheckpoint", "EpochSums",
            "map_arrays", "pad", "pad_rows", "chunked", "update_trackers", "training_callbacks",
-           "split_arrays"]
+           "split_arrays", "set_batch_size"]
 
 #: The most events one compiled evaluation or inference call takes.
 SCORE_BATCH = 1 << 16
@@ -100,6 +100,15 @@ class BestCheckpoint(keras.callbacks.Callback):
             with atomic_path(self.path) as temporary:
                 # keras.Model.save, not the model's own atomic save: one temporary is enough.
                 keras.Model.save(self.model, temporary)
+
+
+def set_batch_size(model, batch_size) -> None:
+    """Set ``model.batch_size`` to a ``fit`` call's ``batch_size``; None keeps the model's."""
+    if batch_size is None:
+        return
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    model.batch_size = int(batch_size)
 
 
 def map_arrays(fn, arrays):
