@@ -19,7 +19,7 @@ import numpy as np
 
 from vaednn.data import FEATURES, LOG_FEATURES
 from vaednn.models import fitting
-from vaednn.models.inputs import features_array, weights_array
+from vaednn.models.inputs import features_array, to_numpy, weights_array
 from vaednn.models.layers import Decoder, Encoder, LogMinMaxScaling, Sampling
 from vaednn.models.loop import chunked, update_trackers
 from vaednn.models.losses import EPS, weighted_mean
@@ -41,13 +41,6 @@ def check_space(space):
     return space
 
 
-def _numpy(tensor):
-    if isinstance(tensor, keras.Variable):
-        # On JAX, converting the Variable itself goes through numpy-2-deprecated __array__.
-        tensor = tensor.value
-    return np.asarray(keras.ops.convert_to_numpy(tensor))
-
-
 def scaling_log_jacobian(scaling: LogMinMaxScaling, x) -> np.ndarray:
     """Per-event ``log |det ∂t/∂x|`` of the scaling ``t(x)`` (log10, then min-max).
 
@@ -64,7 +57,7 @@ def scaling_log_jacobian(scaling: LogMinMaxScaling, x) -> np.ndarray:
     """
     x = np.asarray(x, dtype=np.float64)
     mask = np.array([f in scaling.log_features for f in scaling.features])
-    log_range = np.log(_numpy(scaling.data_range).astype(np.float64))
+    log_range = np.log(to_numpy(scaling.data_range).astype(np.float64))
     constant = -log_range.sum()
     if not mask.any():
         return np.full(len(x), constant)
@@ -93,10 +86,6 @@ class DensityModel(fitting.LoopTrained, keras.Model):
         super().__init__(**kwargs)
         self.loss_tracker = keras.metrics.Mean(name="loss")
 
-    @property
-    def metrics(self):
-        return self.loss_trackers()
-
     def loss_trackers(self):
         """The mean tracker of the loss, keyed ``loss`` in :meth:`batch_terms`' stats."""
         return [self.loss_tracker]
@@ -109,10 +98,6 @@ class DensityModel(fitting.LoopTrained, keras.Model):
     def update_metrics(self, stats, y=None, p=None, w=None):
         """Add a chunk's ``{"loss": (sum of value·weight, sum of weights)}``."""
         update_trackers(self.loss_trackers(), stats)
-
-    def get_config(self):
-        return {**super().get_config(), "features": list(self.features),
-                "log_features": list(self.log_features)}
 
     @classmethod
     def from_config(cls, config):
@@ -240,7 +225,7 @@ class RealNVP(DensityModel):
             self.build((None, len(self.features)))
         x = features_array(x, "sm_train", self.features, self.log_features)
         self.scaling.adapt(x)
-        t = _numpy(self.scaling(x))
+        t = to_numpy(self.scaling(x))
         self.shift.assign(t.mean(axis=0))
         self.log_scale.assign(np.log(np.maximum(t.std(axis=0), EPS)))
 

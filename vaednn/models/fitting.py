@@ -202,8 +202,17 @@ class LoopTrained:
     loop's protocol (:mod:`vaednn.models.loop`). A model with a target (the VAE+DNN)
     overrides :meth:`checked_arrays` and :meth:`validation_arrays`.
 
-    The model provides ``features`` and ``log_features`` (its input columns).
+    The model provides ``features`` and ``log_features`` (its input columns, saved in its
+    config here) and ``loss_trackers()`` (its :attr:`metrics`, unless it adds more).
     """
+
+    @property
+    def metrics(self):
+        return self.loss_trackers()
+
+    def get_config(self):
+        return {**super().get_config(), "features": list(self.features),
+                "log_features": list(self.log_features)}
 
     def _features(self, x, what):
         """Raw events as this model's input array; a DataFrame's columns are matched by name."""

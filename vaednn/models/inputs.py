@@ -6,12 +6,13 @@ the argument and what is wrong with it; nothing is dropped or substituted silent
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pandas as pd
 
 from vaednn.data import FEATURES, LOG_FEATURES, feature_set
 
-__all__ = ["feature_names", "features_array", "labels_array", "weights_array"]
+__all__ = ["feature_names", "features_array", "labels_array", "weights_array", "to_numpy"]
 
 
 def feature_names(x, features=None, log_features=None):
@@ -102,3 +103,10 @@ def weights_array(w, n, columns=1, what="sample_weight"):
                              f"loss; give events non-zero weights")
     return w
 
+
+def to_numpy(tensor):
+    """A Keras tensor or variable as a numpy array, on every backend."""
+    if isinstance(tensor, keras.Variable):
+        # On JAX, converting the Variable itself goes through numpy-2-deprecated __array__.
+        tensor = tensor.value
+    return np.asarray(keras.ops.convert_to_numpy(tensor))

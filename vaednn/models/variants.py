@@ -150,12 +150,7 @@ class VAE(fitting.LoopTrained, keras.Model):
 
     def get_config(self):
         hp = {k: list(v) if isinstance(v, tuple) else v for k, v in self.hyperparameters.items()}
-        return {**super().get_config(), **hp, "seed": self.seed, "features": list(self.features),
-                "log_features": list(self.log_features)}
-
-    @property
-    def metrics(self):
-        return self.loss_trackers()
+        return {**super().get_config(), **hp, "seed": self.seed}
 
     def loss_trackers(self):
         """The mean trackers of the loss terms, in ``batch_terms``' order.
@@ -275,26 +270,25 @@ class FlatVAE(VAE):
     ``decoder_output``. Hyperparameters as :class:`VAE` (defaults: the seed's model2 sizes).
     """
 
+    def _dense_stack(self, side, units, init, seed_offset):
+        """The attributes ``<side>_l<i>`` (Dense) and ``<side>_leakyrelu_<i>``, i from 1, each
+        Dense seeded with ``init(seed_offset + i)``; returns the indices."""
+        for i, u in enumerate(units, start=1):
+            setattr(self, f"{side}_l{i}", keras.layers.Dense(
+                u, kernel_initializer=init(seed_offset + i), name=f"{side}_l{i}"))
+            setattr(self, f"{side}_leakyrelu_{i}", keras.layers.LeakyReLU(
+                name=f"{side}_leakyrelu_{i}"))
+        return list(range(1, len(units) + 1))
+
     def _make_layers(self):
         hp = self.hyperparameters
         init = lambda i: initializer(hp["kernel_initializer"], self.seed, i)  # noqa: E731
-        self.encoder_names, self.decoder_names = [], []
-        for i, u in enumerate(hp["encoder_units"], start=1):
-            setattr(self, f"encoder_l{i}", keras.layers.Dense(u, kernel_initializer=init(i),
-                                                               name=f"encoder_l{i}"))
-            setattr(self, f"encoder_leakyrelu_{i}", keras.layers.LeakyReLU(
-                name=f"encoder_leakyrelu_{i}"))
-            self.encoder_names.append(i)
+        self.encoder_names = self._dense_stack("encoder", hp["encoder_units"], init, 0)
         self.dense_mean = keras.layers.Dense(hp["latent_dim"], kernel_initializer=init(50),
                                              name="dense_mean")
         self.dense_log_var = keras.layers.Dense(hp["latent_dim"], kernel_initializer=init(51),
                                                 name="dense_log_var")
-        for i, u in enumerate(hp["decoder_units"], start=1):
-            setattr(self, f"decoder_l{i}", keras.layers.Dense(u, kernel_initializer=init(100 + i),
-                                                               name=f"decoder_l{i}"))
-            setattr(self, f"decoder_leakyrelu_{i}", keras.layers.LeakyReLU(
-                name=f"decoder_leakyrelu_{i}"))
-            self.decoder_names.append(i)
+        self.decoder_names = self._dense_stack("decoder", hp["decoder_units"], init, 100)
         self.decoder_output = keras.layers.Dense(len(self.features), kernel_initializer=init(150),
                                                  name="decoder_output")
         self.decoder_activation = activation_layer(hp["output_activation"],

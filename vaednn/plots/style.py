@@ -22,6 +22,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from vaednn import stats
+
 __all__ = [
     "FEATURE_LABELS", "FIGURES_DIR", "MODEL_COLORS", "PLOT_HELPERS", "SAMPLE_COLORS",
     "STYLE", "LUMINOSITY_FB", "COM_TEV", "SAMPLES_NOTE", "RAW_NAMES", "experiment_label",
@@ -149,20 +151,16 @@ def experiment_label(ax, right_ax=None, luminosity: float = LUMINOSITY_FB,
 
 
 def weighted_histogram(values, weights, edges):
-    """Sum of weights and sum of squared weights per bin (``hist``, Weight storage).
+    """Sum of weights and sum of squared weights per bin, in the package's one bin
+    convention ``(low, high]`` (:func:`vaednn.stats.histogram`, which the fits use).
 
-    Values outside ``edges`` are dropped (they fill the overflow bins, not returned).
+    Values outside ``edges`` are dropped (they fill the flow bins, not returned).
 
     >>> sumw, sumw2 = weighted_histogram([0.5, 0.6, 1.5], [2.0, -1.0, 3.0], [0.0, 1.0, 2.0])
     >>> sumw.tolist(), sumw2.tolist()
     ([1.0, 3.0], [5.0, 9.0])
     """
-    import hist
-
-    histogram = hist.Hist(hist.axis.Variable(np.asarray(edges, float)),
-                          storage=hist.storage.Weight())
-    weights = np.ones(len(values)) if weights is None else np.asarray(weights, float)
-    histogram.fill(np.asarray(values, float), weight=weights)
+    histogram = stats.histogram(values, weights, edges)
     return histogram.values(), histogram.variances()
 
 

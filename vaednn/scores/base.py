@@ -5,13 +5,11 @@ recorded variables), the checks of SM event weights (:func:`check_sm_weights`,
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
-from vaednn.models.inputs import feature_names, features_array
+from vaednn.models.inputs import feature_names, features_array, to_numpy
 
-__all__ = ["AnomalyScore", "CHUNK", "check_sm_weights", "checked_weights", "in_chunks",
-           "to_numpy"]
+__all__ = ["AnomalyScore", "CHUNK", "check_sm_weights", "checked_weights", "in_chunks"]
 
 #: Events per chunk of :func:`in_chunks`.
 CHUNK = 1 << 13
@@ -77,12 +75,6 @@ def checked_weights(w, n, what="sample_weight"):
     return w
 
 
-def to_numpy(tensor):
-    """A Keras tensor or variable as a numpy array, on every backend."""
-    if isinstance(tensor, keras.Variable):
-        # On JAX, converting the Variable itself goes through numpy-2-deprecated __array__.
-        tensor = tensor.value
-    return np.asarray(keras.ops.convert_to_numpy(tensor))
 
 
 class AnomalyScore:
@@ -145,4 +137,3 @@ class AnomalyScore:
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r} seed={self.seed} fitted={self.fitted}>"
-

@@ -45,7 +45,7 @@ from vaednn.stats.likelihood import (C_RANGE, METHODS, MODIFIER_SETTINGS, Interv
                                      likelihood_interval, model_spec, profile_scan)
 from vaednn.stats.roc_auc import SignedWeightsError, auc, roc
 from vaednn.stats.systematics import (MAX_BACKGROUND_UNCERTAINTY, SAMPLES, Luminosity, MCStat,
-                                      Normalisation, Shape, channel_modifiers)
+                                      Normalisation, Shape, channel_modifiers, per_bin)
 
 __all__ = [
     "THRESHOLD", "VARIANCES", "ComponentScores", "all_cuts", "roc", "auc", "significance",
@@ -54,5 +54,5 @@ __all__ = [
     "likelihood_interval", "BinningError", "fit_binning", "MIN_BIN_BACKGROUND", "MAX_BINS",
     "SignedWeightsError", "PERFECT_SQUARE_RTOL", "C_RANGE", "MAX_BACKGROUND_UNCERTAINTY",
     "MODIFIER_SETTINGS", "METHODS", "model_spec", "SAMPLES", "Normalisation", "Luminosity",
-    "Shape", "MCStat", "channel_modifiers", "histogram",
+    "Shape", "MCStat", "channel_modifiers", "per_bin", "histogram",
 ]

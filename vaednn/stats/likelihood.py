@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from vaednn.stats.systematics import (MAX_BACKGROUND_UNCERTAINTY, SAMPLES, Luminosity, MCStat,
-                                      Normalisation, Shape, channel_modifiers)
+                                      Normalisation, Shape, channel_modifiers, per_bin)
 
 __all__ = ["Interval", "ProfileScan", "C_RANGE",
            "MODIFIER_SETTINGS", "METHODS", "model_spec", "profile_scan", "likelihood_interval"]
@@ -63,26 +63,15 @@ _BATCH = 2 * len(_GRID) + 32
 MODIFIER_SETTINGS = {"normsys": {"interpcode": "code1"}, "histosys": {"interpcode": "code0"}}
 
 
-def _as_bins(values, name: str, n: int | None = None) -> np.ndarray:
-    values = np.atleast_1d(np.asarray(values, dtype=np.float64))
-    if values.ndim != 1 or not len(values):
-        raise ValueError(f"{name} must be a non-empty 1-D array of per-bin yields")
-    if n is not None and len(values) != n:
-        raise ValueError(f"{name} has {len(values)} bins, background has {n}")
-    if not np.isfinite(values).all():
-        raise ValueError(f"{name} has NaN or infinite bins: {values}")
-    return values
-
-
 def _checked_model(background, lin, quad, background_uncertainty, mc_errors):
     """The per-bin arrays of a model, validated: ``(background, lin, quad, mc_errors)``."""
-    background = _as_bins(background, "background")
+    background = per_bin(background, "background")
     if (background <= 0).any():
         raise ValueError(f"background must be > 0 in every bin (Asimov data), got {background}")
-    lin = _as_bins(lin, "lin", len(background))
-    quad = _as_bins(quad, "quad", len(background))
+    lin = per_bin(lin, "lin", len(background))
+    quad = per_bin(quad, "quad", len(background))
     if mc_errors is not None:
-        mc_errors = _as_bins(mc_errors, "mc_errors", len(background))
+        mc_errors = per_bin(mc_errors, "mc_errors", len(background))
         if (mc_errors <= 0).any():
             raise ValueError(f"mc_errors must be > 0 in every bin, got {mc_errors}")
     if not (np.isfinite(background_uncertainty) and background_uncertainty >= 0):

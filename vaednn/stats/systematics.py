@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 __all__ = ["SAMPLES", "MAX_BACKGROUND_UNCERTAINTY", "Normalisation", "Luminosity", "Shape",
-           "MCStat", "channel_modifiers"]
+           "MCStat", "channel_modifiers", "per_bin"]
 
 #: The samples of the fit's one channel, in the order of the specification.
 SAMPLES = ("background", "lin", "quad")
@@ -37,10 +37,20 @@ MAX_BACKGROUND_UNCERTAINTY = 3.0
 _RESERVED = ("c_lin", "c_quad", "lumi")
 
 
-def _per_bin(values, name: str) -> np.ndarray:
+def _store_checked(declared, **values) -> None:
+    """Replace fields of a frozen declaration by their checked, normalised values."""
+    for field, value in values.items():
+        object.__setattr__(declared, field, value)
+
+
+def per_bin(values, name: str, n: int | None = None) -> np.ndarray:
+    """``values`` as a float64 array of per-bin yields: 1-D, not empty, finite and, with
+    ``n``, of ``n`` bins; otherwise a ValueError naming ``name``."""
     values = np.atleast_1d(np.asarray(values, dtype=np.float64))
     if values.ndim != 1 or not len(values):
         raise ValueError(f"{name} must be a non-empty 1-D array of per-bin yields")
+    if n is not None and len(values) != n:
+        raise ValueError(f"{name} has {len(values)} bins, background has {n}")
     if not np.isfinite(values).all():
         raise ValueError(f"{name} has NaN or infinite bins: {values}")
     return values
@@ -93,8 +103,7 @@ class Normalisation:
             raise ValueError(f"{what}: samples must name distinct samples, got {self.samples}")
         for sample in samples:
             _checked_sample(sample, what)
-        object.__setattr__(self, "fraction", fraction)
-        object.__setattr__(self, "samples", samples)
+        _store_checked(self, fraction=fraction, samples=samples)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,7 +129,7 @@ class Luminosity:
         if not (np.isfinite(fraction) and 0 < fraction <= 0.15):
             raise ValueError("Luminosity: fraction must be in (0, 0.15] (the relative width, "
                              f"0.02 for 2%), got {self.fraction}")
-        object.__setattr__(self, "fraction", fraction)
+        _store_checked(self, fraction=fraction)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,11 +154,10 @@ class Shape:
         what = f"Shape {self.name!r}"
         _checked_name(self.name, what)
         _checked_sample(self.sample, what)
-        up, down = _per_bin(self.up, f"{what}: up"), _per_bin(self.down, f"{what}: down")
+        up, down = per_bin(self.up, f"{what}: up"), per_bin(self.down, f"{what}: down")
         if len(up) != len(down):
             raise ValueError(f"{what}: up has {len(up)} bins, down has {len(down)}")
-        object.__setattr__(self, "up", up)
-        object.__setattr__(self, "down", down)
+        _store_checked(self, up=up, down=down)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,13 +191,13 @@ class MCStat:
             value = getattr(self, sample)
             if value is None:
                 continue
-            errors = _per_bin(value, f"MCStat: {sample}")
+            errors = per_bin(value, f"MCStat: {sample}")
             low = errors <= 0 if sample == "background" else errors < 0
             if low.any():
                 need = "> 0" if sample == "background" else ">= 0"
                 raise ValueError(f"MCStat: {sample} errors must be {need} in every bin, got "
                                  f"{errors} (bin {int(np.flatnonzero(low)[0])})")
-            object.__setattr__(self, sample, errors)
+            _store_checked(self, **{sample: errors})
 
 
 def _shifted(nominal: np.ndarray, index: int, shift: float) -> dict:
