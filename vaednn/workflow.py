@@ -253,7 +253,7 @@ def _load(name, operator, path) -> TrainedModel | None:
         return None
     log.info("%s on %s: loading the trained model %s", name, operator, path)
     return TrainedModel(name, operator, files.load_model(path),
-                   curves.history_frame(pd.read_csv(history_path)), path)
+                        curves.history_frame(pd.read_csv(history_path)), path)
 
 
 def train(name: str, data: compare.EvaluationData, operator: str, *, epochs: int,
@@ -324,7 +324,7 @@ def train_ensemble(name: str, data: compare.EvaluationData, operator: str, seeds
             model.save(paths[seed])
             curves.save_history(history, paths[seed].with_suffix(".csv"))
             done[seed] = TrainedModel(name, operator, model, curves.history_frame(history),
-                                 paths[seed])
+                                      paths[seed])
     return [done[s] for s in seeds]
 
 

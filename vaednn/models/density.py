@@ -19,7 +19,7 @@ import numpy as np
 
 from vaednn.data import FEATURES, LOG_FEATURES
 from vaednn.models import fitting
-from vaednn.models.inputs import features_array, to_numpy, weights_array
+from vaednn.models.inputs import features_array, to_numpy
 from vaednn.models.layers import Decoder, Encoder, LogMinMaxScaling, Sampling
 from vaednn.models.loop import chunked, update_trackers
 from vaednn.models.losses import EPS, weighted_mean

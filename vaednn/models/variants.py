@@ -9,13 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import keras
-import numpy as np
 from keras import ops
 
 from vaednn.data import FEATURES, LOG_FEATURES
 from vaednn.files import atomic_path
 from vaednn.models import fitting
-from vaednn.models.inputs import features_array, labels_array, weights_array
+from vaednn.models.inputs import labels_array, weights_array
 from vaednn.models.layers import (
     Classifier,
     Decoder,

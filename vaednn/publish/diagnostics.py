@@ -144,12 +144,20 @@ class FitDiagnostics:
         return table.assign(size=size).sort_values("size", ascending=False, kind="stable") \
             .drop(columns="size").set_index("parameter")
 
+    @property
+    def bins(self) -> int:
+        """The number of bins of the model's one channel."""
+        config = self.model.config
+        return config.channel_nbins[config.channels[0]]
+
     def yields(self) -> pd.DataFrame:
         """Per bin of the fit: the total predicted yield before (``prefit``) and after
         (``postfit``) the fit, the observed ``data``, and the post-fit uncertainty of the
-        total (``postfit_error``, correlations of the nuisances included)."""
-        channel = self.model.config.channels[0]
-        bins = self.model.config.channel_nbins[channel]
+        total (``postfit_error``, correlations of the nuisances included).
+
+        Read from cabinetry's predictions rather than ``cabinetry.tabulate.yields``, which
+        formats each entry as text ("128.5 ± 7.3"): the notebook checks these numbers."""
+        bins = self.bins
         # cabinetry lists the uncertainty per sample and, last, of the sum of the samples.
         return pd.DataFrame({"prefit": np.sum(self.prefit.model_yields[0], axis=0),
                              "postfit": np.sum(self.postfit.model_yields[0], axis=0),
@@ -198,10 +206,9 @@ def plot_prefit_postfit(diagnostics: FitDiagnostics, variable: str) -> list:
     number of ``variable`` (from low to high score).
     """
     cabinetry = require("cabinetry", "publish")
-    channel = diagnostics.model.config.channels[0]
-    bins = diagnostics.model.config.channel_nbins[channel]
-    config = {"Regions": [{"Name": channel, "Variable": f"bin of {variable}",
-                           "Binning": list(range(bins + 1))}]}
+    config = {"Regions": [{"Name": diagnostics.model.config.channels[0],
+                           "Variable": f"bin of {variable}",
+                           "Binning": list(range(diagnostics.bins + 1))}]}
     figures = []
     for prediction in (diagnostics.prefit, diagnostics.postfit):
         drawn = cabinetry.visualize.data_mc(prediction, diagnostics.data, config=config,
